@@ -1,0 +1,93 @@
+"""Small pure-ASGI helpers: read the request, send a whole response, watch for disconnects.
+
+No framework sits between uvicorn and our handlers: every microsecond here is paid on every
+request, and nothing may buffer a streaming body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from aigateway.errors import InvalidRequest, RequestTooLarge
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def new_request_id() -> str:
+    return "req_" + os.urandom(12).hex()
+
+
+class Request:
+    """One HTTP exchange: the parts of the scope handlers need, read once."""
+
+    __slots__ = ("_receive", "headers", "id", "method", "path", "query", "send", "started", "started_mono")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send):
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.query: bytes = scope.get("query_string", b"")
+        # Header names arrive lower-cased (ASGI); the last value of a repeated header wins,
+        # except that callers needing all values can read scope themselves.
+        self.headers: dict[bytes, bytes] = dict(scope["headers"])
+        self._receive = receive
+        self.send = send
+        self.id = new_request_id()
+        self.started = time.time()
+        self.started_mono = time.monotonic()
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else value.decode("latin-1")
+
+    async def body(self, limit: int) -> bytes:
+        declared = self.headers.get(b"content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+            except ValueError:
+                raise InvalidRequest("content-length header is not a number") from None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def wait_disconnect(self) -> None:
+        """Returns when the client goes away. Only call once the body has been read."""
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+
+    def watch_disconnect(self) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(self.wait_disconnect())
+
+
+class ClientGone(Exception):
+    """The client disconnected before we could answer."""
+
+
+async def send_response(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+JSON = b"application/json"
+SSE = b"text/event-stream; charset=utf-8"

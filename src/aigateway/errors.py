@@ -1,0 +1,92 @@
+"""The one error tree of the gateway.
+
+    GatewayError                      status, error type, message: rendered by each front door
+    ├── ClientError                   the caller's request is wrong
+    │   ├── InvalidRequest            400 invalid_request_error (names the field)
+    │   ├── AuthenticationFailed      401 authentication_error
+    │   ├── NotFound                  404 not_found_error
+    │   └── RequestTooLarge           413 request_too_large
+    └── UpstreamError                 an upstream call failed: provider, status, body, retryable
+        └── UpstreamUnavailable       no answer at all (connect error, timeout): api_error
+
+Front doors render a GatewayError into their own envelope. An `UpstreamError` that carries the
+upstream's own body (`passthrough_body`) is sent unchanged when the client speaks the upstream's
+protocol, because clients match on its wording.
+Retryability is decided in one place: `is_retryable_status`.
+"""
+
+from __future__ import annotations
+
+# Statuses the Anthropic SDKs themselves retry (spec §6.3); the gateway uses the same rule.
+_RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in _RETRYABLE or status >= 500
+
+
+class GatewayError(Exception):
+    status: int = 500
+    error_type: str = "api_error"
+
+    def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if error_type is not None:
+            self.error_type = error_type
+
+
+class ClientError(GatewayError):
+    status = 400
+    error_type = "invalid_request_error"
+
+
+class InvalidRequest(ClientError):
+    pass
+
+
+class AuthenticationFailed(ClientError):
+    status = 401
+    error_type = "authentication_error"
+
+
+class NotFound(ClientError):
+    status = 404
+    error_type = "not_found_error"
+
+
+class RequestTooLarge(ClientError):
+    status = 413
+    error_type = "request_too_large"
+
+
+class UpstreamError(GatewayError):
+    """The upstream answered with an error status (or not at all, see the subclass)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int,
+        error_type: str = "api_error",
+        passthrough_body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message, status=status, error_type=error_type)
+        self.provider = provider
+        self.passthrough_body = passthrough_body
+        self.headers = headers or {}
+
+    @property
+    def retryable(self) -> bool:
+        return is_retryable_status(self.status)
+
+
+class UpstreamUnavailable(UpstreamError):
+    """Connect failure, reset or timeout: the upstream gave no usable answer."""
+
+    def __init__(self, message: str, *, provider: str, status: int = 502):
+        super().__init__(message, provider=provider, status=status, error_type="api_error")

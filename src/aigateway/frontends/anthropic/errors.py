@@ -1,0 +1,42 @@
+"""Renders the error tree into Anthropic's envelope (spec §6.1) on the Messages door."""
+
+from __future__ import annotations
+
+import msgspec
+
+from aigateway.asgi import JSON, Send, send_response
+from aigateway.errors import GatewayError, UpstreamError
+from aigateway.wire.sse import encode_event
+
+_encode = msgspec.json.encode
+
+# Headers of an upstream error response that clients act on; everything else stays behind.
+_FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
+
+
+def error_body(error_type: str, message: str, request_id: str) -> bytes:
+    return _encode({"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id})
+
+
+async def send_error(send: Send, exc: GatewayError, request_id: str) -> None:
+    headers = [(b"request-id", request_id.encode())]
+    if isinstance(exc, UpstreamError) and exc.passthrough_body is not None:
+        # The upstream's own wording reaches the client unchanged (clients match on it).
+        content_type = exc.headers.get("content-type", "application/json")
+        headers.append((b"content-type", content_type.encode("latin-1")))
+        for name in _FORWARDED_ERROR_HEADERS:
+            if name in exc.headers:
+                headers.append((name.encode(), exc.headers[name].encode("latin-1")))
+        if "request-id" in exc.headers:
+            headers.append((b"x-upstream-request-id", exc.headers["request-id"].encode("latin-1")))
+        await send_response(send, exc.status, exc.passthrough_body, headers)
+        return
+    headers.append((b"content-type", JSON))
+    # 4xx validation errors will not get better on retry; tell the SDKs so (spec §6.3).
+    should_retry = exc.status >= 500 or exc.status in (408, 409, 429)
+    headers.append((b"x-should-retry", b"true" if should_retry else b"false"))
+    await send_response(send, exc.status, error_body(exc.error_type, exc.message, request_id), headers)
+
+
+def stream_error_event(error_type: str, message: str, request_id: str) -> bytes:
+    return encode_event("error", error_body(error_type, message, request_id))

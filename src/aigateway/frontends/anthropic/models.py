@@ -1,0 +1,67 @@
+"""`GET /v1/models` and `GET /v1/models/{id}` in Anthropic's shape (spec §8).
+
+Lists the catalog's `creator/model` ids that a configured provider can serve; pagination follows
+the API: `limit` (1..1000, default 20), `after_id`, `before_id`, with `has_more`/`first_id`/`last_id`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import msgspec
+
+from aigateway.asgi import JSON, Request, send_response
+from aigateway.errors import InvalidRequest, NotFound
+from aigateway.gateway import Gateway
+from aigateway.routing.catalog import CatalogModel
+
+
+def _info(m: CatalogModel) -> dict[str, object]:
+    return {"type": "model", "id": m.id, "display_name": m.display_name, "created_at": m.created_at}
+
+
+def _served(gw: Gateway) -> list[CatalogModel]:
+    return [m for m in gw.catalog.models if any(p in gw.providers for p in m.providers)]
+
+
+async def list_models(gw: Gateway, req: Request) -> None:
+    params = {k: v[-1] for k, v in parse_qs(req.query.decode("latin-1")).items()}
+    try:
+        limit = int(params.get("limit", "20"))
+    except ValueError:
+        raise InvalidRequest("limit: Input should be a valid integer") from None
+    if not 1 <= limit <= 1000:
+        raise InvalidRequest("limit: Input should be between 1 and 1000")
+    models = _served(gw)
+    ids = [m.id for m in models]
+    start, stop = 0, len(models)
+    if "after_id" in params:
+        start = _position(ids, params["after_id"], "after_id") + 1
+    if "before_id" in params:
+        stop = _position(ids, params["before_id"], "before_id")
+        start = max(start, stop - limit)
+    page = models[start : min(stop, start + limit)]
+    has_more = (start + len(page) < stop) if "before_id" not in params else start > 0
+    body = {
+        "data": [_info(m) for m in page],
+        "has_more": has_more,
+        "first_id": page[0].id if page else None,
+        "last_id": page[-1].id if page else None,
+    }
+    await send_response(req.send, 200, msgspec.json.encode(body), [(b"request-id", req.id.encode()),
+                                                                  (b"content-type", JSON)])
+
+
+def _position(ids: list[str], model_id: str, field: str) -> int:
+    try:
+        return ids.index(model_id)
+    except ValueError:
+        raise InvalidRequest(f"{field}: unknown model id '{model_id}'") from None
+
+
+async def get_model(gw: Gateway, req: Request, model_id: str) -> None:
+    entry = gw.catalog.get(model_id)
+    if entry is None or not any(p in gw.providers for p in entry.providers):
+        raise NotFound(f"model: {model_id}")
+    await send_response(req.send, 200, msgspec.json.encode(_info(entry)), [(b"request-id", req.id.encode()),
+                                                                            (b"content-type", JSON)])

@@ -1,0 +1,214 @@
+"""The Anthropic Messages door: `/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`.
+
+Invariants:
+- every response carries `request-id`; every failure is Anthropic's error envelope;
+- an upstream that speaks Anthropic gets the client's body with only the model id swapped, and
+  its answer comes back unchanged: JSON whole, SSE relayed event by event as it arrives;
+- once a stream has started, a failure becomes one `event: error` and the stream ends; a stream
+  never just stops, and a client that leaves cancels the upstream request at once;
+- every authenticated request leaves exactly one ledger row, whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aigateway.asgi import SSE, ClientGone, Request, send_response
+from aigateway.errors import GatewayError, NotFound, UpstreamError, UpstreamUnavailable
+from aigateway.frontends.anthropic.errors import stream_error_event
+from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, parse_head, replace_model
+from aigateway.gateway import Gateway
+from aigateway.ir.usage import Usage
+from aigateway.observability.logging import log_request
+from aigateway.policy.ledger import LedgerRow
+from aigateway.providers.anthropic.response import read_usage
+from aigateway.providers.anthropic.stream import AnthropicStreamTap
+from aigateway.providers.base import PassthroughRequest, UpstreamResponse
+from aigateway.routing.catalog import Route
+from aigateway.routing.plan import resolve_route
+
+CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in the ledger only
+
+
+class _Outcome:
+    """What the ledger and the log learn about one request as it runs."""
+
+    __slots__ = ("error_type", "route", "status", "stop_reason", "streamed", "ttft", "usage")
+
+    def __init__(self) -> None:
+        self.route: Route | None = None
+        self.streamed = False
+        self.status = 200
+        self.error_type: str | None = None
+        self.stop_reason: str | None = None
+        self.usage: Usage | None = None
+        self.ttft: float | None = None
+
+
+def _forward_headers(req: Request) -> dict[str, str]:
+    """Every `anthropic-*` header, verbatim: versions and beta flags are not ours to filter."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in req.headers.items() if k.startswith(b"anthropic-")}
+
+
+def _with_query(path: str, req: Request) -> str:
+    """Keeps the client's query (Claude Code's `?beta=true`) so the upstream sees the same call."""
+    return path + "?" + req.query.decode("latin-1") if req.query else path
+
+
+def _route_headers(req: Request, route: Route) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"request-id", req.id.encode()),
+        (b"x-aigateway-provider", route.provider.encode()),
+        (b"x-aigateway-upstream-model", route.upstream_model.encode()),
+    ]
+
+
+async def messages(gw: Gateway, req: Request, key_id: str) -> None:
+    out = _Outcome()
+    try:
+        await _messages(gw, req, out)
+    except GatewayError as exc:
+        out.status, out.error_type = exc.status, exc.error_type
+        raise
+    except ClientGone:
+        out.status, out.error_type = CLIENT_CLOSED, "client_closed"
+        raise
+    finally:
+        _record(gw, req, key_id, "messages", out)
+
+
+async def count_tokens(gw: Gateway, req: Request, key_id: str) -> None:
+    out = _Outcome()
+    try:
+        body = await req.body(gw.settings.server.max_body_bytes)
+        head, model = parse_head(body, CountTokensHead)
+        out.route = route = resolve_route(model, gw.providers, gw.catalog)
+        provider = gw.providers[route.provider]
+        if provider.wire != "anthropic":
+            raise NotFound(f"count_tokens is not available for provider '{route.provider}' yet")
+        upstream = await provider.passthrough(
+            PassthroughRequest(
+                _with_query("/v1/messages/count_tokens", req),
+                replace_model(body, head.model, route.upstream_model),
+                _forward_headers(req),
+                stream=False,
+            )
+        )
+        await _relay_whole(req, route, upstream, out, with_usage=False)
+    except GatewayError as exc:
+        out.status, out.error_type = exc.status, exc.error_type
+        raise
+    finally:
+        _record(gw, req, key_id, "count_tokens", out)
+
+
+async def _messages(gw: Gateway, req: Request, out: _Outcome) -> None:
+    body = await req.body(gw.settings.server.max_body_bytes)
+    head, model = parse_head(body, MessagesHead)
+    out.streamed = bool(head.stream)
+    out.route = route = resolve_route(model, gw.providers, gw.catalog)
+    provider = gw.providers[route.provider]
+    if provider.wire != "anthropic":  # translated providers arrive with G2
+        raise NotFound(f"provider '{route.provider}' cannot serve the Messages API in this build")
+    upstream = await provider.passthrough(
+        PassthroughRequest(
+            _with_query("/v1/messages", req),
+            replace_model(body, head.model, route.upstream_model),
+            _forward_headers(req),
+            stream=out.streamed,
+        )
+    )
+    if out.streamed and upstream.status == 200:
+        await _relay_stream(req, route, upstream, out)
+    else:
+        await _relay_whole(req, route, upstream, out, with_usage=True)
+
+
+async def _relay_whole(req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome, *,
+                       with_usage: bool) -> None:
+    body = await upstream.read()
+    if upstream.status >= 400:
+        raise UpstreamError(
+            f"Upstream provider '{route.provider}' answered {upstream.status}",
+            provider=route.provider,
+            status=upstream.status,
+            error_type=_upstream_error_type(body),
+            passthrough_body=body,
+            headers={k.lower(): v for k, v in upstream.headers.items()},
+        )
+    if with_usage:
+        out.usage, out.stop_reason = read_usage(body)
+    out.status = upstream.status
+    headers = _route_headers(req, route)
+    headers.append((b"content-type", upstream.headers.get("content-type", "application/json").encode("latin-1")))
+    await send_response(req.send, upstream.status, body, headers)
+
+
+def _upstream_error_type(body: bytes) -> str:
+    _, _, rest = body.partition(b'"error":{"type":"')
+    end = rest.find(b'"')
+    return rest[:end].decode("utf-8", "replace") if 0 < end < 64 else "api_error"
+
+
+async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome) -> None:
+    tap = AnthropicStreamTap()
+    headers = _route_headers(req, route)
+    headers += [(b"content-type", SSE), (b"cache-control", b"no-cache")]
+    send = req.send
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    async def pump() -> None:
+        try:
+            async for chunk in upstream.chunks():
+                complete = tap.feed(chunk)
+                if complete:
+                    await send({"type": "http.response.body", "body": complete, "more_body": True})
+            rest = tap.finish()
+            if rest:
+                await send({"type": "http.response.body", "body": rest, "more_body": True})
+            if not tap.saw_stop and tap.error_type is None:
+                raise UpstreamUnavailable(
+                    f"Upstream provider '{route.provider}' ended the stream before message_stop",
+                    provider=route.provider,
+                )
+        except UpstreamError as exc:
+            # After the commit point the only honest answer is an in-stream error event.
+            tap.error_type = "api_error"
+            out.status = exc.status
+            await send({"type": "http.response.body", "more_body": True,
+                        "body": stream_error_event("api_error", exc.message, req.id)})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    pump_task = asyncio.ensure_future(pump())
+    gone = req.watch_disconnect()
+    try:
+        await asyncio.wait((pump_task, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not pump_task.done():
+            # The client left (or we are being cancelled): stop generating for nobody.
+            pump_task.cancel()
+            upstream.close()
+            out.status, out.error_type = CLIENT_CLOSED, "client_closed"
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump_task
+        else:
+            upstream.release()
+        gone.cancel()
+        out.usage, out.stop_reason, out.ttft = tap.usage, tap.stop_reason, tap.first_content_at
+        if tap.error_type and out.error_type is None:
+            out.error_type = tap.error_type
+    if not pump_task.cancelled() and pump_task.exception() is not None:
+        raise pump_task.exception()  # a bug, not an upstream failure: let the app log it
+
+
+def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome) -> None:
+    route = out.route
+    row = LedgerRow.build(
+        request_id=req.id, started=req.started, started_mono=req.started_mono, key_id=key_id,
+        endpoint=endpoint, model=route.model if route else None, provider=route.provider if route else None,
+        upstream_model=route.upstream_model if route else None, streamed=out.streamed, status=out.status,
+        error_type=out.error_type, stop_reason=out.stop_reason, usage=out.usage, ttft=out.ttft,
+    )
+    gw.ledger.record(row)
+    log_request(row)

@@ -1,0 +1,50 @@
+"""The gateway's running state: settings, catalog, providers, keys, ledger, store."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aigateway.asgi import Request
+from aigateway.errors import AuthenticationFailed
+from aigateway.policy.keys import GatewayKey, KeyCache
+from aigateway.policy.ledger import Ledger
+from aigateway.providers.base import Provider
+from aigateway.routing.catalog import Catalog
+from aigateway.settings import Settings
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    catalog: Catalog
+    providers: dict[str, Provider]
+    engine: AsyncEngine
+    keys: KeyCache
+    ledger: Ledger
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def authenticate(self, req: Request) -> GatewayKey:
+        """`x-api-key` or `Authorization: Bearer`, as the Anthropic SDKs and Claude Code send them."""
+        secret = req.headers.get(b"x-api-key")
+        if not secret:
+            auth = req.headers.get(b"authorization", b"")
+            if auth[:7].lower() == b"bearer ":
+                secret = auth[7:].strip()
+        if not secret:
+            raise AuthenticationFailed("Missing API key: send it as x-api-key or Authorization: Bearer")
+        key = await self.keys.lookup(secret.decode("latin-1"))
+        if key is None:
+            raise AuthenticationFailed("Invalid API key")
+        return key
+
+    async def aclose(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.ledger.close()
+        for provider in self.providers.values():
+            await provider.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,46 @@
+"""Structured JSON logs on stderr: one line per request, plus operational messages.
+
+Invariant: nothing secret is ever passed to a log call. Request lines carry ids, model, provider,
+status, token counts and timings, never headers, bodies, prompts or completions.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+import msgspec
+
+if TYPE_CHECKING:
+    from aigateway.policy.ledger import LedgerRow
+
+log = logging.getLogger("aigateway")
+_request_log = logging.getLogger("aigateway.request")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, object] = {"ts": round(record.created, 3), "level": record.levelname.lower(),
+                                  "logger": record.name, "msg": record.getMessage()}
+        fields = getattr(record, "fields", None)
+        if fields:
+            doc.update(fields)
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        return msgspec.json.encode(doc).decode()
+
+
+def setup_logging(level: str = "info") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter())
+    root = logging.getLogger("aigateway")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def log_request(row: LedgerRow) -> None:
+    if _request_log.isEnabledFor(logging.INFO):
+        _request_log.info("request", extra={"fields": asdict(row)})

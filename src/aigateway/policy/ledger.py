@@ -1,0 +1,108 @@
+"""The usage ledger: one row per request, written off the hot path.
+
+Invariants:
+- `record` never blocks and never touches the database: it appends to an in-memory buffer;
+- a background task writes the buffer in batches every `flush_interval` seconds (or sooner when
+  `batch_size` rows wait); a failed write keeps its rows and retries on the next tick;
+- `close` writes everything still buffered, so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import asdict, dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aigateway.ir.usage import Usage
+from aigateway.store.tables import ledger
+
+
+@dataclass(slots=True)
+class LedgerRow:
+    request_id: str
+    created_at: float
+    key_id: str | None
+    endpoint: str
+    model: str | None
+    provider: str | None
+    upstream_model: str | None
+    streamed: bool
+    status: int
+    error_type: str | None
+    stop_reason: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    ttft_ms: float | None
+    latency_ms: float
+
+    @classmethod
+    def build(cls, *, request_id: str, started: float, started_mono: float, key_id: str | None, endpoint: str,
+              model: str | None, provider: str | None, upstream_model: str | None, streamed: bool, status: int,
+              error_type: str | None = None, stop_reason: str | None = None, usage: Usage | None = None,
+              ttft: float | None = None) -> LedgerRow:
+        u = usage or Usage()
+        return cls(
+            request_id=request_id, created_at=started, key_id=key_id, endpoint=endpoint, model=model,
+            provider=provider, upstream_model=upstream_model, streamed=streamed, status=status,
+            error_type=error_type, stop_reason=stop_reason, input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens, cache_read_tokens=u.cache_read_input_tokens,
+            cache_write_tokens=u.cache_creation_input_tokens,
+            ttft_ms=None if ttft is None else round((ttft - started_mono) * 1000, 3),
+            latency_ms=round((time.monotonic() - started_mono) * 1000, 3),
+        )
+
+
+class Ledger:
+    def __init__(self, engine: AsyncEngine, *, flush_interval: float = 0.2, batch_size: int = 500):
+        self._engine = engine
+        self._buf: list[LedgerRow] = []
+        self._interval = flush_interval
+        self._batch = batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def record(self, row: LedgerRow) -> None:
+        self._buf.append(row)
+        if len(self._buf) >= self._batch:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ledger-writer")
+
+    async def _run(self) -> None:
+        from aigateway.observability.logging import log
+
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("ledger write failed; rows kept for the next attempt")
+
+    async def flush(self) -> None:
+        async with self._lock:
+            if not self._buf:
+                return
+            rows, self._buf = self._buf, []
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(ledger.insert(), [asdict(r) for r in rows])
+            except BaseException:
+                self._buf[:0] = rows
+                raise
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()

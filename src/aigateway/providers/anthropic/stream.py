@@ -1,0 +1,52 @@
+"""Reads usage, stop reason and errors off an Anthropic SSE stream without altering it.
+
+`AnthropicStreamTap.feed(chunk)` returns the bytes of the events completed so far, to be relayed
+as they are; only `message_start`, `message_delta` and `error` payloads are decoded.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from aigateway.ir.usage import Usage
+from aigateway.wire.sse import SSEDecoder
+
+_decode = msgspec.json.Decoder().decode
+_CONTENT_EVENTS = frozenset({"content_block_start", "content_block_delta"})
+
+
+class AnthropicStreamTap:
+    __slots__ = ("_sse", "error_type", "first_content_at", "saw_stop", "stop_reason", "usage")
+
+    def __init__(self) -> None:
+        self._sse = SSEDecoder()
+        self.usage = Usage()
+        self.stop_reason: str | None = None
+        self.error_type: str | None = None
+        self.first_content_at: float | None = None
+        self.saw_stop = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        complete, events = self._sse.feed(chunk)
+        for ev in events:
+            name = ev.event
+            if name in _CONTENT_EVENTS:
+                if self.first_content_at is None:
+                    self.first_content_at = time.monotonic()
+            elif name == "message_start":
+                self.usage.update_from_anthropic(_decode(ev.data).get("message", {}).get("usage"))
+            elif name == "message_delta":
+                payload = _decode(ev.data)
+                self.usage.update_from_anthropic(payload.get("usage"))
+                self.stop_reason = (payload.get("delta") or {}).get("stop_reason") or self.stop_reason
+            elif name == "message_stop":
+                self.saw_stop = True
+            elif name == "error":
+                self.error_type = (_decode(ev.data).get("error") or {}).get("type") or "api_error"
+        return complete
+
+    def finish(self) -> bytes:
+        rest, _ = self._sse.finish()
+        return rest

@@ -1,0 +1,115 @@
+"""The Provider interface and the upstream HTTP plumbing every provider shares.
+
+Nothing here is provider-specific. A provider owns one pooled aiohttp session for its upstream
+(measured faster than httpx at concurrency 32 and up; see bench/README.md), and turns transport
+failures into `UpstreamUnavailable` naming itself, so no caller ever sees a raw aiohttp error.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+import aiohttp
+
+from aigateway.errors import UpstreamUnavailable
+from aigateway.settings import ProviderConfig
+
+
+@dataclass(slots=True)
+class PassthroughRequest:
+    """A request in the client's own protocol, to be forwarded with model and auth changed."""
+
+    path: str  # e.g. "/v1/messages"
+    body: bytes
+    headers: dict[str, str]  # protocol headers from the client (e.g. anthropic-version, anthropic-beta)
+    stream: bool
+
+
+class UpstreamResponse:
+    """An open upstream response; the caller must `close()` it (or read it to the end)."""
+
+    __slots__ = ("_provider", "_resp", "headers", "status")
+
+    def __init__(self, resp: aiohttp.ClientResponse, provider: str):
+        self._resp = resp
+        self._provider = provider
+        self.status = resp.status
+        self.headers: Mapping[str, str] = resp.headers
+
+    async def read(self) -> bytes:
+        try:
+            return await self._resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _unavailable(self._provider, exc) from None
+        finally:
+            self._resp.release()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Bytes as they arrive from the socket: no re-chunking, no waiting for more."""
+        try:
+            async for chunk in self._resp.content.iter_any():
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _unavailable(self._provider, exc) from None
+
+    def close(self) -> None:
+        """Drop the connection (not back to the pool): used when a stream is abandoned."""
+        self._resp.close()
+
+    def release(self) -> None:
+        self._resp.release()
+
+
+def _unavailable(provider: str, exc: BaseException) -> UpstreamUnavailable:
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamUnavailable(f"Upstream provider '{provider}' timed out", provider=provider, status=504)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamUnavailable(
+            f"Upstream provider '{provider}' is unreachable: {exc.os_error.strerror or 'connection failed'}",
+            provider=provider,
+        )
+    return UpstreamUnavailable(
+        f"Upstream provider '{provider}' failed: {type(exc).__name__}", provider=provider
+    )
+
+
+class Provider(abc.ABC):
+    """One configured upstream. `wire` names the protocol it speaks natively."""
+
+    wire: str
+
+    def __init__(self, name: str, config: ProviderConfig):
+        self.name = name
+        self.config = config
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            t = self.config.timeouts
+            self._session = aiohttp.ClientSession(
+                base_url=self.config.base_url + "/",
+                connector=aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=t.connect, sock_read=t.read),
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> UpstreamResponse:
+        try:
+            resp = await self.session.post(path.lstrip("/"), data=body, headers=headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _unavailable(self.name, exc) from None
+        return UpstreamResponse(resp, self.name)
+
+    @abc.abstractmethod
+    async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
+        """Forward a request already in this provider's wire protocol."""
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

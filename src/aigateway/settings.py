@@ -1,0 +1,216 @@
+"""Typed settings: one YAML file, `${ENV}` interpolation, defaults, env-only mode.
+
+Every key is documented in `config.example.yaml` at the repository root. Resolution order for the
+file and the data directory: command-line flag, then `AIGATEWAY_CONFIG` / `AIGATEWAY_DATA_DIR`,
+then defaults (no file; `./data`). Without a file, each known provider whose standard key
+variable is set (`ANTHROPIC_API_KEY`, ...) is enabled with its public base URL.
+
+Errors are `ConfigError`s whose lines read `FILE:LINE: path.to.key: what is wrong`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# Provider kinds this build can talk to: kind -> (default base URL, standard key variable).
+PROVIDER_KINDS: dict[str, tuple[str, str]] = {
+    "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
+}
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `problems` are human-readable lines."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Strict):
+    connect: float = Field(10.0, gt=0, description="seconds to open a connection to the upstream")
+    read: float = Field(600.0, gt=0, description="seconds the upstream may stay silent")
+
+
+class ProviderConfig(_Strict):
+    type: str | None = None
+    base_url: str
+    api_key: str = Field(repr=False)
+    timeouts: Timeouts = Timeouts()
+    max_connections: int = Field(256, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("api_key")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty")
+        return value
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+
+
+class LedgerConfig(_Strict):
+    flush_interval: float = Field(0.2, gt=0, description="seconds between batched ledger writes")
+    batch_size: int = Field(500, ge=1)
+
+
+class LoggingConfig(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(_Strict):
+    server: ServerConfig = ServerConfig()
+    database_url: str | None = None
+    providers: dict[str, ProviderConfig] = {}
+    ledger: LedgerConfig = LedgerConfig()
+    logging: LoggingConfig = LoggingConfig()
+    # Not from the file: where the embedded store lives.
+    data_dir: Path = Path("data")
+
+    @field_validator("providers")
+    @classmethod
+    def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
+        for name, cfg in providers.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"provider name {name!r} must be lower snake case")
+            kind = cfg.type or name
+            if kind not in PROVIDER_KINDS:
+                known = ", ".join(sorted(PROVIDER_KINDS))
+                raise ValueError(f"{name}: unknown provider type {kind!r} (known: {known})")
+        return providers
+
+    def provider_kind(self, name: str) -> str:
+        return self.providers[name].type or name
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'aigateway.db'}"
+
+
+def resolve_paths(config: str | None, data_dir: str | None) -> tuple[Path | None, Path]:
+    cfg = config or os.environ.get("AIGATEWAY_CONFIG") or None
+    data = data_dir or os.environ.get("AIGATEWAY_DATA_DIR") or "data"
+    return (Path(cfg) if cfg else None), Path(data)
+
+
+def load_settings(config: Path | None, data_dir: Path, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    if config is None:
+        raw = _from_env(env)
+        lines: dict[tuple[Any, ...], int] = {}
+        label = "(environment)"
+    else:
+        try:
+            text = config.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([f"{config}: cannot read: {exc.strerror}"]) from None
+        raw, lines = _parse_yaml(text, str(config))
+        raw = _interpolate(raw, (), env, lines, str(config))
+        label = str(config)
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{label}:1: the top level must be a mapping"])
+    if "data_dir" in raw:
+        raise ConfigError([f"{label}:{lines.get(('data_dir',), 1)}: data_dir: set it with --data-dir"])
+    try:
+        return Settings(**raw, data_dir=data_dir)
+    except ValidationError as exc:
+        raise ConfigError([_describe(err, lines, label) for err in exc.errors()]) from None
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    providers = {}
+    for kind, (base_url, key_var) in PROVIDER_KINDS.items():
+        if env.get(key_var):
+            providers[kind] = {"base_url": base_url, "api_key": env[key_var]}
+    return {"providers": providers}
+
+
+def _parse_yaml(text: str, label: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else {}
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{label}:{mark.line + 1}" if mark else label
+        raise ConfigError([f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return data, lines
+
+
+def _index_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            _index_lines(value, child, lines)
+            lines[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*path, i), lines)
+
+
+def _interpolate(value: Any, path: tuple[Any, ...], env: Mapping[str, str], lines: dict, label: str) -> Any:
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env and env[name] != "":
+                return env[name]
+            if default is not None:
+                return default
+            line = lines.get(path, 1)
+            dotted = ".".join(str(p) for p in path)
+            raise ConfigError([f"{label}:{line}: {dotted}: environment variable {name} is not set"])
+
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*path, k), env, lines, label) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*path, i), env, lines, label) for i, v in enumerate(value)]
+    return value
+
+
+def _describe(err: Any, lines: dict[tuple[Any, ...], int], label: str) -> str:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    line = 1
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            line = lines[loc[:n]]
+            break
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    # Never echo values: they may be secrets.
+    return f"{label}:{line}: {dotted}: {msg}"

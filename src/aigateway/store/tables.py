@@ -1,0 +1,43 @@
+"""SQLAlchemy Core tables: the schema the migrations build (keep the two in step)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table
+
+metadata = MetaData()
+
+gateway_keys = Table(
+    "gateway_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    # sha256 hex of the secret: the secret itself is never stored.
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),  # last four characters, to tell keys apart
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("created_at", Float, nullable=False),
+    Column("key_id", String(32), nullable=True),
+    Column("endpoint", String(40), nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("provider", String(64), nullable=True),
+    Column("upstream_model", String(200), nullable=True),
+    Column("streamed", Boolean, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("error_type", String(64), nullable=True),
+    Column("stop_reason", String(40), nullable=True),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cache_read_tokens", Integer, nullable=False),
+    Column("cache_write_tokens", Integer, nullable=False),
+    Column("ttft_ms", Float, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Index("ix_ledger_created_at", "created_at"),
+    Index("ix_ledger_key_created", "key_id", "created_at"),
+)

@@ -1,0 +1,91 @@
+"""Incremental Server-Sent Events reader and writer, on bytes.
+
+Invariants:
+- lines split on CR, LF or CRLF only (WHATWG SSE); never `str.splitlines()`, which also splits
+  on U+2028 and friends that may stand unescaped inside JSON strings;
+- a CR at the very end of a chunk is held back until the next byte shows whether LF follows;
+- `feed` returns the raw bytes of the events it completed, so a relay can forward whole events
+  byte for byte and never leaves a client holding half an event.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+class ServerSentEvent(NamedTuple):
+    event: str | None
+    data: str
+
+
+class SSEDecoder:
+    """`feed(chunk) -> (complete_bytes, events)`; `finish()` flushes a trailing event."""
+
+    __slots__ = ("_buf", "_data", "_event", "_pos")
+
+    def __init__(self) -> None:
+        self._buf = b""  # bytes from the start of the current (incomplete) event
+        self._pos = 0  # parse position inside _buf
+        self._event: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> tuple[bytes, list[ServerSentEvent]]:
+        buf = self._buf + chunk if self._buf else chunk
+        pos = self._pos
+        done = 0
+        events: list[ServerSentEvent] = []
+        end = len(buf)
+        search = _EOL.search
+        while True:
+            m = search(buf, pos)
+            if m is None or (m.end() == end and buf[m.start()] == 13 and m.end() - m.start() == 1):
+                break  # no full line yet, or a lone CR that may be half of CRLF
+            line = buf[pos : m.start()]
+            pos = m.end()
+            if line:
+                self._field(line)
+            else:
+                if self._data or self._event is not None:
+                    events.append(ServerSentEvent(self._event, "\n".join(self._data)))
+                self._event = None
+                self._data = []
+                done = pos
+        self._buf = buf[done:]
+        self._pos = pos - done
+        return buf[:done], events
+
+    def finish(self) -> tuple[bytes, list[ServerSentEvent]]:
+        """End of input: a final event without its blank line still counts (as browsers do)."""
+        rest, self._buf = self._buf, b""
+        if rest and self._pos < len(rest):
+            self._field(rest[self._pos :].rstrip(b"\r\n"))
+        self._pos = 0
+        events = []
+        if self._data or self._event is not None:
+            events.append(ServerSentEvent(self._event, "\n".join(self._data)))
+        self._event, self._data = None, []
+        return rest, events
+
+    @property
+    def pending(self) -> bool:
+        """True while bytes of an incomplete event are held."""
+        return bool(self._buf)
+
+    def _field(self, line: bytes) -> None:
+        name, sep, value = line.partition(b":")
+        if not name:
+            return  # comment line
+        if sep and value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            self._data.append(value.decode("utf-8", "replace"))
+        elif name == b"event":
+            self._event = value.decode("utf-8", "replace")
+
+
+def encode_event(event: str, data: bytes) -> bytes:
+    """One named event. `data` must be a single line of JSON that carries its own `type`."""
+    return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"

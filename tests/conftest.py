@@ -1,0 +1,76 @@
+"""Shared fixtures: one fake upstream and one real gateway process for the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import pytest
+
+from tests.support.gateway import GatewayProcess, free_port
+from tests.support.upstream import FakeUpstream
+
+UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
+
+
+def gateway_config(upstream_url: str) -> str:
+    return f"""
+providers:
+  anthropic:
+    base_url: {upstream_url}
+    api_key: ${{TEST_UPSTREAM_KEY}}
+  deadend:             # nothing listens there: connection refused
+    type: anthropic
+    base_url: http://127.0.0.1:{free_port()}
+    api_key: unused
+  slowpoke:            # the fake upstream, with a short read timeout
+    type: anthropic
+    base_url: {upstream_url}
+    api_key: ${{TEST_UPSTREAM_KEY}}
+    timeouts: {{connect: 2, read: 0.5}}
+ledger:
+  flush_interval: 0.05
+"""
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[FakeUpstream]:
+    fake = FakeUpstream().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_upstream(request: pytest.FixtureRequest) -> None:
+    if "upstream" in request.fixturenames:
+        request.getfixturevalue("upstream").reset()
+
+
+@pytest.fixture(scope="session")
+def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    gw = GatewayProcess(gateway_config(upstream.url), tmp_path_factory.mktemp("gateway"),
+                        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY})
+    gw.start()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture(scope="session")
+def api_key(gateway: GatewayProcess) -> str:
+    return gateway.create_key("session")
+
+
+@pytest.fixture
+def client(gateway: GatewayProcess, api_key: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=gateway.url, api_key=api_key, max_retries=0)
+
+
+@pytest.fixture
+def direct(upstream: FakeUpstream) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=upstream.url, api_key=UPSTREAM_KEY, max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
