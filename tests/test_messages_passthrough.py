@@ -74,3 +74,18 @@ def test_ledger_row_has_usage(ex, client, gateway, upstream):
     assert row["latency_ms"] > 0
     if ex.stream:
         assert 0 < row["ttft_ms"] <= row["latency_ms"]
+
+
+def test_sdk_fixture_without_final_blank_line(client, direct, upstream):
+    """The SDK's own stream fixture ends without a blank line; the last event still arrives."""
+    sse = (fixtures.ROOT / "anthropic" / "tool-use-stream-sdk.response.sse").read_bytes()
+    assert not sse.endswith(b"\n\n")
+    headers = {"content-type": "text/event-stream; charset=utf-8"}
+    upstream.expect(Reply(200, sse, headers, chunk_size=29), Reply(200, sse, headers, chunk_size=29))
+    params = {"max_tokens": 64, "messages": [{"role": "user", "content": "weather?"}]}
+    with client.messages.stream(model="anthropic/claude-sonnet-4-5", **params) as s:
+        via_gateway = s.get_final_message()
+    with direct.messages.stream(model="claude-sonnet-4-5", **params) as s:
+        straight = s.get_final_message()
+    assert via_gateway.model_dump() == straight.model_dump()
+    assert via_gateway.content[-1].type == "tool_use" and via_gateway.content[-1].input

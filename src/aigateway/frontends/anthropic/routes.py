@@ -159,6 +159,7 @@ async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, 
     await send({"type": "http.response.start", "status": 200, "headers": headers})
 
     async def pump() -> None:
+        separator = b""
         try:
             async for chunk in upstream.chunks():
                 complete = tap.feed(chunk)
@@ -167,6 +168,7 @@ async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, 
             rest = tap.finish()
             if rest:
                 await send({"type": "http.response.body", "body": rest, "more_body": True})
+                separator = b"\n\n"  # that last event had no blank line of its own
             if not tap.saw_stop and tap.error_type is None:
                 raise UpstreamUnavailable(
                     f"Upstream provider '{route.provider}' ended the stream before message_stop",
@@ -177,7 +179,7 @@ async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, 
             tap.error_type = "api_error"
             out.status = exc.status
             await send({"type": "http.response.body", "more_body": True,
-                        "body": stream_error_event("api_error", exc.message, req.id)})
+                        "body": separator + stream_error_event("api_error", exc.message, req.id)})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     pump_task = asyncio.ensure_future(pump())

@@ -31,22 +31,35 @@ class AnthropicStreamTap:
     def feed(self, chunk: bytes) -> bytes:
         complete, events = self._sse.feed(chunk)
         for ev in events:
-            name = ev.event
-            if name in _CONTENT_EVENTS:
-                if self.first_content_at is None:
-                    self.first_content_at = time.monotonic()
-            elif name == "message_start":
-                self.usage.update_from_anthropic(_decode(ev.data).get("message", {}).get("usage"))
-            elif name == "message_delta":
-                payload = _decode(ev.data)
-                self.usage.update_from_anthropic(payload.get("usage"))
-                self.stop_reason = (payload.get("delta") or {}).get("stop_reason") or self.stop_reason
-            elif name == "message_stop":
-                self.saw_stop = True
-            elif name == "error":
-                self.error_type = (_decode(ev.data).get("error") or {}).get("type") or "api_error"
+            self._see(ev.event, ev.data)
         return complete
 
     def finish(self) -> bytes:
-        rest, _ = self._sse.finish()
+        """Bytes of a last event the upstream did not end with a blank line, if it is whole.
+
+        A fragment cut off mid-event is dropped: relaying it would leave the client half an event.
+        """
+        rest, events = self._sse.finish()
+        for ev in events:
+            try:
+                self._see(ev.event, ev.data)
+            except msgspec.DecodeError:
+                return b""
+            if ev.event is None or not ev.data:
+                return b""
         return rest
+
+    def _see(self, name: str | None, data: str) -> None:
+        if name in _CONTENT_EVENTS:
+            if self.first_content_at is None:
+                self.first_content_at = time.monotonic()
+        elif name == "message_start":
+            self.usage.update_from_anthropic(_decode(data).get("message", {}).get("usage"))
+        elif name == "message_delta":
+            payload = _decode(data)
+            self.usage.update_from_anthropic(payload.get("usage"))
+            self.stop_reason = (payload.get("delta") or {}).get("stop_reason") or self.stop_reason
+        elif name == "message_stop":
+            self.saw_stop = True
+        elif name == "error":
+            self.error_type = (_decode(data).get("error") or {}).get("type") or "api_error"

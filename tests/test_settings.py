@@ -1,0 +1,90 @@
+"""Config loading: YAML, ${ENV} interpolation, env-only mode, errors with their line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aigateway.settings import ConfigError, load_settings, resolve_paths
+
+GOOD = """\
+server:
+  port: 9000
+providers:
+  anthropic:
+    base_url: ${BASE:-https://api.anthropic.com}/
+    api_key: ${MY_KEY}
+  eu:
+    type: anthropic
+    base_url: https://eu.example.test
+    api_key: literal-key
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_interpolation_and_defaults(tmp_path):
+    s = load_settings(write(tmp_path, GOOD), tmp_path / "d", env={"MY_KEY": "sk-1"})
+    assert s.server.port == 9000
+    assert s.providers["anthropic"].base_url == "https://api.anthropic.com"
+    assert s.providers["anthropic"].api_key == "sk-1"
+    assert s.provider_kind("eu") == "anthropic"
+    assert s.sqlalchemy_url.endswith(str(tmp_path / "d" / "aigateway.db"))
+
+
+def test_missing_variable_names_it_and_the_line(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, GOOD), tmp_path, env={})
+    assert info.value.problems == [f"{tmp_path / 'config.yaml'}:6: providers.anthropic.api_key: "
+                                   "environment variable MY_KEY is not set"]
+
+
+@pytest.mark.parametrize(("text", "line", "what"), [
+    ("server:\n  port: 99999\n", 2, "server.port: Input should be less than or equal to 65535"),
+    ("server:\n  prot: 1\n", 2, "server.prot: unknown key"),
+    ("providers:\n  anthropic:\n    api_key: x\n", 2, "providers.anthropic.base_url: Field required"),
+    ("providers:\n  anthropic:\n    base_url: ftp://x\n    api_key: k\n", 3,
+     "providers.anthropic.base_url: must start with http:// or https://"),
+    ("providers:\n  mystery:\n    base_url: http://x\n    api_key: k\n", 1,
+     "unknown provider type 'mystery'"),
+    ("server: [1, 2\n", 2, "not valid YAML"),
+    ("- 1\n", 1, "the top level must be a mapping"),
+])
+def test_errors_point_at_the_line(tmp_path, text, line, what):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, tmp_path, env={})
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{path}:{line}:"), problem
+    assert what in problem
+
+
+def test_secrets_are_not_echoed_in_errors(tmp_path):
+    path = write(tmp_path, "providers:\n  anthropic:\n    base_url: nope\n    api_key: sk-ant-very-secret\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, tmp_path, env={})
+    assert "sk-ant-very-secret" not in str(info.value)
+
+
+def test_env_only_mode_enables_providers_from_standard_variables(tmp_path):
+    s = load_settings(None, tmp_path, env={"ANTHROPIC_API_KEY": "sk-2"})
+    assert s.providers["anthropic"].base_url == "https://api.anthropic.com"
+    assert s.providers["anthropic"].api_key == "sk-2"
+    assert load_settings(None, tmp_path, env={}).providers == {}
+
+
+def test_paths_from_flags_then_env(monkeypatch):
+    monkeypatch.setenv("AIGATEWAY_CONFIG", "/etc/a.yaml")
+    monkeypatch.setenv("AIGATEWAY_DATA_DIR", "/var/a")
+    assert resolve_paths(None, None) == (Path("/etc/a.yaml"), Path("/var/a"))
+    assert resolve_paths("b.yaml", "d") == (Path("b.yaml"), Path("d"))
+
+
+def test_example_config_is_valid(repo_root):
+    s = load_settings(repo_root / "config.example.yaml", Path("data"), env={"ANTHROPIC_API_KEY": "sk"})
+    assert "anthropic" in s.providers

@@ -1,0 +1,73 @@
+"""The incremental SSE reader: same events however the bytes are split."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aigateway.wire.sse import ServerSentEvent, SSEDecoder, encode_event
+from tests.support import fixtures
+
+
+def decode_all(chunks: list[bytes]) -> tuple[bytes, list[ServerSentEvent]]:
+    dec = SSEDecoder()
+    out, events = b"", []
+    for chunk in chunks:
+        done, evs = dec.feed(chunk)
+        out += done
+        events += evs
+    rest, evs = dec.finish()
+    return out + rest, events + evs
+
+
+def split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    bounds = [0, *points, len(data)]
+    return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+RECORDED = [ex.response_bytes() for ex in fixtures.exchanges("anthropic") if ex.stream and ex.status == 200]
+
+
+@given(st.sampled_from(RECORDED), st.lists(st.integers(min_value=0), max_size=40))
+def test_any_split_gives_the_same_events_and_bytes(sse, cuts):
+    whole_bytes, whole_events = decode_all([sse])
+    bytes_, events = decode_all(split(sse, cuts))
+    assert events == whole_events
+    assert bytes_ == whole_bytes == sse
+
+
+@given(st.lists(st.integers(min_value=0), max_size=10))
+def test_crlf_and_cr_line_endings(cuts):
+    for eol in (b"\r\n", b"\r", b"\n"):
+        sse = eol.join([b"event: a", b'data: {"x":1}', b"", b": comment", b"event: b", b"data: 2", b"data: 3", b"", b""])
+        _, events = decode_all(split(sse, cuts))
+        assert events == [ServerSentEvent("a", '{"x":1}'), ServerSentEvent("b", "2\n3")]
+
+
+def test_unicode_line_separator_inside_json_is_not_a_line_break():
+    payload = '{"text":"a\u2028b\u2029c\x85d"}'.encode()
+    _, events = decode_all([b"event: t\ndata: " + payload + b"\n\n"])
+    assert events == [ServerSentEvent("t", payload.decode())]
+
+
+def test_complete_bytes_stop_at_the_last_whole_event():
+    dec = SSEDecoder()
+    done, events = dec.feed(b"event: a\ndata: 1\n\nevent: b\nda")
+    assert done == b"event: a\ndata: 1\n\n" and [e.event for e in events] == ["a"]
+    assert dec.pending
+    done, events = dec.feed(b"ta: 2\n\n")
+    assert done == b"event: b\ndata: 2\n\n" and events == [ServerSentEvent("b", "2")]
+    assert not dec.pending
+
+
+def test_cr_at_chunk_end_waits_for_a_possible_lf():
+    dec = SSEDecoder()
+    assert dec.feed(b"event: a\r\ndata: 1\r\n\r") == (b"", [])
+    done, events = dec.feed(b"\nevent: b")
+    assert done == b"event: a\r\ndata: 1\r\n\r\n" and events == [ServerSentEvent("a", "1")]
+
+
+def test_encode_event_round_trips():
+    raw = encode_event("ping", b'{"type":"ping"}')
+    assert decode_all([raw]) == (raw, [ServerSentEvent("ping", '{"type":"ping"}')])
