@@ -62,6 +62,7 @@ case "$cmd" in
     ;;
   test)
     setup_test_extras
+    "$VENV/bin/ruff" check src tests
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)

@@ -49,8 +49,9 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    gw = GatewayProcess(gateway_config(upstream.url), tmp_path_factory.mktemp("gateway"),
-                        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY})
+    gw = GatewayProcess(
+        gateway_config(upstream.url), tmp_path_factory.mktemp("gateway"), env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY}
+    )
     gw.start()
     yield gw
     gw.stop()

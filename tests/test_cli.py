@@ -20,7 +20,7 @@ def test_keys_create_list_revoke(tmp_path):
     secret = out.stdout.strip().splitlines()[-1]
     assert secret.startswith("agw_") and len(secret) > 40
     con = sqlite3.connect(tmp_path / "d" / "aigateway.db")
-    (key_id, stored_hash), = con.execute("SELECT id, secret_hash FROM gateway_keys").fetchall()
+    ((key_id, stored_hash),) = con.execute("SELECT id, secret_hash FROM gateway_keys").fetchall()
     assert stored_hash == hashlib.sha256(secret.encode()).hexdigest()
     dump = "\n".join(con.iterdump())
     assert secret not in dump and secret[4:] not in dump
@@ -55,7 +55,10 @@ def test_config_from_environment_variable(tmp_path):
 
 
 def test_help_imports_nothing_heavy():
-    assert "serve" in subprocess.run([str(BIN / "aigateway"), "--help"], check=True, capture_output=True,
-                                     text=True).stdout
-    code = "import sys, aigateway.cli; print(sorted(m for m in ('sqlalchemy','aiohttp','pydantic') if m in sys.modules))"
+    assert (
+        "serve" in subprocess.run([str(BIN / "aigateway"), "--help"], check=True, capture_output=True, text=True).stdout
+    )
+    code = (
+        "import sys, aigateway.cli; print(sorted(m for m in ('sqlalchemy', 'aiohttp', 'pydantic') if m in sys.modules))"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"

@@ -31,15 +31,17 @@ def test_count_tokens_upstream_404_unchanged(gateway, api_key, upstream):
     ex = fixtures.exchange("anthropic", "error-404-count-tokens")
     upstream.expect(Reply.replay(ex))
     body = ex.request_json()
-    resp = httpx.post(gateway.url + ex.path_and_query, json={**body, "model": "anthropic/" + body["model"]},
-                      headers={"x-api-key": api_key})
+    resp = httpx.post(
+        gateway.url + ex.path_and_query,
+        json={**body, "model": "anthropic/" + body["model"]},
+        headers={"x-api-key": api_key},
+    )
     assert resp.status_code == 404 and resp.content == ex.response_bytes()
 
 
 def test_count_tokens_needs_a_key_and_a_model(gateway, api_key):
     assert httpx.post(gateway.url + "/v1/messages/count_tokens?beta=true", json={}).status_code == 401
-    resp = httpx.post(gateway.url + "/v1/messages/count_tokens", json={"messages": []},
-                      headers={"x-api-key": api_key})
+    resp = httpx.post(gateway.url + "/v1/messages/count_tokens", json={"messages": []}, headers={"x-api-key": api_key})
     assert resp.status_code == 400 and resp.json()["error"]["message"].startswith("model:")
 
 
@@ -80,8 +82,14 @@ def test_health_and_head_probe(gateway):
     assert head.status_code == 200 and head.headers["request-id"].startswith("req_")
 
 
-@pytest.mark.parametrize("name", ["claude-code-sonnet-first-turn", "claude-code-unknown-model-first-turn",
-                                  "claude-code-unknown-model-tool-result-turn"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "claude-code-sonnet-first-turn",
+        "claude-code-unknown-model-first-turn",
+        "claude-code-unknown-model-tool-result-turn",
+    ],
+)
 def test_claude_code_requests_forward_unchanged(name, gateway, api_key, upstream):
     """Claude Code's real requests (88 KB, betas, thinking, cache_control) reach Anthropic as sent."""
     captured = fixtures.claude_code_request(name)
@@ -93,8 +101,7 @@ def test_claude_code_requests_forward_unchanged(name, gateway, api_key, upstream
     headers = {k: v for k, v in captured["headers"].items() if k.lower() not in ("authorization", "x-api-key")}
     headers["Authorization"] = f"Bearer {api_key}"
     upstream.expect(Reply.replay(fixtures.exchange("anthropic", "text-stream")))
-    resp = httpx.post(f"{gateway.url}{captured['path']}?{captured['query']}", content=body, headers=headers,
-                      timeout=30)
+    resp = httpx.post(f"{gateway.url}{captured['path']}?{captured['query']}", content=body, headers=headers, timeout=30)
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/event-stream")
     got = upstream.received[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import anthropic
 import httpx
@@ -11,8 +12,7 @@ import pytest
 from tests.support import fixtures
 from tests.support.upstream import Reply
 
-BODY = {"model": "anthropic/claude-sonnet-4-0", "max_tokens": 16,
-        "messages": [{"role": "user", "content": "Hello"}]}
+BODY = {"model": "anthropic/claude-sonnet-4-0", "max_tokens": 16, "messages": [{"role": "user", "content": "Hello"}]}
 
 
 def post(gateway, body: bytes | dict, *, key: str | None, headers: dict | None = None, path="/v1/messages"):
@@ -46,12 +46,10 @@ def test_bad_key_is_401(gateway, upstream):
 
 def test_revoked_key_is_rejected(gateway, upstream):
     key = gateway.create_key("to-revoke")
-    key_id = [line for line in gateway.cli("keys", "list").stdout.splitlines() if "to-revoke" in line][0].split()[0]
+    key_id = next(line for line in gateway.cli("keys", "list").stdout.splitlines() if "to-revoke" in line).split()[0]
     upstream.expect(Reply.replay(fixtures.exchange("anthropic", "text-sync")))
     assert post(gateway, BODY, key=key).status_code == 200
     gateway.cli("keys", "revoke", key_id)
-    import time
-
     deadline = time.monotonic() + 10
     while post(gateway, BODY, key=key).status_code != 401:
         assert time.monotonic() < deadline, "revocation not effective"
@@ -76,8 +74,12 @@ def test_sdk_sees_authentication_error(gateway):
 
 
 def test_malformed_json_is_400(gateway, api_key):
-    assert_envelope(post(gateway, b'{"model": "anthropic/x", ', key=api_key), 400, "invalid_request_error",
-                    mentions="not valid JSON")
+    assert_envelope(
+        post(gateway, b'{"model": "anthropic/x", ', key=api_key),
+        400,
+        "invalid_request_error",
+        mentions="not valid JSON",
+    )
 
 
 def test_non_object_body_is_400(gateway, api_key):
@@ -120,20 +122,23 @@ def test_uncatalogued_model_reaches_its_provider(gateway, api_key, upstream):
 
 
 def test_body_over_limit_is_413(gateway, api_key, upstream):
-    big = b'{"model":"anthropic/claude-sonnet-4-0","max_tokens":1,"messages":[{"role":"user","content":"' + (
-        b"x" * (33 * 1024 * 1024)) + b'"}]}'
+    big = (
+        b'{"model":"anthropic/claude-sonnet-4-0","max_tokens":1,"messages":[{"role":"user","content":"'
+        + (b"x" * (33 * 1024 * 1024))
+        + b'"}]}'
+    )
     assert_envelope(post(gateway, big, key=api_key), 413, "request_too_large")
     assert upstream.received == []
 
 
-@pytest.mark.parametrize("case", ["error-400-invalid-request", "error-401-auth", "error-401-auth-stream",
-                                  "error-404-model"])
+@pytest.mark.parametrize(
+    "case", ["error-400-invalid-request", "error-401-auth", "error-401-auth-stream", "error-404-model"]
+)
 def test_recorded_upstream_errors_pass_unchanged(gateway, api_key, upstream, case):
     ex = fixtures.exchange("anthropic", case, 1)
     upstream.expect(Reply.replay(ex))
     body = ex.request_json()
-    resp = post(gateway, {**body, "model": "anthropic/" + body["model"]}, key=api_key,
-                path=ex.path_and_query)
+    resp = post(gateway, {**body, "model": "anthropic/" + body["model"]}, key=api_key, path=ex.path_and_query)
     assert resp.status_code == ex.status
     assert resp.content == ex.response_bytes()
     assert resp.headers["content-type"].startswith("application/json")  # even for stream: true
@@ -143,14 +148,17 @@ def test_recorded_upstream_errors_pass_unchanged(gateway, api_key, upstream, cas
 
 
 # Anthropic documents these envelopes (spec §6.1/6.2); no recording of them exists in the fixtures.
-RATE_LIMITED = (b'{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has '
-                b'exceeded your per-minute rate limit"},"request_id":"req_011CabcDEF"}')
+RATE_LIMITED = (
+    b'{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has '
+    b'exceeded your per-minute rate limit"},"request_id":"req_011CabcDEF"}'
+)
 OVERLOADED = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_0"}'
 
 
 def test_upstream_429_keeps_retry_after(gateway, api_key, upstream, client):
-    upstream.expect(Reply(429, RATE_LIMITED, {"content-type": "application/json", "retry-after": "17",
-                                              "x-should-retry": "true"}))
+    upstream.expect(
+        Reply(429, RATE_LIMITED, {"content-type": "application/json", "retry-after": "17", "x-should-retry": "true"})
+    )
     resp = post(gateway, BODY, key=api_key)
     assert resp.status_code == 429
     assert resp.content == RATE_LIMITED

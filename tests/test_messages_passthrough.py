@@ -11,7 +11,8 @@ from tests.support.sdk import call, call_with_headers
 from tests.support.upstream import Reply
 
 SUCCESSES = [
-    ex for ex in fixtures.exchanges("anthropic")
+    ex
+    for ex in fixtures.exchanges("anthropic")
     if ex.status == 200 and ex.path_and_query.startswith("/v1/messages") and "count_tokens" not in ex.url
 ]
 
@@ -41,9 +42,12 @@ def test_raw_bytes_pass_both_ways_unchanged(ex, gateway, api_key, upstream):
     sent = recorded.replace(b'"' + model + b'"', b'"anthropic/' + model + b'"', 1)
     assert sent != recorded
     upstream.expect(Reply.replay(ex))
-    resp = httpx.post(gateway.url + ex.path_and_query, content=sent, timeout=30,
-                      headers={"x-api-key": api_key, "anthropic-version": "2023-06-01",
-                               "content-type": "application/json"})
+    resp = httpx.post(
+        gateway.url + ex.path_and_query,
+        content=sent,
+        timeout=30,
+        headers={"x-api-key": api_key, "anthropic-version": "2023-06-01", "content-type": "application/json"},
+    )
     assert resp.status_code == 200
     assert upstream.received[0].body == recorded
     assert upstream.received[0].path_qs == ex.path_and_query
@@ -56,8 +60,9 @@ def test_raw_bytes_pass_both_ways_unchanged(ex, gateway, api_key, upstream):
 def test_ledger_row_has_usage(ex, client, gateway, upstream):
     body = ex.request_json()
     upstream.expect(Reply.replay(ex))
-    final, headers = call_with_headers(client, body, model="anthropic/" + body["model"],
-                                       beta="beta=true" in ex.url, stream=ex.stream)
+    final, headers = call_with_headers(
+        client, body, model="anthropic/" + body["model"], beta="beta=true" in ex.url, stream=ex.stream
+    )
     row = gateway.ledger_row(headers["request-id"])
     usage = final.usage
     assert row["model"] == "anthropic/" + body["model"]

@@ -36,8 +36,9 @@ def test_first_event_arrives_while_upstream_holds_the_rest(gateway, api_key, ups
     reply.hold_after = 1
     upstream.expect(reply)
     got = b""
-    with httpx.stream("POST", gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key),
-                      timeout=10) as resp:
+    with httpx.stream(
+        "POST", gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=10
+    ) as resp:
         chunks = resp.iter_raw()
         while b"\n\n" not in got:
             got += next(chunks)
@@ -56,8 +57,10 @@ def test_client_disconnect_closes_upstream_and_is_recorded(gateway, api_key, ups
     reply.hold_after = 1
     (served,) = upstream.expect(reply)
     body = json.dumps(stream_body()).encode()
-    request = (f"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {api_key}\r\n"
-               f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+    request = (
+        f"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {api_key}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
     with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
         sock.sendall(request)
         got = b""
@@ -81,7 +84,7 @@ def test_truncated_upstream_stream_ends_with_error_event(gateway, api_key, upstr
     resp = httpx.post(gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=10)
     whole_events = sse[: sse.rindex(b"\n\n", 0, cut) + 2]
     assert resp.content.startswith(whole_events)
-    tail = resp.content[len(whole_events):]
+    tail = resp.content[len(whole_events) :]
     assert tail.startswith(b"event: error\ndata: ")
     error = json.loads(tail.split(b"data: ", 1)[1])
     assert error["type"] == "error" and error["error"]["type"] == "api_error"
@@ -89,9 +92,12 @@ def test_truncated_upstream_stream_ends_with_error_event(gateway, api_key, upstr
     assert tail.endswith(b"\n\n") and tail.count(b"event:") == 1
 
     upstream.expect(Reply(200, sse[:cut], {"content-type": STREAM.content_type}, chunk_size=50))
-    with pytest.raises(anthropic.APIStatusError) as info, client.messages.stream(
-        model="anthropic/claude-sonnet-4-0", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
-    ) as s:
+    with (
+        pytest.raises(anthropic.APIStatusError) as info,
+        client.messages.stream(
+            model="anthropic/claude-sonnet-4-0", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        ) as s,
+    ):
         s.get_final_message()
     assert "before message_stop" in str(info.value)
     row = gateway.ledger_row(info.value.request_id)
@@ -119,8 +125,9 @@ def test_streams_are_independent(gateway, api_key, upstream):
     done = threading.Event()
 
     def slow_client() -> None:
-        with httpx.stream("POST", gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key),
-                          timeout=20) as r:
+        with httpx.stream(
+            "POST", gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=20
+        ) as r:
             for _ in r.iter_raw():
                 pass
         done.set()

@@ -63,8 +63,12 @@ def assert_upstream_got_the_seed_request(upstream) -> None:
 @pytest.mark.parametrize(("example", "ex"), [("create.py", SYNC), ("stream.py", STREAM)])
 def test_python_example_verbatim_with_sdk0(example, ex, gateway, api_key, upstream, tmp_path):
     assert SDK0_PYTHON.exists(), "run the suite with ./dev.sh test, which installs the 0.x SDK"
-    version = subprocess.run([str(SDK0_PYTHON), "-c", "import anthropic; print(anthropic.__version__)"],
-                             capture_output=True, text=True, check=True).stdout
+    version = subprocess.run(
+        [str(SDK0_PYTHON), "-c", "import anthropic; print(anthropic.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert version.startswith("0.")
     upstream.expect(Reply.replay(ex))
     out = run_example([str(SDK0_PYTHON)], HERE / "seed" / example, gateway, api_key, tmp_path)
@@ -76,8 +80,12 @@ def test_python_example_verbatim_with_sdk0(example, ex, gateway, api_key, upstre
 
 def test_python_example_with_current_sdk(client, upstream):
     upstream.expect(Reply.replay(SYNC), Reply.replay(STREAM))
-    params = {"model": "anthropic/claude-sonnet-4.5", "max_tokens": 150,
-              "messages": [{"role": "user", "content": PROMPT}], "extra_body": {"temperature": 0.7}}
+    params = {
+        "model": "anthropic/claude-sonnet-4.5",
+        "max_tokens": 150,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "extra_body": {"temperature": 0.7},
+    }
     message = client.messages.create(**params)
     assert message.content[0].text == recorded_text(SYNC)
     assert message.usage.input_tokens == json.loads(SYNC.response_bytes())["usage"]["input_tokens"]

@@ -40,21 +40,27 @@ def test_interpolation_and_defaults(tmp_path):
 def test_missing_variable_names_it_and_the_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, GOOD), tmp_path, env={})
-    assert info.value.problems == [f"{tmp_path / 'config.yaml'}:6: providers.anthropic.api_key: "
-                                   "environment variable MY_KEY is not set"]
+    assert info.value.problems == [
+        f"{tmp_path / 'config.yaml'}:6: providers.anthropic.api_key: environment variable MY_KEY is not set"
+    ]
 
 
-@pytest.mark.parametrize(("text", "line", "what"), [
-    ("server:\n  port: 99999\n", 2, "server.port: Input should be less than or equal to 65535"),
-    ("server:\n  prot: 1\n", 2, "server.prot: unknown key"),
-    ("providers:\n  anthropic:\n    api_key: x\n", 2, "providers.anthropic.base_url: Field required"),
-    ("providers:\n  anthropic:\n    base_url: ftp://x\n    api_key: k\n", 3,
-     "providers.anthropic.base_url: must start with http:// or https://"),
-    ("providers:\n  mystery:\n    base_url: http://x\n    api_key: k\n", 1,
-     "unknown provider type 'mystery'"),
-    ("server: [1, 2\n", 2, "not valid YAML"),
-    ("- 1\n", 1, "the top level must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        ("server:\n  port: 99999\n", 2, "server.port: Input should be less than or equal to 65535"),
+        ("server:\n  prot: 1\n", 2, "server.prot: unknown key"),
+        ("providers:\n  anthropic:\n    api_key: x\n", 2, "providers.anthropic.base_url: Field required"),
+        (
+            "providers:\n  anthropic:\n    base_url: ftp://x\n    api_key: k\n",
+            3,
+            "providers.anthropic.base_url: must start with http:// or https://",
+        ),
+        ("providers:\n  mystery:\n    base_url: http://x\n    api_key: k\n", 1, "unknown provider type 'mystery'"),
+        ("server: [1, 2\n", 2, "not valid YAML"),
+        ("- 1\n", 1, "the top level must be a mapping"),
+    ],
+)
 def test_errors_point_at_the_line(tmp_path, text, line, what):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:

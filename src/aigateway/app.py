@@ -73,8 +73,12 @@ class App:
             await handler(gw, req, key.id)
             return
         if path == "/health" and method in ("GET", "HEAD"):
-            await send_response(req.send, 200, _HEALTH_BODY if method == "GET" else b"",
-                                [(b"request-id", req.id.encode()), (b"content-type", JSON)])
+            await send_response(
+                req.send,
+                200,
+                _HEALTH_BODY if method == "GET" else b"",
+                [(b"request-id", req.id.encode()), (b"content-type", JSON)],
+            )
             return
         if path == "/" and method == "HEAD":  # Claude Code's connectivity probe
             await send_response(req.send, 200, b"", [(b"request-id", req.id.encode())])
@@ -121,7 +125,13 @@ async def start_gateway(settings: Settings) -> Gateway:
     await keys.refresh()
     ledger = Ledger(engine, flush_interval=settings.ledger.flush_interval, batch_size=settings.ledger.batch_size)
     ledger.start()
-    gw = Gateway(settings=settings, catalog=Catalog.load(), providers=build_providers(settings), engine=engine,
-                 keys=keys, ledger=ledger)
+    gw = Gateway(
+        settings=settings,
+        catalog=Catalog.load(),
+        providers=build_providers(settings),
+        engine=engine,
+        keys=keys,
+        ledger=ledger,
+    )
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
     return gw

@@ -78,10 +78,29 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
     port = settings.server.port if args.port is None else args.port
     if not settings.providers:
         log.warning("no provider is configured: set ANTHROPIC_API_KEY or pass --config")
-    log.info("starting", extra={"fields": {"host": host, "port": port, "providers": sorted(settings.providers),
-                                           "data_dir": str(settings.data_dir)}})
-    uvicorn.run(App(settings), host=host, port=port, loop="uvloop", http="httptools", lifespan="on",
-                access_log=False, log_config=None, server_header=False, date_header=False)
+    log.info(
+        "starting",
+        extra={
+            "fields": {
+                "host": host,
+                "port": port,
+                "providers": sorted(settings.providers),
+                "data_dir": str(settings.data_dir),
+            }
+        },
+    )
+    uvicorn.run(
+        App(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        date_header=False,
+    )
     return 0
 
 

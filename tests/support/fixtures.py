@@ -76,9 +76,16 @@ def exchanges(provider: str) -> list[Exchange]:
             n = inter["interaction"]
             found.append(
                 Exchange(
-                    provider=provider, case=case["case"], number=n, method=inter["method"], url=inter["url"],
-                    status=inter["status"], content_type=inter["content_type"], stream=bool(inter.get("stream")),
-                    request_file=inter.get("request_file"), response_file=inter.get("response_file"),
+                    provider=provider,
+                    case=case["case"],
+                    number=n,
+                    method=inter["method"],
+                    url=inter["url"],
+                    status=inter["status"],
+                    content_type=inter["content_type"],
+                    stream=bool(inter.get("stream")),
+                    request_file=inter.get("request_file"),
+                    response_file=inter.get("response_file"),
                     response_headers=headers[n - 1] if n - 1 < len(headers) else {},
                 )
             )

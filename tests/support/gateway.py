@@ -23,13 +23,15 @@ def free_port() -> int:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "aigateway"), *args], capture_output=True, text=True, env=env, check=check,
-                          timeout=60)
+    return subprocess.run(
+        [str(BIN / "aigateway"), *args], capture_output=True, text=True, env=env, check=check, timeout=60
+    )
 
 
 class GatewayProcess:
-    def __init__(self, config_text: str, workdir: Path, *, command: list[str] | None = None,
-                 env: dict[str, str] | None = None):
+    def __init__(
+        self, config_text: str, workdir: Path, *, command: list[str] | None = None, env: dict[str, str] | None = None
+    ):
         self.workdir = workdir
         self.config = workdir / "config.yaml"
         self.config.write_text(config_text)
@@ -44,10 +46,11 @@ class GatewayProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> GatewayProcess:
+    def start(self, timeout: float = 60, *, use_flags: bool = True) -> GatewayProcess:
         self._log = self.log_path.open("ab")
-        args = [*self.command, "--config", str(self.config), "--data-dir", str(self.data_dir), "--port",
-                str(self.port)]
+        args = list(self.command)
+        if use_flags:
+            args += ["--config", str(self.config), "--data-dir", str(self.data_dir), "--port", str(self.port)]
         self.proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -73,8 +76,17 @@ class GatewayProcess:
         return code
 
     def create_key(self, name: str = "test") -> str:
-        out = cli("keys", "create", "--name", name, "--config", str(self.config), "--data-dir", str(self.data_dir),
-                  env=self.env)
+        out = cli(
+            "keys",
+            "create",
+            "--name",
+            name,
+            "--config",
+            str(self.config),
+            "--data-dir",
+            str(self.data_dir),
+            env=self.env,
+        )
         return out.stdout.strip().splitlines()[-1]
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -22,8 +22,9 @@ def _kwargs(fn: Any, body: dict[str, Any], model: str) -> dict[str, Any]:
     return kwargs
 
 
-def call_with_headers(client: anthropic.Anthropic, body: dict[str, Any], *, model: str, beta: bool = False,
-                      stream: bool = False) -> tuple[Any, Any]:
+def call_with_headers(
+    client: anthropic.Anthropic, body: dict[str, Any], *, model: str, beta: bool = False, stream: bool = False
+) -> tuple[Any, Any]:
     """(final message, response headers)."""
     surface = client.beta.messages if beta else client.messages
     if stream:
@@ -33,6 +34,7 @@ def call_with_headers(client: anthropic.Anthropic, body: dict[str, Any], *, mode
     return raw.parse(), raw.headers
 
 
-def call(client: anthropic.Anthropic, body: dict[str, Any], *, model: str, beta: bool = False,
-         stream: bool = False) -> Any:
+def call(
+    client: anthropic.Anthropic, body: dict[str, Any], *, model: str, beta: bool = False, stream: bool = False
+) -> Any:
     return call_with_headers(client, body, model=model, beta=beta, stream=stream)[0]

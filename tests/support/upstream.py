@@ -98,8 +98,10 @@ class FakeUpstream:
         body = await request.read()
         self.received.append(Received(request.method, request.path_qs, dict(request.headers), body))
         if not self._queue:
-            return web.json_response({"type": "error", "error": {"type": "api_error",
-                                      "message": "fake upstream: no reply queued"}}, status=500)
+            return web.json_response(
+                {"type": "error", "error": {"type": "api_error", "message": "fake upstream: no reply queued"}},
+                status=500,
+            )
         served = self._queue.popleft()
         try:
             return await self._answer(request, served)
@@ -116,9 +118,8 @@ class FakeUpstream:
         await resp.prepare(request)
         body, size = reply.body, reply.chunk_size
         for n, start in enumerate(range(0, len(body), size)):
-            if reply.hold_after is not None and n == reply.hold_after:
-                if not await self._hold(request, served):
-                    return resp
+            if n == reply.hold_after and not await self._hold(request, served):
+                return resp
             try:
                 await resp.write(body[start : start + size])
             except ConnectionError:

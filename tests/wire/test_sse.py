@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,7 +25,7 @@ def decode_all(chunks: list[bytes]) -> tuple[bytes, list[ServerSentEvent]]:
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 RECORDED = [ex.response_bytes() for ex in fixtures.exchanges("anthropic") if ex.stream and ex.status == 200]
@@ -40,7 +42,8 @@ def test_any_split_gives_the_same_events_and_bytes(sse, cuts):
 @given(st.lists(st.integers(min_value=0), max_size=10))
 def test_crlf_and_cr_line_endings(cuts):
     for eol in (b"\r\n", b"\r", b"\n"):
-        sse = eol.join([b"event: a", b'data: {"x":1}', b"", b": comment", b"event: b", b"data: 2", b"data: 3", b"", b""])
+        lines = [b"event: a", b'data: {"x":1}', b"", b": comment", b"event: b", b"data: 2", b"data: 3", b"", b""]
+        sse = eol.join(lines)
         _, events = decode_all(split(sse, cuts))
         assert events == [ServerSentEvent("a", '{"x":1}'), ServerSentEvent("b", "2\n3")]
 

@@ -22,8 +22,12 @@ _request_log = logging.getLogger("aigateway.request")
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        doc: dict[str, object] = {"ts": round(record.created, 3), "level": record.levelname.lower(),
-                                  "logger": record.name, "msg": record.getMessage()}
+        doc: dict[str, object] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         fields = getattr(record, "fields", None)
         if fields:
             doc.update(fields)

@@ -48,8 +48,7 @@ def hash_secret(secret: str) -> str:
 
 async def create_key(engine: AsyncEngine, name: str) -> tuple[KeyRow, str]:
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    row = KeyRow(id="key_" + secrets.token_hex(8), name=name, hint=secret[-4:], created_at=time.time(),
-                 revoked_at=None)
+    row = KeyRow(id="key_" + secrets.token_hex(8), name=name, hint=secret[-4:], created_at=time.time(), revoked_at=None)
     async with engine.begin() as conn:
         await conn.execute(
             gateway_keys.insert().values(
@@ -72,9 +71,7 @@ async def revoke_key(engine: AsyncEngine, key_id: str) -> bool:
     cols = gateway_keys.c
     async with engine.begin() as conn:
         result = await conn.execute(
-            update(gateway_keys)
-            .where(cols.id == key_id, cols.revoked_at.is_(None))
-            .values(revoked_at=time.time())
+            update(gateway_keys).where(cols.id == key_id, cols.revoked_at.is_(None)).values(revoked_at=time.time())
         )
         return bool(result.rowcount)
 
@@ -82,8 +79,14 @@ async def revoke_key(engine: AsyncEngine, key_id: str) -> bool:
 class KeyCache:
     """Maps a presented secret to its key without touching the database on the hot path."""
 
-    def __init__(self, engine: AsyncEngine, *, refresh_interval: float = 2.0, negative_ttl: float = 2.0,
-                 negative_max: int = 10_000):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        refresh_interval: float = 2.0,
+        negative_ttl: float = 2.0,
+        negative_max: int = 10_000,
+    ):
         self._engine = engine
         self._by_hash: dict[str, GatewayKey] = {}
         self._misses: dict[str, float] = {}
@@ -94,9 +97,7 @@ class KeyCache:
     async def refresh(self) -> None:
         cols = gateway_keys.c
         async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(cols.id, cols.name, cols.secret_hash).where(cols.revoked_at.is_(None))
-            )
+            result = await conn.execute(select(cols.id, cols.name, cols.secret_hash).where(cols.revoked_at.is_(None)))
             self._by_hash = {r.secret_hash: GatewayKey(r.id, r.name, r.secret_hash) for r in result}
         self._misses.clear()
 

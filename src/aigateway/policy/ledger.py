@@ -41,16 +41,40 @@ class LedgerRow:
     latency_ms: float
 
     @classmethod
-    def build(cls, *, request_id: str, started: float, started_mono: float, key_id: str | None, endpoint: str,
-              model: str | None, provider: str | None, upstream_model: str | None, streamed: bool, status: int,
-              error_type: str | None = None, stop_reason: str | None = None, usage: Usage | None = None,
-              ttft: float | None = None) -> LedgerRow:
+    def build(
+        cls,
+        *,
+        request_id: str,
+        started: float,
+        started_mono: float,
+        key_id: str | None,
+        endpoint: str,
+        model: str | None,
+        provider: str | None,
+        upstream_model: str | None,
+        streamed: bool,
+        status: int,
+        error_type: str | None = None,
+        stop_reason: str | None = None,
+        usage: Usage | None = None,
+        ttft: float | None = None,
+    ) -> LedgerRow:
         u = usage or Usage()
         return cls(
-            request_id=request_id, created_at=started, key_id=key_id, endpoint=endpoint, model=model,
-            provider=provider, upstream_model=upstream_model, streamed=streamed, status=status,
-            error_type=error_type, stop_reason=stop_reason, input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens, cache_read_tokens=u.cache_read_input_tokens,
+            request_id=request_id,
+            created_at=started,
+            key_id=key_id,
+            endpoint=endpoint,
+            model=model,
+            provider=provider,
+            upstream_model=upstream_model,
+            streamed=streamed,
+            status=status,
+            error_type=error_type,
+            stop_reason=stop_reason,
+            input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens,
+            cache_read_tokens=u.cache_read_input_tokens,
             cache_write_tokens=u.cache_creation_input_tokens,
             ttft_ms=None if ttft is None else round((ttft - started_mono) * 1000, 3),
             latency_ms=round((time.monotonic() - started_mono) * 1000, 3),

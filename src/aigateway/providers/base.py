@@ -70,9 +70,7 @@ def _unavailable(provider: str, exc: BaseException) -> UpstreamUnavailable:
             f"Upstream provider '{provider}' is unreachable: {exc.os_error.strerror or 'connection failed'}",
             provider=provider,
         )
-    return UpstreamUnavailable(
-        f"Upstream provider '{provider}' failed: {type(exc).__name__}", provider=provider
-    )
+    return UpstreamUnavailable(f"Upstream provider '{provider}' failed: {type(exc).__name__}", provider=provider)
 
 
 class Provider(abc.ABC):

@@ -10,6 +10,4 @@ KINDS: dict[str, type[Provider]] = {"anthropic": AnthropicProvider}
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
-    return {
-        name: KINDS[settings.provider_kind(name)](name, cfg) for name, cfg in settings.providers.items()
-    }
+    return {name: KINDS[settings.provider_kind(name)](name, cfg) for name, cfg in settings.providers.items()}

@@ -90,7 +90,5 @@ def replace_model(body: bytes, raw_model: bytes, new_model: str) -> bytes:
 def _rebuild(body: bytes, encoded_model: bytes) -> bytes:
     """Fallback when the value is ambiguous: re-join the top-level members, each kept raw."""
     members = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
-    parts = [
-        msgspec.json.encode(k) + b":" + (encoded_model if k == "model" else bytes(v)) for k, v in members.items()
-    ]
+    parts = [msgspec.json.encode(k) + b":" + (encoded_model if k == "model" else bytes(v)) for k, v in members.items()]
     return b"{" + b",".join(parts) + b"}"

@@ -125,8 +125,9 @@ async def _messages(gw: Gateway, req: Request, out: _Outcome) -> None:
         await _relay_whole(req, route, upstream, out, with_usage=True)
 
 
-async def _relay_whole(req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome, *,
-                       with_usage: bool) -> None:
+async def _relay_whole(
+    req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome, *, with_usage: bool
+) -> None:
     body = await upstream.read()
     if upstream.status >= 400:
         raise UpstreamError(
@@ -178,8 +179,13 @@ async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, 
             # After the commit point the only honest answer is an in-stream error event.
             tap.error_type = "api_error"
             out.status = exc.status
-            await send({"type": "http.response.body", "more_body": True,
-                        "body": separator + stream_error_event("api_error", exc.message, req.id)})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "more_body": True,
+                    "body": separator + stream_error_event("api_error", exc.message, req.id),
+                }
+            )
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     pump_task = asyncio.ensure_future(pump())
@@ -207,10 +213,20 @@ async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, 
 def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome) -> None:
     route = out.route
     row = LedgerRow.build(
-        request_id=req.id, started=req.started, started_mono=req.started_mono, key_id=key_id,
-        endpoint=endpoint, model=route.model if route else None, provider=route.provider if route else None,
-        upstream_model=route.upstream_model if route else None, streamed=out.streamed, status=out.status,
-        error_type=out.error_type, stop_reason=out.stop_reason, usage=out.usage, ttft=out.ttft,
+        request_id=req.id,
+        started=req.started,
+        started_mono=req.started_mono,
+        key_id=key_id,
+        endpoint=endpoint,
+        model=route.model if route else None,
+        provider=route.provider if route else None,
+        upstream_model=route.upstream_model if route else None,
+        streamed=out.streamed,
+        status=out.status,
+        error_type=out.error_type,
+        stop_reason=out.stop_reason,
+        usage=out.usage,
+        ttft=out.ttft,
     )
     gw.ledger.record(row)
     log_request(row)
