@@ -63,6 +63,7 @@ case "$cmd" in
   test)
     setup_test_extras
     "$VENV/bin/ruff" check src tests
+    "$VENV/bin/mypy"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)

@@ -8,7 +8,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from tests.support.gateway import GatewayProcess, free_port
+from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
 from tests.support.upstream import FakeUpstream
 
 UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
@@ -55,6 +55,11 @@ def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) ->
     gw.start()
     yield gw
     gw.stop()
+    # Every request of the session went through this process: no secret may be in its log.
+    log = gw.log_text()
+    assert '"msg":"request"' in log
+    for secret in (UPSTREAM_KEY, *ISSUED_KEYS):
+        assert secret not in log, "a secret reached the gateway log"
 
 
 @pytest.fixture(scope="session")

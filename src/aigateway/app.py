@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aigateway.asgi import JSON, ClientGone, Receive, Request, Scope, Send, send_response
+from aigateway.asgi import JSON, ClientGone, Message, Receive, Request, Scope, Send, send_response
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.anthropic import models, routes
 from aigateway.frontends.anthropic.errors import error_body, send_error
@@ -44,7 +44,7 @@ class App:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
-        async def tracked_send(message: dict) -> None:  # type: ignore[type-arg]
+        async def tracked_send(message: Message) -> None:
             nonlocal started
             started = True
             await send(message)

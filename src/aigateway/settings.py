@@ -40,8 +40,8 @@ class _Strict(BaseModel):
 
 
 class Timeouts(_Strict):
-    connect: float = Field(10.0, gt=0, description="seconds to open a connection to the upstream")
-    read: float = Field(600.0, gt=0, description="seconds the upstream may stay silent")
+    connect: float = Field(default=10.0, gt=0, description="seconds to open a connection to the upstream")
+    read: float = Field(default=600.0, gt=0, description="seconds the upstream may stay silent")
 
 
 class ProviderConfig(_Strict):
@@ -49,7 +49,7 @@ class ProviderConfig(_Strict):
     base_url: str
     api_key: str = Field(repr=False)
     timeouts: Timeouts = Timeouts()
-    max_connections: int = Field(256, ge=1)
+    max_connections: int = Field(default=256, ge=1)
 
     @field_validator("base_url")
     @classmethod
@@ -68,13 +68,13 @@ class ProviderConfig(_Strict):
 
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
 
 class LedgerConfig(_Strict):
-    flush_interval: float = Field(0.2, gt=0, description="seconds between batched ledger writes")
-    batch_size: int = Field(500, ge=1)
+    flush_interval: float = Field(default=0.2, gt=0, description="seconds between batched ledger writes")
+    batch_size: int = Field(default=500, ge=1)
 
 
 class LoggingConfig(_Strict):
@@ -180,7 +180,9 @@ def _index_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, 
             _index_lines(item, (*path, i), lines)
 
 
-def _interpolate(value: Any, path: tuple[Any, ...], env: Mapping[str, str], lines: dict, label: str) -> Any:
+def _interpolate(
+    value: Any, path: tuple[Any, ...], env: Mapping[str, str], lines: dict[tuple[Any, ...], int], label: str
+) -> Any:
     if isinstance(value, str):
 
         def sub(m: re.Match[str]) -> str:

@@ -14,6 +14,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+ISSUED_KEYS: list[str] = []  # every gateway key the tests created, to search logs for
 
 
 def free_port() -> int:
@@ -87,7 +88,9 @@ class GatewayProcess:
             str(self.data_dir),
             env=self.env,
         )
-        return out.stdout.strip().splitlines()[-1]
+        key = out.stdout.strip().splitlines()[-1]
+        ISSUED_KEYS.append(key)
+        return key
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return cli(*args, "--config", str(self.config), "--data-dir", str(self.data_dir), env=self.env, check=check)

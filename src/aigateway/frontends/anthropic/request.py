@@ -8,7 +8,7 @@ signatures, whitespace, key order) reaches an Anthropic-speaking upstream unchan
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -29,7 +29,7 @@ class CountTokensHead(msgspec.Struct):
 
 T = TypeVar("T", MessagesHead, CountTokensHead)
 
-_decoders: dict[type, msgspec.json.Decoder] = {t: msgspec.json.Decoder(t) for t in (MessagesHead, CountTokensHead)}
+_decoders: dict[type, msgspec.json.Decoder[Any]] = {t: msgspec.json.Decoder(t) for t in (MessagesHead, CountTokensHead)}
 _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _AT = re.compile(r"^(.*?) - at `\$\.?([^`]*)`$")
 _WS = b" \t\r\n"

@@ -206,8 +206,9 @@ async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, 
         out.usage, out.stop_reason, out.ttft = tap.usage, tap.stop_reason, tap.first_content_at
         if tap.error_type and out.error_type is None:
             out.error_type = tap.error_type
-    if not pump_task.cancelled() and pump_task.exception() is not None:
-        raise pump_task.exception()  # a bug, not an upstream failure: let the app log it
+    failure = None if pump_task.cancelled() else pump_task.exception()
+    if failure is not None:
+        raise failure  # a bug, not an upstream failure: let the app log it
 
 
 def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome) -> None:
