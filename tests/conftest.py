@@ -29,6 +29,10 @@ providers:
     base_url: {upstream_url}
     api_key: ${{TEST_UPSTREAM_KEY}}
     timeouts: {{connect: 2, read: 0.5}}
+  proxied:             # an upstream behind a path prefix, as corporate proxies are
+    type: anthropic
+    base_url: {upstream_url}/corp/anthropic/
+    api_key: ${{TEST_UPSTREAM_KEY}}
 ledger:
   flush_interval: 0.05
 """

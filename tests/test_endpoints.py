@@ -110,3 +110,10 @@ def test_claude_code_requests_forward_unchanged(name, gateway, api_key, upstream
     assert got.headers["anthropic-beta"] == captured["headers"]["anthropic-beta"]
     assert got.headers["anthropic-version"] == captured["headers"]["anthropic-version"]
     assert api_key not in json.dumps(got.headers)
+
+
+def test_base_url_with_a_path_prefix(client, upstream):
+    upstream.expect(Reply.replay(fixtures.exchange("anthropic", "text-sync")))
+    client.messages.create(model="proxied/claude-sonnet-4-0", max_tokens=8, messages=[{"role": "user", "content": "x"}])
+    assert upstream.received[0].path_qs == "/corp/anthropic/v1/messages"
+    assert json.loads(upstream.received[0].body)["model"] == "claude-sonnet-4-0"

@@ -15,19 +15,17 @@ import msgspec
 from aigateway.errors import InvalidRequest
 
 
-class MessagesHead(msgspec.Struct):
-    model: msgspec.Raw
-    max_tokens: int
-    messages: list[msgspec.Raw]
-    stream: bool | None = None
-
-
 class CountTokensHead(msgspec.Struct):
     model: msgspec.Raw
     messages: list[msgspec.Raw]
 
 
-T = TypeVar("T", MessagesHead, CountTokensHead)
+class MessagesHead(CountTokensHead):
+    max_tokens: int
+    stream: bool | None = None
+
+
+T = TypeVar("T", bound=CountTokensHead)
 
 _decoders: dict[type, msgspec.json.Decoder[Any]] = {t: msgspec.json.Decoder(t) for t in (MessagesHead, CountTokensHead)}
 _MISSING = re.compile(r"Object missing required field `(\w+)`")

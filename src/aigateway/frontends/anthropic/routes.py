@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 
 from aigateway.asgi import SSE, ClientGone, Request, send_response
 from aigateway.errors import GatewayError, NotFound, UpstreamError, UpstreamUnavailable
@@ -64,10 +65,12 @@ def _route_headers(req: Request, route: Route) -> list[tuple[bytes, bytes]]:
     ]
 
 
-async def messages(gw: Gateway, req: Request, key_id: str) -> None:
+@contextlib.contextmanager
+def _accounted(gw: Gateway, req: Request, key_id: str, endpoint: str) -> Iterator[_Outcome]:
+    """Yields the request's outcome and records it, whatever happens."""
     out = _Outcome()
     try:
-        await _messages(gw, req, out)
+        yield out
     except GatewayError as exc:
         out.status, out.error_type = exc.status, exc.error_type
         raise
@@ -75,45 +78,30 @@ async def messages(gw: Gateway, req: Request, key_id: str) -> None:
         out.status, out.error_type = CLIENT_CLOSED, "client_closed"
         raise
     finally:
-        _record(gw, req, key_id, "messages", out)
+        _record(gw, req, key_id, endpoint, out)
+
+
+async def messages(gw: Gateway, req: Request, key_id: str) -> None:
+    with _accounted(gw, req, key_id, "messages") as out:
+        await _passthrough(gw, req, out, "/v1/messages", MessagesHead)
 
 
 async def count_tokens(gw: Gateway, req: Request, key_id: str) -> None:
-    out = _Outcome()
-    try:
-        body = await req.body(gw.settings.server.max_body_bytes)
-        head, model = parse_head(body, CountTokensHead)
-        out.route = route = resolve_route(model, gw.providers, gw.catalog)
-        provider = gw.providers[route.provider]
-        if provider.wire != "anthropic":
-            raise NotFound(f"count_tokens is not available for provider '{route.provider}' yet")
-        upstream = await provider.passthrough(
-            PassthroughRequest(
-                _with_query("/v1/messages/count_tokens", req),
-                replace_model(body, head.model, route.upstream_model),
-                _forward_headers(req),
-                stream=False,
-            )
-        )
-        await _relay_whole(req, route, upstream, out, with_usage=False)
-    except GatewayError as exc:
-        out.status, out.error_type = exc.status, exc.error_type
-        raise
-    finally:
-        _record(gw, req, key_id, "count_tokens", out)
+    with _accounted(gw, req, key_id, "count_tokens") as out:
+        await _passthrough(gw, req, out, "/v1/messages/count_tokens", CountTokensHead)
 
 
-async def _messages(gw: Gateway, req: Request, out: _Outcome) -> None:
+async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind: type[CountTokensHead]) -> None:
     body = await req.body(gw.settings.server.max_body_bytes)
-    head, model = parse_head(body, MessagesHead)
-    out.streamed = bool(head.stream)
+    head, model = parse_head(body, kind)
+    out.streamed = isinstance(head, MessagesHead) and bool(head.stream)
     out.route = route = resolve_route(model, gw.providers, gw.catalog)
     provider = gw.providers[route.provider]
     if provider.wire != "anthropic":  # translated providers arrive with G2
-        raise NotFound(f"provider '{route.provider}' cannot serve the Messages API in this build")
+        raise NotFound(f"provider '{route.provider}' cannot serve {path} in this build")
     upstream = await provider.passthrough(
         PassthroughRequest(
-            _with_query("/v1/messages", req),
+            _with_query(path, req),
             replace_model(body, head.model, route.upstream_model),
             _forward_headers(req),
             stream=out.streamed,
@@ -122,7 +110,7 @@ async def _messages(gw: Gateway, req: Request, out: _Outcome) -> None:
     if out.streamed and upstream.status == 200:
         await _relay_stream(req, route, upstream, out)
     else:
-        await _relay_whole(req, route, upstream, out, with_usage=True)
+        await _relay_whole(req, route, upstream, out, with_usage=kind is MessagesHead)
 
 
 async def _relay_whole(
