@@ -59,10 +59,14 @@ class Responses:
     def __init__(self, fixtures: Path, events: int):
         anth = fixtures / "anthropic"
         body = (anth / "text-sync.response.json").read_bytes()
-        self.json = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_fake\r\n"
-                     b"content-length: %d\r\n\r\n%s" % (len(body), body))
-        self.sse_head = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
-                         b"cache-control: no-cache\r\nrequest-id: req_fake\r\ntransfer-encoding: chunked\r\n\r\n")
+        self.json = (
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_fake\r\n"
+            b"content-length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        self.sse_head = (
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
+            b"cache-control: no-cache\r\nrequest-id: req_fake\r\ntransfer-encoding: chunked\r\n\r\n"
+        )
         self.sse_chunks = [_chunk(e) for e in build_stream((anth / "text-stream.response.sse").read_bytes(), events)]
         self.sse_whole = self.sse_head + b"".join(self.sse_chunks) + b"0\r\n\r\n"
         self.not_found = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
@@ -144,8 +148,9 @@ class FakeUpstream(asyncio.Protocol):
 async def serve(port: int, events: int, ttfb_ms: float, gap_ms: float) -> None:
     res = Responses(fixtures_dir(), events)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: FakeUpstream(res, ttfb_ms / 1000, gap_ms / 1000),
-                                      "127.0.0.1", port, backlog=1024)
+    server = await loop.create_server(
+        lambda: FakeUpstream(res, ttfb_ms / 1000, gap_ms / 1000), "127.0.0.1", port, backlog=1024
+    )
     print(f"fake upstream listening on 127.0.0.1:{port}", flush=True)
     async with server:
         await server.serve_forever()

@@ -25,8 +25,10 @@ import aiohttp
 import uvloop
 
 MODEL = "claude-sonnet-4-5"
-_PROMPT = ("Summarise the following notes in two sentences. The gateway forwards each request to the "
-           "configured upstream with only the model id and the credentials changed. ") * 6
+_PROMPT = (
+    "Summarise the following notes in two sentences. The gateway forwards each request to the "
+    "configured upstream with only the model id and the credentials changed. "
+) * 6
 _DELTA = b"event: content_block_delta"
 _STOP = b"event: message_stop"
 METRICS = ("p50_ms", "p99_ms", "rps", "ttft_p50_ms", "ttft_p99_ms")
@@ -34,8 +36,7 @@ METRICS = ("p50_ms", "p99_ms", "rps", "ttft_p50_ms", "ttft_p99_ms")
 
 def request_body(model: str, stream: bool) -> bytes:
     """~1 KB Messages body; the gateway is sent `anthropic/<model>`, the upstream `<model>`."""
-    doc: dict[str, object] = {"model": model, "max_tokens": 100,
-                              "messages": [{"role": "user", "content": _PROMPT}]}
+    doc: dict[str, object] = {"model": model, "max_tokens": 100, "messages": [{"role": "user", "content": _PROMPT}]}
     if stream:
         doc["stream"] = True
     return json.dumps(doc, separators=(",", ":")).encode()
@@ -57,8 +58,9 @@ class Bad(Exception):
     """A response that is not the one expected (counted as an error, not timed)."""
 
 
-async def _one(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str],
-               stream: bool) -> tuple[float, float | None]:
+async def _one(
+    session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], stream: bool
+) -> tuple[float, float | None]:
     t0 = time.perf_counter()
     ttft = None
     async with session.post(url, data=body, headers=headers) as resp:
@@ -79,9 +81,18 @@ async def _one(session: aiohttp.ClientSession, url: str, body: bytes, headers: d
     return time.perf_counter() - t0, ttft
 
 
-async def run_load(url: str, *, headers: dict[str, str], body: bytes, stream: bool, concurrency: int,
-                   requests: int = 2000, duration: float | None = None, warmup: int = 100,
-                   server_pid: int | None = None) -> dict[str, object]:
+async def run_load(
+    url: str,
+    *,
+    headers: dict[str, str],
+    body: bytes,
+    stream: bool,
+    concurrency: int,
+    requests: int = 2000,
+    duration: float | None = None,
+    warmup: int = 100,
+    server_pid: int | None = None,
+) -> dict[str, object]:
     """One measured run against one target. Stops after `requests` or `duration` seconds."""
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=30)
@@ -89,6 +100,7 @@ async def run_load(url: str, *, headers: dict[str, str], body: bytes, stream: bo
     ttfts: list[float] = []
     errors: list[str] = []
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
         async def worker(budget: list[int], deadline: float, record: bool) -> None:
             while budget[0] > 0 and time.perf_counter() < deadline:
                 budget[0] -= 1
@@ -117,17 +129,31 @@ async def run_load(url: str, *, headers: dict[str, str], body: bytes, stream: bo
     ttfts.sort()
     ms = lambda v: None if v is None else round(v * 1000, 3)  # noqa: E731
     return {
-        "requests": len(latencies), "errors": len(errors), "first_error": errors[0] if errors else None,
-        "seconds": round(elapsed, 3), "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": ms(percentile(latencies, 0.50)), "p99_ms": ms(percentile(latencies, 0.99)),
-        "ttft_p50_ms": ms(percentile(ttfts, 0.50)), "ttft_p99_ms": ms(percentile(ttfts, 0.99)),
+        "requests": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "seconds": round(elapsed, 3),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": ms(percentile(latencies, 0.50)),
+        "p99_ms": ms(percentile(latencies, 0.99)),
+        "ttft_p50_ms": ms(percentile(ttfts, 0.50)),
+        "ttft_p99_ms": ms(percentile(ttfts, 0.99)),
         "server_cpu_us": None if cpu is None or not latencies else round(cpu / len(latencies) * 1e6, 1),
     }
 
 
-async def compare(direct: str, gateway: str, key: str, *, stream: bool, concurrency: int,
-                  requests: int = 2000, duration: float | None = None, warmup: int = 100,
-                  pids: dict[str, int] | None = None) -> dict[str, object]:
+async def compare(
+    direct: str,
+    gateway: str,
+    key: str,
+    *,
+    stream: bool,
+    concurrency: int,
+    requests: int = 2000,
+    duration: float | None = None,
+    warmup: int = 100,
+    pids: dict[str, int] | None = None,
+) -> dict[str, object]:
     """The same load to the upstream (as the gateway would call it) and through the gateway."""
     common = {"anthropic-version": "2023-06-01", "content-type": "application/json"}
     targets = {
@@ -136,9 +162,17 @@ async def compare(direct: str, gateway: str, key: str, *, stream: bool, concurre
     }
     out: dict[str, object] = {}
     for name, (base, headers, body) in targets.items():
-        out[name] = await run_load(base.rstrip("/") + "/v1/messages", headers=headers, body=body, stream=stream,
-                                   concurrency=concurrency, requests=requests, duration=duration, warmup=warmup,
-                                   server_pid=(pids or {}).get(name))
+        out[name] = await run_load(
+            base.rstrip("/") + "/v1/messages",
+            headers=headers,
+            body=body,
+            stream=stream,
+            concurrency=concurrency,
+            requests=requests,
+            duration=duration,
+            warmup=warmup,
+            server_pid=(pids or {}).get(name),
+        )
     out["overhead"] = overhead(out["direct"], out["gateway"])  # type: ignore[arg-type]
     return out
 
@@ -168,9 +202,19 @@ def main() -> None:
     for url in (a.direct, a.gateway):
         if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
             p.error("only loopback targets are allowed")
-    result = uvloop.run(compare(a.direct, a.gateway, a.key, stream=a.stream, concurrency=a.concurrency,
-                                requests=a.requests, duration=a.duration, warmup=a.warmup,
-                                pids={"direct": a.direct_pid, "gateway": a.gateway_pid}))
+    result = uvloop.run(
+        compare(
+            a.direct,
+            a.gateway,
+            a.key,
+            stream=a.stream,
+            concurrency=a.concurrency,
+            requests=a.requests,
+            duration=a.duration,
+            warmup=a.warmup,
+            pids={"direct": a.direct_pid, "gateway": a.gateway_pid},
+        )
+    )
     print(json.dumps(result, indent=2))
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import METRICS, compare, overhead  # noqa: E402
+from load import METRICS, compare, overhead
 
 BENCH = Path(__file__).resolve().parent
 PINNED = bool(shutil.which("taskset")) and (os.cpu_count() or 1) >= 2
@@ -96,34 +96,49 @@ def fmt(v: float | None, signed: bool = False, digits: int = 3) -> str:
 
 
 def table(scenarios: list[dict]) -> str:  # type: ignore[type-arg]
-    lines = ["| scenario | c | target | p50 ms | p99 ms | req/s | TTFT p50 ms | TTFT p99 ms | server CPU µs/req |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scenario | c | target | p50 ms | p99 ms | req/s | TTFT p50 ms | TTFT p99 ms | server CPU µs/req |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for s in scenarios:
         for target in ("direct", "gateway", "overhead"):
             m = s["median"][target]
             sg = target == "overhead"
             label = "**added by gateway**" if sg else target
-            lines.append(f"| {s['name']} | {s['concurrency']} | {label} | {fmt(m['p50_ms'], sg)} "
-                         f"| {fmt(m['p99_ms'], sg)} | {fmt(m['rps'], sg, 0)} | {fmt(m['ttft_p50_ms'], sg)} "
-                         f"| {fmt(m['ttft_p99_ms'], sg)} | {fmt(m.get('server_cpu_us'), digits=0)} |")
+            lines.append(
+                f"| {s['name']} | {s['concurrency']} | {label} | {fmt(m['p50_ms'], sg)} "
+                f"| {fmt(m['p99_ms'], sg)} | {fmt(m['rps'], sg, 0)} | {fmt(m['ttft_p50_ms'], sg)} "
+                f"| {fmt(m['ttft_p99_ms'], sg)} | {fmt(m.get('server_cpu_us'), digits=0)} |"
+            )
     return "\n".join(lines)
 
 
-def run_scenarios(args: argparse.Namespace, up_port: int, gw_port: int, key: str,
-                  pids: dict[str, int]) -> list[dict]:  # type: ignore[type-arg]
+def run_scenarios(args: argparse.Namespace, up_port: int, gw_port: int, key: str, pids: dict[str, int]) -> list[dict]:  # type: ignore[type-arg]
     scenarios = []
     for stream in (False, True):
         for c in args.concurrency:
             name = "streaming" if stream else "non-streaming"
             runs = []
             for i in range(args.repeats):
-                r = uvloop.run(compare(f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{gw_port}", key,
-                                       stream=stream, concurrency=c, requests=args.requests, warmup=args.warmup,
-                                       pids=pids))
+                r = uvloop.run(
+                    compare(
+                        f"http://127.0.0.1:{up_port}",
+                        f"http://127.0.0.1:{gw_port}",
+                        key,
+                        stream=stream,
+                        concurrency=c,
+                        requests=args.requests,
+                        warmup=args.warmup,
+                        pids=pids,
+                    )
+                )
                 runs.append(r)
-                print(f"  {name} c={c} run {i + 1}/{args.repeats}: direct p50 {r['direct']['p50_ms']} ms, "
-                      f"gateway p50 {r['gateway']['p50_ms']} ms, errors {r['direct']['errors']}/"
-                      f"{r['gateway']['errors']}", flush=True)
+                print(
+                    f"  {name} c={c} run {i + 1}/{args.repeats}: direct p50 {r['direct']['p50_ms']} ms, "
+                    f"gateway p50 {r['gateway']['p50_ms']} ms, errors {r['direct']['errors']}/"
+                    f"{r['gateway']['errors']}",
+                    flush=True,
+                )
             med = {t: median_of(runs, t) for t in ("direct", "gateway")}
             med["overhead"] = overhead(med["direct"], med["gateway"])
             scenarios.append({"name": name, "stream": stream, "concurrency": c, "median": med, "runs": runs})
@@ -139,6 +154,7 @@ def main() -> None:
     p.add_argument("--events", type=int, default=50, help="stream events between message_start and message_stop")
     p.add_argument("--ttfb-ms", type=float, default=0.0, help="upstream delay before a stream's first byte")
     p.add_argument("--gap-ms", type=float, default=0.0, help="upstream delay between stream events")
+    p.add_argument("--log-level", default="warning", help="gateway log level (info writes one line per request)")
     args = p.parse_args()
 
     if PINNED:
@@ -146,24 +162,47 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="aigw-bench-"))
     up_port, gw_port = free_port(), free_port()
     cfg = work / "config.yaml"
-    cfg.write_text(f"providers:\n  anthropic:\n    base_url: http://127.0.0.1:{up_port}\n    api_key: anything\n"
-                   "logging:\n  level: warning\n")
+    cfg.write_text(
+        f"providers:\n  anthropic:\n    base_url: http://127.0.0.1:{up_port}\n    api_key: anything\n"
+        f"logging:\n  level: {args.log_level}\n"
+    )
     common = ["--config", str(cfg), "--data-dir", str(work / "data")]
     up_log, gw_log = work / "upstream.log", work / "gateway.log"
     procs: list[tuple[subprocess.Popen, int]] = []  # type: ignore[type-arg]
     try:
-        up = subprocess.Popen(on_cpu(1, [sys.executable, str(BENCH / "fake_upstream.py"), "--port", str(up_port),
-                                         "--events", str(args.events), "--ttfb-ms", str(args.ttfb_ms),
-                                         "--gap-ms", str(args.gap_ms)]),
-                              stdout=up_log.open("w"), stderr=subprocess.STDOUT)
+        up = subprocess.Popen(
+            on_cpu(
+                1,
+                [
+                    sys.executable,
+                    str(BENCH / "fake_upstream.py"),
+                    "--port",
+                    str(up_port),
+                    "--events",
+                    str(args.events),
+                    "--ttfb-ms",
+                    str(args.ttfb_ms),
+                    "--gap-ms",
+                    str(args.gap_ms),
+                ],
+            ),
+            stdout=up_log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         procs.append((up, signal.SIGTERM))
         wait_until(lambda: accepts(up_port), "fake upstream", up, up_log)
-        made = subprocess.run([sys.executable, "-m", "aigateway", "keys", "create", "--name", "bench", *common],
-                              capture_output=True, text=True, check=True)
+        made = subprocess.run(
+            [sys.executable, "-m", "aigateway", "keys", "create", "--name", "bench", *common],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         key = made.stdout.strip().splitlines()[-1]
-        gw = subprocess.Popen(on_cpu(0, [sys.executable, "-m", "aigateway", "serve", *common,
-                                         "--port", str(gw_port)]),
-                              stdout=gw_log.open("w"), stderr=subprocess.STDOUT)
+        gw = subprocess.Popen(
+            on_cpu(0, [sys.executable, "-m", "aigateway", "serve", *common, "--port", str(gw_port)]),
+            stdout=gw_log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         procs.append((gw, signal.SIGINT))  # SIGINT: uvicorn's graceful shutdown flushes the ledger
         wait_until(lambda: health_ok(gw_port), "gateway", gw, gw_log)
         print(f"pinned: {PINNED}; {args.repeats} repeats x {args.requests} requests per target", flush=True)
@@ -186,11 +225,18 @@ def main() -> None:
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     out = BENCH / "results" / f"{stamp}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({
-        "date": datetime.now().isoformat(timespec="seconds"), "seconds": round(time.time() - started, 1),
-        "machine": {"cpus": os.cpu_count(), "pinned": PINNED, "python": platform.python_version()},
-        "settings": vars(args), "scenarios": scenarios,
-    }, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "date": datetime.now().isoformat(timespec="seconds"),
+                "seconds": round(time.time() - started, 1),
+                "machine": {"cpus": os.cpu_count(), "pinned": PINNED, "python": platform.python_version()},
+                "settings": vars(args),
+                "scenarios": scenarios,
+            },
+            indent=1,
+        )
+    )
     print(f"\nwrote {out.relative_to(BENCH.parent)}")
 
 
