@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,7 +29,8 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-RECORDED = [ex.response_bytes() for ex in fixtures.exchanges("anthropic") if ex.stream and ex.status == 200]
+# Every recorded SSE body of every provider: LF, CRLF, padding and comment lines included.
+RECORDED = [path.read_bytes() for path in sorted(fixtures.ROOT.glob("*/*.response.sse"))]
 
 
 @given(st.sampled_from(RECORDED), st.lists(st.integers(min_value=0), max_size=40))
@@ -37,6 +39,10 @@ def test_any_split_gives_the_same_events_and_bytes(sse, cuts):
     bytes_, events = decode_all(split(sse, cuts))
     assert events == whole_events
     assert bytes_ == whole_bytes == sse
+
+
+def test_recordings_include_other_line_endings():
+    assert any(b"\r\n" in sse for sse in RECORDED)
 
 
 @given(st.lists(st.integers(min_value=0), max_size=10))
@@ -74,3 +80,33 @@ def test_cr_at_chunk_end_waits_for_a_possible_lf():
 def test_encode_event_round_trips():
     raw = encode_event("ping", b'{"type":"ping"}')
     assert decode_all([raw]) == (raw, [ServerSentEvent("ping", '{"type":"ping"}')])
+
+
+@given(st.lists(st.sampled_from([b"event: x", b"data: 1", b": c", b"", b"data: 2"]), max_size=12),
+       st.lists(st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=12, max_size=12),
+       st.lists(st.integers(min_value=0), max_size=8))
+def test_mixed_line_endings_any_split(lines, eols, cuts):
+    sse = b"".join(line + eol for line, eol in zip(lines, eols, strict=False))
+    complete, events = decode_all(split(sse, cuts))
+    assert complete == sse
+    assert events == reference_events(sse)
+
+
+def reference_events(sse: bytes) -> list[ServerSentEvent]:
+    """The WHATWG algorithm, written plainly over the whole input."""
+    events, name, data = [], None, []
+    lines = re.split(rb"\r\n|\r|\n", sse)
+    for i, line in enumerate(lines):
+        if i == len(lines) - 1 and line == b"":
+            break  # the split after a final line ending
+        if not line:
+            if data or name is not None:
+                events.append(ServerSentEvent(name, "\n".join(data)))
+            name, data = None, []
+        elif line.startswith(b"event:"):
+            name = line[6:].removeprefix(b" ").decode()
+        elif line.startswith(b"data:"):
+            data.append(line[5:].removeprefix(b" ").decode())
+    if data or name is not None:
+        events.append(ServerSentEvent(name, "\n".join(data)))
+    return events

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -47,4 +46,4 @@ def setup_logging(level: str = "info") -> None:
 
 def log_request(row: LedgerRow) -> None:
     if _request_log.isEnabledFor(logging.INFO):
-        _request_log.info("request", extra={"fields": asdict(row)})
+        _request_log.info("request", extra={"fields": row._asdict()})

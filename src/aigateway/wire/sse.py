@@ -34,6 +34,32 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> tuple[bytes, list[ServerSentEvent]]:
         buf = self._buf + chunk if self._buf else chunk
+        if self._pos == 0 and b"\r" not in buf:
+            return self._feed_lf(buf)
+        return self._feed_any(buf)
+
+    def _feed_lf(self, buf: bytes) -> tuple[bytes, list[ServerSentEvent]]:
+        """Fast path for LF-only input with no half-parsed event: split whole events at once."""
+        end = buf.rfind(b"\n\n")
+        if end < 0:
+            self._buf = buf
+            return b"", []
+        end += 2
+        self._buf = buf[end:]
+        events = []
+        for block in buf[:end].split(b"\n\n"):
+            if not block:
+                continue
+            for line in block.split(b"\n"):
+                if line:
+                    self._field(line)
+            if self._data or self._event is not None:
+                events.append(ServerSentEvent(self._event, "\n".join(self._data)))
+            self._event = None
+            self._data = []
+        return buf[:end], events
+
+    def _feed_any(self, buf: bytes) -> tuple[bytes, list[ServerSentEvent]]:
         pos = self._pos
         done = 0
         events: list[ServerSentEvent] = []
@@ -58,10 +84,12 @@ class SSEDecoder:
         return buf[:done], events
 
     def finish(self) -> tuple[bytes, list[ServerSentEvent]]:
-        """End of input: a final event without its blank line still counts (as browsers do)."""
+        """End of input. Unlike browsers, a last event without its blank line still counts:
+        some upstreams end their streams that way, and its bytes are relayed all the same."""
         rest, self._buf = self._buf, b""
-        if rest and self._pos < len(rest):
-            self._field(rest[self._pos :].rstrip(b"\r\n"))
+        for line in _EOL.split(rest[self._pos :]):
+            if line:
+                self._field(line)
         self._pos = 0
         events = []
         if self._data or self._event is not None:

@@ -178,25 +178,24 @@ async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, 
 
     pump_task = asyncio.ensure_future(pump())
     gone = req.watch_disconnect()
+    gone.add_done_callback(lambda _: pump_task.cancel())  # the client left: stop generating for nobody
+    finished = False
     try:
-        await asyncio.wait((pump_task, gone), return_when=asyncio.FIRST_COMPLETED)
+        await pump_task
+        finished = True
+    except asyncio.CancelledError:
+        out.status, out.error_type = CLIENT_CLOSED, "client_closed"
+        if not gone.done():
+            raise  # we are being cancelled ourselves (shutdown), not the client leaving
     finally:
-        if not pump_task.done():
-            # The client left (or we are being cancelled): stop generating for nobody.
-            pump_task.cancel()
-            upstream.close()
-            out.status, out.error_type = CLIENT_CLOSED, "client_closed"
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump_task
-        else:
-            upstream.release()
         gone.cancel()
+        if finished:
+            upstream.release()
+        else:
+            upstream.close()
         out.usage, out.stop_reason, out.ttft = tap.usage, tap.stop_reason, tap.first_content_at
         if tap.error_type and out.error_type is None:
             out.error_type = tap.error_type
-    failure = None if pump_task.cancelled() else pump_task.exception()
-    if failure is not None:
-        raise failure  # a bug, not an upstream failure: let the app log it
 
 
 def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome) -> None:
