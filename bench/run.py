@@ -154,7 +154,7 @@ def main() -> None:
     p.add_argument("--events", type=int, default=50, help="stream events between message_start and message_stop")
     p.add_argument("--ttfb-ms", type=float, default=0.0, help="upstream delay before a stream's first byte")
     p.add_argument("--gap-ms", type=float, default=0.0, help="upstream delay between stream events")
-    p.add_argument("--log-level", default="warning", help="gateway log level (info writes one line per request)")
+    p.add_argument("--log-level", default="info", help="gateway log level (the default, info, writes one line per request)")
     args = p.parse_args()
 
     if PINNED:
