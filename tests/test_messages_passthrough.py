@@ -94,3 +94,32 @@ def test_sdk_fixture_without_final_blank_line(client, direct, upstream):
         straight = s.get_final_message()
     assert via_gateway.model_dump() == straight.model_dump()
     assert via_gateway.content[-1].type == "tool_use" and via_gateway.content[-1].input
+
+
+@pytest.mark.parametrize(
+    ("case", "number"), [("thinking-stream", 2), ("thinking-sync-multiturn", 2), ("thinking-tool-use-sync", 2)]
+)
+def test_thinking_signature_reaches_upstream_byte_identical(case, number, gateway, api_key, upstream):
+    """A replayed thinking block's signature must not be re-encoded on the way (invalid signature)."""
+    ex = fixtures.exchange("anthropic", case, number)
+    recorded = ex.request_bytes()
+    signatures = [
+        block["signature"]
+        for message in ex.request_json()["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "thinking"
+    ]
+    assert signatures
+    model = ex.request_json()["model"].encode()
+    upstream.expect(Reply.replay(ex))
+    resp = httpx.post(
+        gateway.url + ex.path_and_query,
+        timeout=30,
+        content=recorded.replace(b'"' + model + b'"', b'"anthropic/' + model + b'"', 1),
+        headers={"x-api-key": api_key, "content-type": "application/json"},
+    )
+    assert resp.status_code == 200
+    for signature in signatures:
+        assert signature.encode() in upstream.received[0].body
+    assert upstream.received[0].body == recorded

@@ -40,9 +40,18 @@ async def engine(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator:
 
 def row(n: int) -> LedgerRow:
     return LedgerRow.build(
-        request_id=f"req_{n:08d}", started=time.time(), started_mono=time.monotonic(), key_id="key_1",
-        endpoint="messages", model="anthropic/m", provider="anthropic", upstream_model="m", streamed=bool(n % 2),
-        status=200, usage=Usage(n, 2 * n, 3, 4), ttft=time.monotonic(),
+        request_id=f"req_{n:08d}",
+        started=time.time(),
+        started_mono=time.monotonic(),
+        key_id="key_1",
+        endpoint="messages",
+        model="anthropic/m",
+        provider="anthropic",
+        upstream_model="m",
+        streamed=bool(n % 2),
+        status=200,
+        usage=Usage(n, 2 * n, 3, 4),
+        ttft=time.monotonic(),
     )
 
 

@@ -82,9 +82,11 @@ def test_encode_event_round_trips():
     assert decode_all([raw]) == (raw, [ServerSentEvent("ping", '{"type":"ping"}')])
 
 
-@given(st.lists(st.sampled_from([b"event: x", b"data: 1", b": c", b"", b"data: 2"]), max_size=12),
-       st.lists(st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=12, max_size=12),
-       st.lists(st.integers(min_value=0), max_size=8))
+@given(
+    st.lists(st.sampled_from([b"event: x", b"data: 1", b": c", b"", b"data: 2"]), max_size=12),
+    st.lists(st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=12, max_size=12),
+    st.lists(st.integers(min_value=0), max_size=8),
+)
 def test_mixed_line_endings_any_split(lines, eols, cuts):
     sse = b"".join(line + eol for line, eol in zip(lines, eols, strict=False))
     complete, events = decode_all(split(sse, cuts))
