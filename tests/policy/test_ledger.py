@@ -89,13 +89,28 @@ async def test_background_writer_flushes_on_its_own(engine):
     await led.close()
 
 
-async def test_a_failed_write_keeps_its_rows(engine):
+async def test_a_refused_row_does_not_hold_back_the_others(engine, caplog):
     led = Ledger(engine, flush_interval=3600)
-    led.record(row(1))
-    led.record(row(1))  # duplicate primary key: the batch fails
-    with pytest.raises(Exception):  # noqa: B017 - the driver's own IntegrityError type
-        await led.flush()
-    assert await count(engine) == 0
-    led._buf.pop()  # drop the duplicate, as an operator would fix the cause
+    for n in (1, 2, 1, 3):  # the second req_00000001 breaks the primary key
+        led.record(row(n))
     await led.close()
-    assert await count(engine) == 1
+    assert await count(engine) == 3
+    assert led._buf == []
+    assert any("refused" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_outage_keeps_every_row_for_the_next_attempt(tmp_path):
+    eng = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    led = Ledger(eng, flush_interval=3600)
+    led.record(row(1))
+    led.record(row(2))
+    async with eng.begin() as conn:
+        await conn.exec_driver_sql("ALTER TABLE ledger RENAME TO ledger_away")  # the table is gone
+    with pytest.raises(Exception, match="no such table"):
+        await led.flush()
+    assert [r.request_id for r in led._buf] == ["req_00000001", "req_00000002"]
+    async with eng.begin() as conn:
+        await conn.exec_driver_sql("ALTER TABLE ledger_away RENAME TO ledger")
+    await led.close()
+    assert await count(eng) == 2
+    await eng.dispose()

@@ -15,9 +15,11 @@ import contextlib
 import time
 from typing import NamedTuple
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.ir.usage import Usage
+from aigateway.observability.logging import log
 from aigateway.store.tables import ledger
 
 _CHUNK = 100
@@ -106,8 +108,6 @@ class Ledger:
         self._task = asyncio.create_task(self._run(), name="ledger-writer")
 
     async def _run(self) -> None:
-        from aigateway.observability.logging import log
-
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
@@ -124,13 +124,26 @@ class Ledger:
             rows, self._buf = self._buf, []
             try:
                 while rows:
-                    async with self._engine.begin() as conn:
-                        await conn.exec_driver_sql(self._insert, rows[:_CHUNK])
+                    await self._write(rows[:_CHUNK])
                     del rows[:_CHUNK]
                     await asyncio.sleep(0)
             except BaseException:
                 self._buf[:0] = rows
                 raise
+
+    async def _write(self, chunk: list[LedgerRow]) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.exec_driver_sql(self._insert, chunk)
+        except IntegrityError:
+            # One row the database refuses must not hold back the others: write them one by one
+            # and drop only the refused rows, loudly. An outage (any other error) keeps them all.
+            for row in chunk:
+                try:
+                    async with self._engine.begin() as conn:
+                        await conn.exec_driver_sql(self._insert, row)
+                except IntegrityError:
+                    log.error("ledger row refused by the database", extra={"fields": row._asdict()})
 
     async def close(self) -> None:
         if self._task is not None:
