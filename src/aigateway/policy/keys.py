@@ -5,8 +5,9 @@ Invariants:
   so a fast hash is enough; a slow KDF would only add latency to every request);
 - the request path never waits on the database for a known key: keys live in memory, refreshed
   in the background every `refresh_interval` seconds, which bounds how long a revocation takes;
-- an unknown key costs one indexed lookup, and the answer is cached briefly, so a flood of bad
-  keys cannot turn into a flood of queries.
+- an unknown key that looks like ours waits for one shared refresh, started at most every
+  `miss_interval` seconds, so a key works as soon as it is created, and a flood of bad keys
+  costs at most 1/`miss_interval` queries a second; anything else is refused without a query.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aigateway.observability.logging import log
 from aigateway.store.tables import gateway_keys
 
 SECRET_PREFIX = "agw_"
+SECRET_LENGTH = len(SECRET_PREFIX) + 43  # token_urlsafe(32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,27 +82,20 @@ async def revoke_key(engine: AsyncEngine, key_id: str) -> bool:
 class KeyCache:
     """Maps a presented secret to its key without touching the database on the hot path."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        refresh_interval: float = 2.0,
-        negative_ttl: float = 2.0,
-        negative_max: int = 10_000,
-    ):
+    def __init__(self, engine: AsyncEngine, *, refresh_interval: float = 2.0, miss_interval: float = 0.1):
         self._engine = engine
         self._by_hash: dict[str, GatewayKey] = {}
-        self._misses: dict[str, float] = {}
-        self._negative_ttl = negative_ttl
-        self._negative_max = negative_max
         self.refresh_interval = refresh_interval
+        self._miss_interval = miss_interval
+        self._pending: asyncio.Task[None] | None = None
+        self._last_start = -1e9
 
     async def refresh(self) -> None:
+        self._last_start = time.monotonic()
         cols = gateway_keys.c
         async with self._engine.connect() as conn:
             result = await conn.execute(select(cols.id, cols.name, cols.secret_hash).where(cols.revoked_at.is_(None)))
             self._by_hash = {r.secret_hash: GatewayKey(r.id, r.name, r.secret_hash) for r in result}
-        self._misses.clear()
 
     async def run_refresher(self) -> None:
         while True:
@@ -107,39 +103,35 @@ class KeyCache:
             try:
                 await self.refresh()
             except Exception:  # a database blip must not stop refreshing
-                from aigateway.observability.logging import log
-
                 log.exception("key refresh failed")
 
     async def lookup(self, secret: str) -> GatewayKey | None:
         digest = hash_secret(secret)
         key = self._by_hash.get(digest)
-        if key is not None:
-            # The dict lookup found it by digest; compare in constant time all the same.
-            return key if hmac.compare_digest(key.secret_hash, digest) else None
-        now = time.monotonic()
-        expiry = self._misses.get(digest)
-        if expiry is not None and expiry > now:
-            return None
-        key = await self._load(digest)
-        if key is None:
-            if len(self._misses) >= self._negative_max:
-                self._misses.clear()
-            self._misses[digest] = now + self._negative_ttl
-        else:
-            self._by_hash[digest] = key
-        return key
+        if key is None and _looks_like_ours(secret):
+            await self._refresh_after_miss()
+            key = self._by_hash.get(digest)
+        # Found by digest; compare in constant time all the same.
+        return key if key is not None and hmac.compare_digest(key.secret_hash, digest) else None
 
-    async def _load(self, digest: str) -> GatewayKey | None:
-        cols = gateway_keys.c
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(cols.id, cols.name, cols.secret_hash).where(
-                        cols.secret_hash == digest, cols.revoked_at.is_(None)
-                    )
-                )
-            ).first()
-        if row is None or not hmac.compare_digest(row.secret_hash, digest):
-            return None
-        return GatewayKey(row.id, row.name, row.secret_hash)
+    async def _refresh_after_miss(self) -> None:
+        """Waits for a refresh that started after this miss arrived, shared by all waiting misses."""
+        arrived = time.monotonic()
+        while self._last_start < arrived:
+            if self._pending is None or self._pending.done():
+                self._pending = asyncio.ensure_future(self._delayed_refresh())
+            try:
+                await asyncio.shield(self._pending)
+            except Exception:
+                log.exception("key lookup failed")
+                return
+
+    async def _delayed_refresh(self) -> None:
+        wait = self._last_start + self._miss_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self.refresh()
+
+
+def _looks_like_ours(secret: str) -> bool:
+    return secret.startswith(SECRET_PREFIX) and len(secret) == SECRET_LENGTH
