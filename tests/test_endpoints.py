@@ -117,3 +117,15 @@ def test_base_url_with_a_path_prefix(client, upstream):
     client.messages.create(model="proxied/claude-sonnet-4-0", max_tokens=8, messages=[{"role": "user", "content": "x"}])
     assert upstream.received[0].path_qs == "/corp/anthropic/v1/messages"
     assert json.loads(upstream.received[0].body)["model"] == "claude-sonnet-4-0"
+
+
+def test_success_names_the_route_and_the_upstream_request(client, upstream):
+    ex = fixtures.exchange("anthropic", "text-sync")
+    upstream.expect(Reply.replay(ex))
+    raw = client.messages.with_raw_response.create(
+        model="anthropic/claude-sonnet-4.5", max_tokens=8, messages=[{"role": "user", "content": "x"}]
+    )
+    assert raw.headers["request-id"].startswith("req_") and raw.request_id == raw.headers["request-id"]
+    assert raw.headers["x-aigateway-provider"] == "anthropic"
+    assert raw.headers["x-aigateway-upstream-model"] == "claude-sonnet-4-5"
+    assert raw.headers["x-upstream-request-id"] == ex.response_headers["request-id"]

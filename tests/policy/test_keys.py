@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlalchemy import event
 
 from aigateway.policy.keys import KeyCache, create_key, revoke_key
-from aigateway.store.sql import open_store
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'k.db'}")
-    yield eng
-    await eng.dispose()
 
 
 def count_queries(engine) -> list[str]:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from sqlalchemy import func, select
 
@@ -15,27 +12,6 @@ from aigateway.ir.usage import Usage
 from aigateway.policy.ledger import Ledger, LedgerRow
 from aigateway.store.sql import open_store
 from aigateway.store.tables import ledger
-
-PG = "postgresql://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator:
-    if request.param == "sqlite":
-        eng = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'l.db'}")
-        yield eng
-        await eng.dispose()
-        return
-    name = "aigw_" + uuid.uuid4().hex[:12]
-    admin = await asyncpg.connect(PG + "/test")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        eng = await open_store(f"{PG}/{name}")  # migrations run up from empty
-        yield eng
-        await eng.dispose()
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def row(n: int) -> LedgerRow:

@@ -57,12 +57,16 @@ def _with_query(path: str, req: Request) -> str:
     return path + "?" + req.query.decode("latin-1") if req.query else path
 
 
-def _route_headers(req: Request, route: Route) -> list[tuple[bytes, bytes]]:
-    return [
+def _route_headers(req: Request, route: Route, upstream: UpstreamResponse) -> list[tuple[bytes, bytes]]:
+    headers = [
         (b"request-id", req.id.encode()),
         (b"x-aigateway-provider", route.provider.encode()),
         (b"x-aigateway-upstream-model", route.upstream_model.encode()),
     ]
+    upstream_id = upstream.headers.get("request-id")
+    if upstream_id:  # what the provider's support will ask for
+        headers.append((b"x-upstream-request-id", upstream_id.encode("latin-1")))
+    return headers
 
 
 @contextlib.contextmanager
@@ -129,7 +133,7 @@ async def _relay_whole(
     if with_usage:
         out.usage, out.stop_reason = read_usage(body)
     out.status = upstream.status
-    headers = _route_headers(req, route)
+    headers = _route_headers(req, route, upstream)
     headers.append((b"content-type", upstream.headers.get("content-type", "application/json").encode("latin-1")))
     await send_response(req.send, upstream.status, body, headers)
 
@@ -142,7 +146,7 @@ def _upstream_error_type(body: bytes) -> str:
 
 async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome) -> None:
     tap = AnthropicStreamTap()
-    headers = _route_headers(req, route)
+    headers = _route_headers(req, route, upstream)
     headers += [(b"content-type", SSE), (b"cache-control", b"no-cache")]
     send = req.send
     await send({"type": "http.response.start", "status": 200, "headers": headers})
