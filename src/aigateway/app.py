@@ -11,6 +11,7 @@ tasks (key refresh, ledger writer); shutdown flushes the ledger and closes upstr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from aigateway.asgi import JSON, ClientGone, Message, Receive, Request, Scope, Send, send_response
@@ -19,7 +20,12 @@ from aigateway.frontends.anthropic import models, routes
 from aigateway.frontends.anthropic.errors import error_body, send_error
 from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
+from aigateway.policy.keys import KeyCache
+from aigateway.policy.ledger import Ledger
+from aigateway.providers.registry import build_providers
+from aigateway.routing.catalog import Catalog
 from aigateway.settings import Settings
+from aigateway.store.sql import open_store
 
 Handler = Callable[[Gateway, Request, str], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
@@ -112,14 +118,6 @@ class App:
 
 
 async def start_gateway(settings: Settings) -> Gateway:
-    import asyncio
-
-    from aigateway.policy.keys import KeyCache
-    from aigateway.policy.ledger import Ledger
-    from aigateway.providers.registry import build_providers
-    from aigateway.routing.catalog import Catalog
-    from aigateway.store.sql import open_store
-
     engine = await open_store(settings.sqlalchemy_url)
     keys = KeyCache(engine)
     await keys.refresh()

@@ -51,7 +51,8 @@ class GatewayProcess:
         self._log = self.log_path.open("ab")
         args = list(self.command)
         if use_flags:
-            args += ["--config", str(self.config), "--data-dir", str(self.data_dir), "--port", str(self.port)]
+            args += ["--config", str(self.config), "--data-dir", str(self.data_dir)]
+            args += ["--host", "127.0.0.1", "--port", str(self.port)]
         self.proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
