@@ -42,10 +42,6 @@ class Request:
         self.started = time.time()
         self.started_mono = time.monotonic()
 
-    def header(self, name: bytes) -> str | None:
-        value = self.headers.get(name)
-        return None if value is None else value.decode("latin-1")
-
     async def body(self, limit: int) -> bytes:
         declared = self.headers.get(b"content-length")
         if declared is not None:

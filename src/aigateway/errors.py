@@ -6,23 +6,21 @@
     │   ├── AuthenticationFailed      401 authentication_error
     │   ├── NotFound                  404 not_found_error
     │   └── RequestTooLarge           413 request_too_large
-    └── UpstreamError                 an upstream call failed: provider, status, body, retryable
+    └── UpstreamError                 an upstream call failed: provider, status, upstream body
         └── UpstreamUnavailable       no answer at all (connect error, timeout): api_error
 
 Front doors render a GatewayError into their own envelope. An `UpstreamError` that carries the
 upstream's own body (`passthrough_body`) is sent unchanged when the client speaks the upstream's
 protocol, because clients match on its wording.
-Retryability is decided in one place: `is_retryable_status`.
+Whether a status is worth retrying is decided in one place: `is_retryable_status`.
 """
 
 from __future__ import annotations
 
-# Statuses the Anthropic SDKs themselves retry (spec §6.3); the gateway uses the same rule.
-_RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-
 
 def is_retryable_status(status: int) -> bool:
-    return status in _RETRYABLE or status >= 500
+    """The rule the Anthropic SDKs themselves apply (spec §6.3): 408, 409, 429 and 5xx (529 too)."""
+    return status in (408, 409, 429) or status >= 500
 
 
 class GatewayError(Exception):
@@ -79,10 +77,6 @@ class UpstreamError(GatewayError):
         self.provider = provider
         self.passthrough_body = passthrough_body
         self.headers = headers or {}
-
-    @property
-    def retryable(self) -> bool:
-        return is_retryable_status(self.status)
 
 
 class UpstreamUnavailable(UpstreamError):

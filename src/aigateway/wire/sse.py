@@ -97,11 +97,6 @@ class SSEDecoder:
         self._event, self._data = None, []
         return rest, events
 
-    @property
-    def pending(self) -> bool:
-        """True while bytes of an incomplete event are held."""
-        return bool(self._buf)
-
     def _field(self, line: bytes) -> None:
         name, sep, value = line.partition(b":")
         if not name:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from aigateway.asgi import JSON, Send, send_response
-from aigateway.errors import GatewayError, UpstreamError
+from aigateway.errors import GatewayError, UpstreamError, is_retryable_status
 from aigateway.wire.sse import encode_event
 
 _encode = msgspec.json.encode
@@ -33,8 +33,7 @@ async def send_error(send: Send, exc: GatewayError, request_id: str) -> None:
         return
     headers.append((b"content-type", JSON))
     # 4xx validation errors will not get better on retry; tell the SDKs so (spec §6.3).
-    should_retry = exc.status >= 500 or exc.status in (408, 409, 429)
-    headers.append((b"x-should-retry", b"true" if should_retry else b"false"))
+    headers.append((b"x-should-retry", b"true" if is_retryable_status(exc.status) else b"false"))
     await send_response(send, exc.status, error_body(exc.error_type, exc.message, request_id), headers)
 
 
