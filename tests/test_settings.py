@@ -56,7 +56,14 @@ def test_missing_variable_names_it_and_the_line(tmp_path):
             3,
             "providers.anthropic.base_url: must start with http:// or https://",
         ),
-        ("providers:\n  mystery:\n    base_url: http://x\n    api_key: k\n", 1, "unknown provider type 'mystery'"),
+        ("providers:\n  mystery:\n    base_url: http://x\n    api_key: k\n", 2, "providers.mystery: unknown provider"),
+        (
+            "providers:\n  anthropic: {base_url: http://x, api_key: k}\n  Bad-Name:\n    type: anthropic\n"
+            "    base_url: http://x\n    api_key: k\n",
+            3,
+            "providers.Bad-Name: a provider name must be lower snake case",
+        ),
+        ("1: 2\n", 1, "Keys should be strings"),
         ("server: [1, 2\n", 2, "not valid YAML"),
         ("- 1\n", 1, "the top level must be a mapping"),
     ],

@@ -90,18 +90,6 @@ class Settings(_Strict):
     # Not from the file: where the embedded store lives.
     data_dir: Path = Path("data")
 
-    @field_validator("providers")
-    @classmethod
-    def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
-        for name, cfg in providers.items():
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(f"provider name {name!r} must be lower snake case")
-            kind = cfg.type or name
-            if kind not in PROVIDER_KINDS:
-                known = ", ".join(sorted(PROVIDER_KINDS))
-                raise ValueError(f"{name}: unknown provider type {kind!r} (known: {known})")
-        return providers
-
     def provider_kind(self, name: str) -> str:
         return self.providers[name].type or name
 
@@ -137,9 +125,28 @@ def load_settings(config: Path | None, data_dir: Path, env: Mapping[str, str] | 
     if "data_dir" in raw:
         raise ConfigError([f"{label}:{lines.get(('data_dir',), 1)}: data_dir: set it with --data-dir"])
     try:
-        return Settings(**raw, data_dir=data_dir)
+        settings = Settings.model_validate({**raw, "data_dir": data_dir})
     except ValidationError as exc:
         raise ConfigError([_describe(err, lines, label) for err in exc.errors()]) from None
+    problems = [
+        f"{label}:{lines.get(('providers', name), 1)}: providers.{name}: {problem}"
+        for name, problem in _provider_problems(settings)
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _provider_problems(settings: Settings) -> list[tuple[str, str]]:
+    problems = []
+    for name in settings.providers:
+        kind = settings.provider_kind(name)
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            problems.append((name, "a provider name must be lower snake case (it is the prefix of model ids)"))
+        elif kind not in PROVIDER_KINDS:
+            known = ", ".join(sorted(PROVIDER_KINDS))
+            problems.append((name, f"unknown provider type {kind!r} (known: {known}); set `type:` to one of them"))
+    return problems
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -25,8 +25,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def make_engine(url: str) -> AsyncEngine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    for plain in ("postgresql://", "postgres://"):  # the usual spellings mean our async driver
+        if url.startswith(plain):
+            url = "postgresql+asyncpg://" + url.removeprefix(plain)
     engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         path = engine.url.database
