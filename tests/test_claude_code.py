@@ -1,0 +1,53 @@
+"""Claude Code itself (`claude -p`), pointed at the gateway the way the README says."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.support import fixtures
+from tests.support.upstream import Reply
+
+WRAPPER = Path(__file__).parent / "node" / "node_modules" / "@anthropic-ai" / "claude-code" / "cli-wrapper.cjs"
+
+
+def test_claude_code_prints_the_answer_and_its_request_reaches_anthropic_intact(gateway, api_key, upstream, tmp_path):
+    node = shutil.which("node")
+    assert node and WRAPPER.exists(), "run the suite with ./dev.sh test, which installs Claude Code"
+    ex = fixtures.exchange("anthropic", "text-stream")  # answers "4200 + 42 = 4242"
+    upstream.expect(*[Reply.replay(ex) for _ in range(5)])
+    (tmp_path / "home").mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "ANTHROPIC_BASE_URL": gateway.url,
+        "ANTHROPIC_AUTH_TOKEN": api_key,
+        "ANTHROPIC_MODEL": "anthropic/claude-sonnet-4.5",
+        "ANTHROPIC_SMALL_FAST_MODEL": "anthropic/claude-haiku-4.5",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    }
+    proc = subprocess.run(
+        [node, str(WRAPPER), "-p", "What is 4200 + 42?"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "4200 + 42 = 4242"
+
+    inference = [r for r in upstream.received if r.path_qs.startswith("/v1/messages?")]
+    assert inference, [r.path_qs for r in upstream.received]
+    got = inference[0]
+    body = json.loads(got.body)
+    assert got.path_qs == "/v1/messages?beta=true"
+    assert body["model"] == "claude-sonnet-4-5" and body["stream"] is True
+    assert body["tools"] and body["system"]  # Claude Code's own request, not a toy one
+    assert "claude-code-20250219" in got.headers["anthropic-beta"]
+    assert got.headers["x-api-key"] != api_key and api_key not in json.dumps(got.headers)
