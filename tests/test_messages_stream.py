@@ -66,7 +66,7 @@ def test_client_disconnect_closes_upstream_and_is_recorded(gateway, api_key, ups
         got = b""
         while b"event: message_start" not in got:
             got += sock.recv(65536)
-        request_id = got.split(b"request-id: ", 1)[1].split(b"\r\n", 1)[0].decode()
+        request_id = got.split(b"\r\nrequest-id: ", 1)[1].split(b"\r\n", 1)[0].decode()
         left_at = time.monotonic()
     assert served.finished.wait(5)
     assert served.peer_closed_at is not None, "upstream connection was kept open"

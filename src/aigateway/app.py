@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from aigateway.asgi import JSON, ClientGone, Message, Receive, Request, Scope, Send, send_response
+from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.anthropic import models, routes
 from aigateway.frontends.anthropic.errors import error_body, send_error
@@ -62,14 +62,14 @@ class App:
             await self._dispatch(gw, req)
         except GatewayError as exc:
             if not started:
-                await send_error(send, exc, req.id)
+                await send_error(req, exc)
         except ClientGone:
             pass
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": req.id, "path": req.path}})
             if not started:
                 body = error_body("api_error", "Internal gateway error", req.id)
-                await send_response(send, 500, body, [(b"request-id", req.id.encode()), (b"content-type", JSON)])
+                await req.respond(500, body)
 
     async def _dispatch(self, gw: Gateway, req: Request) -> None:
         method, path = req.method, req.path
@@ -79,15 +79,10 @@ class App:
             await handler(gw, req, key.id)
             return
         if path == "/health" and method in ("GET", "HEAD"):
-            await send_response(
-                req.send,
-                200,
-                _HEALTH_BODY if method == "GET" else b"",
-                [(b"request-id", req.id.encode()), (b"content-type", JSON)],
-            )
+            await req.respond(200, _HEALTH_BODY if method == "GET" else b"")
             return
         if path == "/" and method == "HEAD":  # Claude Code's connectivity probe
-            await send_response(req.send, 200, b"", [(b"request-id", req.id.encode())])
+            await req.respond(200, b"", content_type=None)
             return
         if method == "GET" and path.startswith("/v1/models"):
             await gw.authenticate(req)

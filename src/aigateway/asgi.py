@@ -19,6 +19,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+JSON = b"application/json"
+SSE = b"text/event-stream; charset=utf-8"
+
 
 def new_request_id() -> str:
     return "req_" + os.urandom(12).hex()
@@ -74,16 +77,26 @@ class Request:
     def watch_disconnect(self) -> asyncio.Task[None]:
         return asyncio.get_running_loop().create_task(self.wait_disconnect())
 
+    async def start(self, status: int, headers: list[tuple[bytes, bytes]], content_type: bytes | None) -> None:
+        """Sends status and headers; every response carries our `request-id`."""
+        headers.insert(0, (b"request-id", self.id.encode()))
+        if content_type is not None:
+            headers.append((b"content-type", content_type))
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def respond(
+        self,
+        status: int,
+        body: bytes,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        content_type: bytes | None = JSON,
+    ) -> None:
+        """A whole response in one go."""
+        headers = headers if headers is not None else []
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.start(status, headers, content_type)
+        await self.send({"type": "http.response.body", "body": body, "more_body": False})
+
 
 class ClientGone(Exception):
     """The client disconnected before we could answer."""
-
-
-async def send_response(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-JSON = b"application/json"
-SSE = b"text/event-stream; charset=utf-8"

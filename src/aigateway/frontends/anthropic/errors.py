@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from aigateway.asgi import JSON, Send, send_response
+from aigateway.asgi import Request
 from aigateway.errors import GatewayError, UpstreamError, is_retryable_status
 from aigateway.wire.sse import encode_event
 
@@ -18,23 +18,22 @@ def error_body(error_type: str, message: str, request_id: str) -> bytes:
     return _encode({"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id})
 
 
-async def send_error(send: Send, exc: GatewayError, request_id: str) -> None:
-    headers = [(b"request-id", request_id.encode())]
+async def send_error(req: Request, exc: GatewayError) -> None:
     if isinstance(exc, UpstreamError) and exc.passthrough_body is not None:
         # The upstream's own wording reaches the client unchanged (clients match on it).
-        content_type = exc.headers.get("content-type", "application/json")
-        headers.append((b"content-type", content_type.encode("latin-1")))
-        for name in _FORWARDED_ERROR_HEADERS:
-            if name in exc.headers:
-                headers.append((name.encode(), exc.headers[name].encode("latin-1")))
+        headers = [
+            (name.encode(), exc.headers[name].encode("latin-1"))
+            for name in _FORWARDED_ERROR_HEADERS
+            if name in exc.headers
+        ]
         if "request-id" in exc.headers:
             headers.append((b"x-upstream-request-id", exc.headers["request-id"].encode("latin-1")))
-        await send_response(send, exc.status, exc.passthrough_body, headers)
+        content_type = exc.headers.get("content-type", "application/json").encode("latin-1")
+        await req.respond(exc.status, exc.passthrough_body, headers, content_type)
         return
-    headers.append((b"content-type", JSON))
     # 4xx validation errors will not get better on retry; tell the SDKs so (spec §6.3).
-    headers.append((b"x-should-retry", b"true" if is_retryable_status(exc.status) else b"false"))
-    await send_response(send, exc.status, error_body(exc.error_type, exc.message, request_id), headers)
+    retry = b"true" if is_retryable_status(exc.status) else b"false"
+    await req.respond(exc.status, error_body(exc.error_type, exc.message, req.id), [(b"x-should-retry", retry)])
 
 
 def stream_error_event(error_type: str, message: str, request_id: str) -> bytes:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import msgspec
 
-from aigateway.asgi import JSON, Request, send_response
+from aigateway.asgi import Request
 from aigateway.errors import InvalidRequest, NotFound
 from aigateway.gateway import Gateway
 from aigateway.routing.catalog import CatalogModel
@@ -48,9 +48,7 @@ async def list_models(gw: Gateway, req: Request) -> None:
         "first_id": page[0].id if page else None,
         "last_id": page[-1].id if page else None,
     }
-    await send_response(
-        req.send, 200, msgspec.json.encode(body), [(b"request-id", req.id.encode()), (b"content-type", JSON)]
-    )
+    await req.respond(200, msgspec.json.encode(body))
 
 
 def _position(ids: list[str], model_id: str, field: str) -> int:
@@ -64,6 +62,4 @@ async def get_model(gw: Gateway, req: Request, model_id: str) -> None:
     entry = gw.catalog.get(model_id)
     if entry is None or not any(p in gw.providers for p in entry.providers):
         raise NotFound(f"model: {model_id}")
-    await send_response(
-        req.send, 200, msgspec.json.encode(_info(entry)), [(b"request-id", req.id.encode()), (b"content-type", JSON)]
-    )
+    await req.respond(200, msgspec.json.encode(_info(entry)))

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from aigateway.asgi import SSE, ClientGone, Request, send_response
+from aigateway.asgi import SSE, ClientGone, Request
 from aigateway.errors import GatewayError, NotFound, UpstreamError, UpstreamUnavailable
 from aigateway.frontends.anthropic.errors import stream_error_event
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, parse_head, replace_model
@@ -57,9 +57,8 @@ def _with_query(path: str, req: Request) -> str:
     return path + "?" + req.query.decode("latin-1") if req.query else path
 
 
-def _route_headers(req: Request, route: Route, upstream: UpstreamResponse) -> list[tuple[bytes, bytes]]:
+def _route_headers(route: Route, upstream: UpstreamResponse) -> list[tuple[bytes, bytes]]:
     headers = [
-        (b"request-id", req.id.encode()),
         (b"x-aigateway-provider", route.provider.encode()),
         (b"x-aigateway-upstream-model", route.upstream_model.encode()),
     ]
@@ -133,9 +132,8 @@ async def _relay_whole(
     if with_usage:
         out.usage, out.stop_reason = read_usage(body)
     out.status = upstream.status
-    headers = _route_headers(req, route, upstream)
-    headers.append((b"content-type", upstream.headers.get("content-type", "application/json").encode("latin-1")))
-    await send_response(req.send, upstream.status, body, headers)
+    content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
+    await req.respond(upstream.status, body, _route_headers(route, upstream), content_type)
 
 
 def _upstream_error_type(body: bytes) -> str:
@@ -146,10 +144,10 @@ def _upstream_error_type(body: bytes) -> str:
 
 async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome) -> None:
     tap = AnthropicStreamTap()
-    headers = _route_headers(req, route, upstream)
-    headers += [(b"content-type", SSE), (b"cache-control", b"no-cache")]
+    headers = _route_headers(route, upstream)
+    headers.append((b"cache-control", b"no-cache"))
+    await req.start(200, headers, SSE)
     send = req.send
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
 
     async def pump() -> None:
         separator = b""
