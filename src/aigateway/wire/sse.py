@@ -46,17 +46,14 @@ class SSEDecoder:
             return b"", []
         end += 2
         self._buf = buf[end:]
-        events = []
+        events: list[ServerSentEvent] = []
         for block in buf[:end].split(b"\n\n"):
             if not block:
                 continue
             for line in block.split(b"\n"):
                 if line:
                     self._field(line)
-            if self._data or self._event is not None:
-                events.append(ServerSentEvent(self._event, "\n".join(self._data)))
-            self._event = None
-            self._data = []
+            self._dispatch(events)
         return buf[:end], events
 
     def _feed_any(self, buf: bytes) -> tuple[bytes, list[ServerSentEvent]]:
@@ -74,10 +71,7 @@ class SSEDecoder:
             if line:
                 self._field(line)
             else:
-                if self._data or self._event is not None:
-                    events.append(ServerSentEvent(self._event, "\n".join(self._data)))
-                self._event = None
-                self._data = []
+                self._dispatch(events)
                 done = pos
         self._buf = buf[done:]
         self._pos = pos - done
@@ -91,11 +85,16 @@ class SSEDecoder:
             if line:
                 self._field(line)
         self._pos = 0
-        events = []
+        events: list[ServerSentEvent] = []
+        self._dispatch(events)
+        return rest, events
+
+    def _dispatch(self, events: list[ServerSentEvent]) -> None:
+        """A blank line (or the end): the fields gathered so far make an event, if any."""
         if self._data or self._event is not None:
             events.append(ServerSentEvent(self._event, "\n".join(self._data)))
-        self._event, self._data = None, []
-        return rest, events
+        self._event = None
+        self._data = []
 
     def _field(self, line: bytes) -> None:
         name, sep, value = line.partition(b":")
