@@ -12,6 +12,7 @@ from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
 from tests.support.upstream import FakeUpstream
 
 UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
+OPENAI_KINDS = ("openai", "deepseek", "groq", "mistral", "xai", "openrouter", "ollama", "together")
 
 
 def gateway_config(upstream_url: str) -> str:
@@ -33,9 +34,19 @@ providers:
     type: anthropic
     base_url: {upstream_url}/corp/anthropic/
     api_key: ${{TEST_UPSTREAM_KEY}}
+{openai_family(upstream_url)}
 ledger:
   flush_interval: 0.05
 """
+
+
+def openai_family(upstream_url: str) -> str:
+    """One block per OpenAI-compatible kind, each at its own path on the fake upstream."""
+    blocks = []
+    for kind in OPENAI_KINDS:
+        key = "" if kind == "ollama" else "\n    api_key: ${TEST_UPSTREAM_KEY}"  # ollama: keyless, as usually run
+        blocks.append(f"  {kind}:\n    base_url: {upstream_url}/{kind}/v1{key}")
+    return "\n".join(blocks)
 
 
 @pytest.fixture(scope="session")

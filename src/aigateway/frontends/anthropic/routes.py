@@ -14,18 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from typing import Protocol
 
 from aigateway.asgi import SSE, ClientGone, Request
 from aigateway.errors import GatewayError, NotFound, UpstreamError, UpstreamUnavailable
+from aigateway.frontends.anthropic import translate
 from aigateway.frontends.anthropic.errors import stream_error_event
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, parse_head, replace_model
 from aigateway.gateway import Gateway
+from aigateway.ir.messages import parse_request
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log_request
 from aigateway.policy.ledger import LedgerRow
 from aigateway.providers.anthropic.response import read_usage
 from aigateway.providers.anthropic.stream import AnthropicStreamTap
-from aigateway.providers.base import PassthroughRequest, UpstreamResponse
+from aigateway.providers.base import PassthroughRequest, TranslatingProvider, UpstreamResponse
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import resolve_route
 
@@ -100,8 +103,11 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
     out.streamed = isinstance(head, MessagesHead) and bool(head.stream)
     out.route = route = resolve_route(model, gw.providers, gw.catalog)
     provider = gw.providers[route.provider]
-    if provider.wire != "anthropic":  # translated providers arrive with G2
-        raise NotFound(f"provider '{route.provider}' cannot serve {path} in this build")
+    if isinstance(provider, TranslatingProvider):
+        if kind is not MessagesHead:
+            raise NotFound(f"provider '{route.provider}' cannot serve {path} in this build")
+        await _translated(req, route, provider, body, out)
+        return
     upstream = await provider.passthrough(
         PassthroughRequest(
             _with_query(path, req),
@@ -111,9 +117,24 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
         )
     )
     if out.streamed and upstream.status == 200:
-        await _relay_stream(req, route, upstream, out)
+        await _relay_stream(req, route, upstream, out, AnthropicStreamTap())
     else:
         await _relay_whole(req, route, upstream, out, with_usage=kind is MessagesHead)
+
+
+async def _translated(req: Request, route: Route, provider: TranslatingProvider, body: bytes, out: _Outcome) -> None:
+    request = parse_request(translate.decode_body(body))
+    prepared = translate.prepare(provider, request, route, req)
+    upstream = await provider.send(prepared)
+    if upstream.status >= 400:
+        raise provider.error(upstream.status, await upstream.read(), upstream.headers)
+    headers = _route_headers(route, upstream) + translate.dropped_header(prepared)
+    if request.stream:
+        stream = translate.EncodedStream.open(provider, request, route, req.id, input_tokens=0)
+        await _relay_stream(req, route, upstream, out, stream, headers)
+        return
+    message, out.usage, out.stop_reason = await translate.read_message(provider, upstream, request, route)
+    await req.respond(200, message, headers)
 
 
 async def _relay_whole(
@@ -142,9 +163,33 @@ def _upstream_error_type(body: bytes) -> str:
     return rest[:end].decode("utf-8", "replace") if 0 < end < 64 else "api_error"
 
 
-async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome) -> None:
-    tap = AnthropicStreamTap()
-    headers = _route_headers(route, upstream)
+class _StreamRelay(Protocol):
+    """Upstream bytes in, client SSE bytes out, and what the ledger needs to know at the end."""
+
+    saw_stop: bool
+    error_type: str | None
+    first_content_at: float | None
+
+    @property
+    def usage(self) -> Usage: ...
+
+    @property
+    def stop_reason(self) -> str | None: ...
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+
+async def _relay_stream(
+    req: Request,
+    route: Route,
+    upstream: UpstreamResponse,
+    out: _Outcome,
+    tap: _StreamRelay,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = headers if headers is not None else _route_headers(route, upstream)
     headers.append((b"cache-control", b"no-cache"))
     await req.start(200, headers, SSE)
     send = req.send
