@@ -25,7 +25,9 @@ PROMPT = [{"role": "user", "content": "Hello"}]
 
 def _reply(rec: Recording) -> Reply:
     content_type = "text/event-stream" if rec.stream else "application/json"
-    return Reply(status=rec.status, body=rec.body, headers={"content-type": content_type}, chunk_size=29 if rec.stream else None)
+    return Reply(
+        status=rec.status, body=rec.body, headers={"content-type": content_type}, chunk_size=29 if rec.stream else None
+    )
 
 
 def _read(client: anthropic.Anthropic, rec: Recording, **extra):
