@@ -45,7 +45,7 @@ def decoder(rec: Recording, input_tokens: int = 7) -> OpenAIChatStreamDecoder:
 def decode(rec: Recording, body: bytes, cuts: list[int] | None = None) -> list:
     dec = decoder(rec)
     events = []
-    points = sorted(set(cuts or [])) + [len(body)]
+    points = [*sorted(set(cuts or [])), len(body)]
     start = 0
     for end in points:
         events += dec.feed(body[start:end])
@@ -115,6 +115,10 @@ def as_completion(rec: Recording) -> dict:
         or None,
     }
     return {"choices": [{"index": 0, "message": message, "finish_reason": want.finish_reason}], "usage": want.usage}
+
+
+def _call(call_id: str, name: str, arguments: dict) -> dict:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
 
 
 @pytest.mark.parametrize("rec", STREAMS, ids=str)
@@ -197,7 +201,7 @@ def test_an_error_chunk_mid_stream_ends_in_one_error():
     """Groq's shape: `data: {"error": {...}}` after content, then the connection closes."""
     rec = next(r for r in STREAMS if str(r) == "openai-chat/text-stream#1")
     error = json.loads(openai_recordings.ROOT.joinpath("groq/error-400-tool-use-failed.1.response.json").read_text())
-    lines = data_lines(rec.body)[:3] + [json.dumps(error)]
+    lines = [*data_lines(rec.body)[:3], json.dumps(error)]
     events = decode(rec, "".join(f"data: {ln}\n\n" for ln in lines).encode())
     assert isinstance(events[-1], StreamError)
     assert "Tool call validation failed" in events[-1].message
