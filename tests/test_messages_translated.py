@@ -13,6 +13,7 @@ import anthropic
 import httpx
 import pytest
 
+from aigateway.providers.openai import opaque
 from tests.conftest import UPSTREAM_KEY
 from tests.support import openai_recordings as rec_mod
 from tests.support.openai_recordings import STOP_REASONS, Recording, anthropic_usage, expected
@@ -51,9 +52,11 @@ def test_final_message_holds_what_the_recording_holds(rec, client, upstream):
     assert "".join(thinking) == want.reasoning
     assert "".join(texts) == want.text
     assert tools == want.tool_calls
+    redacted = [opaque.decode(b.data) for b in message.content if b.type == "redacted_thinking"]
+    assert [item for items in redacted for item in items] == want.encrypted
     # Reasoning first, then text, then tool calls: the order models produce them in.
     kinds = [b.type for b in message.content]
-    assert kinds == sorted(kinds, key=["thinking", "text", "tool_use"].index)
+    assert kinds == sorted(kinds, key=["redacted_thinking", "thinking", "text", "tool_use"].index)
     stop = "tool_use" if want.tool_calls else STOP_REASONS[want.finish_reason]
     assert message.stop_reason == stop
     if want.usage:
@@ -65,16 +68,25 @@ def test_final_message_holds_what_the_recording_holds(rec, client, upstream):
     assert headers["x-aigateway-provider"] == rec.kind
 
 
-@pytest.mark.parametrize("rec", [r for r in RECORDINGS if expected(r).error], ids=str)
-def test_upstream_error_inside_a_stream_becomes_one_error_event(rec, gateway, api_key, upstream):
-    upstream.expect(_reply(rec))
-    body = {"model": f"{rec.kind}/{rec.model}", "max_tokens": 100, "messages": PROMPT, "stream": True}
+def test_upstream_error_inside_a_stream_becomes_one_error_event(gateway, api_key, upstream):
+    """Groq's way: `data: {"error": ...}` after some content, then the connection closes."""
+    rec = next(r for r in RECORDINGS if str(r) == "openai-chat/text-stream#1")
+    error = (rec_mod.ROOT / "groq" / "error-400-tool-use-failed.1.response.json").read_text()
+    lines = [ln for ln in rec.body.decode().split("\n\n") if ln.startswith("data:")][:3]
+    upstream.expect(
+        Reply(
+            body=("\n\n".join(lines) + "\n\ndata: " + error.replace("\n", "") + "\n\n").encode(),
+            headers={"content-type": "text/event-stream"},
+            chunk_size=31,
+        )
+    )
+    body = {"model": "openai/gpt-4o", "max_tokens": 100, "messages": PROMPT, "stream": True}
     resp = httpx.post(gateway.url + "/v1/messages", json=body, headers={"x-api-key": api_key}, timeout=30)
     events = [line[7:] for line in resp.text.splitlines() if line.startswith("event: ")]
-    assert events[0] == "message_start"
+    assert events[0] == "message_start" and "content_block_delta" in events
     assert events[-1] == "error" and events.count("error") == 1
     assert "message_stop" not in events
-    assert rec.kind in resp.text.rsplit("event: error", 1)[1]
+    assert "'openai' reported an error mid-stream: Tool call validation failed" in resp.text
 
 
 def test_upstream_gets_the_gateway_key_and_stream_usage_option(client, upstream):

@@ -9,6 +9,7 @@ import pytest
 
 from aigateway.errors import InvalidRequest
 from aigateway.ir.messages import parse_request
+from aigateway.providers.openai import opaque
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.request import from_ir
 from tests.support.fixtures import claude_code_request
@@ -224,3 +225,18 @@ def test_server_tools_are_refused_by_name():
 def test_malformed_blocks_are_400s_that_name_the_field():
     with pytest.raises(InvalidRequest, match=r"messages\.0\.content\.0: Object missing required field `tool_use_id`"):
         parse_request(basic(messages=[{"role": "user", "content": [{"type": "tool_result"}]}]))
+
+
+def test_encrypted_reasoning_goes_back_to_openrouter_as_reasoning_details():
+    """known-gateway-bugs row 14: reasoning details must be preserved across turns."""
+    item = {"type": "reasoning.encrypted", "data": "gAAAAB", "id": "rs_1", "format": "openai-responses-v1", "index": 0}
+    history = [
+        {"role": "user", "content": "Who are you"},
+        {"role": "assistant", "content": [{"type": "redacted_thinking", "data": opaque.encode([item])}, "I am"]},
+        {"role": "user", "content": "And?"},
+    ]
+    history[1]["content"][1] = {"type": "text", "text": "I am"}
+    out, _ = translate(basic(messages=history), "openai/o3", "openrouter")
+    assert out["messages"][1] == {"role": "assistant", "content": "I am", "reasoning_details": [item]}
+    out, _ = translate(basic(messages=history), "o3")
+    assert "reasoning_details" not in out["messages"][1]

@@ -108,6 +108,7 @@ def as_completion(rec: Recording) -> dict:
         "role": "assistant",
         "content": raw_text if rec.kind in openai_recordings.THINK_TAG_KINDS and "<think>" in raw_text else want.text,
         "reasoning_content": want.reasoning or None,
+        "reasoning_details": want.encrypted or None,
         "tool_calls": [
             {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
             for i, n, a in want.tool_calls

@@ -80,6 +80,7 @@ class Expected:
     finish_reason: str | None
     usage: dict[str, Any] | None
     error: str | None = None
+    encrypted: list[dict[str, Any]] | None = None  # reasoning_details of type reasoning.encrypted
 
 
 def expected(rec: Recording) -> Expected:
@@ -95,7 +96,8 @@ def expected(rec: Recording) -> Expected:
         for c in message.get("tool_calls") or []
     ]
     text, reasoning = _think_tags(rec, text, reasoning)
-    return Expected(reasoning, text, calls, choice.get("finish_reason"), body.get("usage"))
+    encrypted = [d for d in message.get("reasoning_details") or [] if d.get("type") == "reasoning.encrypted"]
+    return Expected(reasoning, text, calls, choice.get("finish_reason"), body.get("usage"), None, encrypted)
 
 
 def _content(content: Any, reasoning: str) -> tuple[str, str]:
@@ -120,6 +122,7 @@ def _think_tags(rec: Recording, text: str, reasoning: str) -> tuple[str, str]:
 def _from_stream(rec: Recording) -> Expected:
     reasoning, text, finish, usage, error = "", "", None, None, None
     calls: dict[int, list[Any]] = {}
+    encrypted: list[dict[str, Any]] = []
     for line in rec.body.decode().splitlines():
         if not line.startswith("data:") or line[5:].strip() == "[DONE]":
             continue
@@ -131,6 +134,7 @@ def _from_stream(rec: Recording) -> Expected:
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
             reasoning += delta.get("reasoning_content") or delta.get("reasoning") or ""
+            encrypted += [d for d in delta.get("reasoning_details") or [] if d.get("type") == "reasoning.encrypted"]
             text, reasoning = _add_content(text, reasoning, delta.get("content"))
             for call in delta.get("tool_calls") or []:
                 entry = calls.setdefault(call.get("index", 0), [None, None, ""])
@@ -140,7 +144,7 @@ def _from_stream(rec: Recording) -> Expected:
             finish = choice.get("finish_reason") or finish
     text, reasoning = _think_tags(rec, text, reasoning)
     tool_calls = [(c[0], c[1], json.loads(c[2] or "{}")) for _, c in sorted(calls.items())]
-    return Expected(reasoning, text, tool_calls, finish, usage, json.dumps(error) if error else None)
+    return Expected(reasoning, text, tool_calls, finish, usage, json.dumps(error) if error else None, encrypted)
 
 
 def _add_content(text: str, reasoning: str, content: Any) -> tuple[str, str]:

@@ -30,7 +30,7 @@ from aigateway.ir.events import (
     TextDelta,
     ThinkingDelta,
 )
-from aigateway.ir.messages import OutputBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
 
 
 class BlockWriter:
@@ -62,6 +62,11 @@ class BlockWriter:
         if self.open is not ThinkingBlock:
             self._start(ThinkingBlock(thinking="", signature=""))
         self.events.append(ContentBlockDelta(index=self.count - 1, delta=SignatureDelta(signature=signature)))
+
+    def redacted(self, data: str) -> None:
+        """A whole `redacted_thinking` block: it has no deltas (spec §5.3)."""
+        self._start(RedactedThinkingBlock(data=data))
+        self.close()
 
     def tool_start(self, call_id: str, name: str) -> None:
         self._start(ToolUseBlock(id=call_id, name=name, input={}))

@@ -9,7 +9,8 @@ Mapping (spec §10.2), with what each server takes decided by its `Profile`:
 - an assistant turn becomes one message: its text as `content`, its `tool_use` blocks as
   `tool_calls` (ids kept, input serialized as the `arguments` string), its thinking as
   `reasoning_content` for servers that want it back, else left out (its text is not the
-  server's to verify);
+  server's to verify); encrypted reasoning we handed out as `redacted_thinking` goes back to
+  OpenRouter as `reasoning_details`;
 - each `tool_result` becomes a `tool` message with the same id, before the rest of the user turn;
   `is_error` is carried as an `Error: ` prefix (Chat Completions has no error flag); images in a
   result follow as a user message, since tool messages take text only;
@@ -41,6 +42,7 @@ from aigateway.ir.messages import (
     ToolUseBlock,
     URLSource,
 )
+from aigateway.providers.openai import opaque
 from aigateway.providers.openai.profiles import Profile
 from aigateway.providers.openai.tools import tool_choice, tool_definitions
 
@@ -186,6 +188,7 @@ def _texts(blocks: list[Any], path: str, t: Translation) -> list[str]:
 def _assistant(msg: InputMessage, profile: Profile, t: Translation) -> dict[str, Any]:
     texts: list[str] = []
     reasoning: list[str] = []
+    details: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
     for block in msg.content:
         if isinstance(block, TextBlock):
@@ -196,12 +199,14 @@ def _assistant(msg: InputMessage, profile: Profile, t: Translation) -> dict[str,
         elif isinstance(block, ThinkingBlock):
             reasoning.append(block.thinking)
         elif isinstance(block, RedactedThinkingBlock):
-            pass  # encrypted for Anthropic only; no other server can read it
+            details += opaque.decode(block.data) or []  # Anthropic's own are for Anthropic only
         else:
             t.drop(f"assistant {block.type if isinstance(block, RawBlock) else type(block).__name__} block")
     out: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
     if reasoning and profile.reasoning_history:
         out["reasoning_content"] = "".join(reasoning)
+    if details and profile.reasoning == "openrouter":
+        out["reasoning_details"] = details
     if calls:
         out["tool_calls"] = calls
     return out

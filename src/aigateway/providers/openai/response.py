@@ -1,6 +1,7 @@
 """A Chat Completions response to an Anthropic Message (spec §10.2).
 
-Block order is the order a model produces them in: reasoning, then text, then tool calls.
+Block order is the order a model produces them in: reasoning (encrypted reasoning as
+`redacted_thinking`, see opaque.py), then text, then tool calls.
 Reasoning comes from `reasoning_content` (DeepSeek, xAI, vLLM), `reasoning` (Ollama, OpenRouter,
 Groq), typed `thinking` chunks inside `content` (Mistral), or a leading `<think>` in the text.
 Tool arguments are parsed into `input`; an empty string is `{}`, and arguments that are not a
@@ -15,8 +16,9 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import UpstreamError
-from aigateway.ir.messages import Message, OutputBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import Message, OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from aigateway.ir.usage import Usage
+from aigateway.providers.openai import opaque
 from aigateway.providers.openai.profiles import Profile
 from aigateway.providers.openai.stop_reason import map_stop_reason
 from aigateway.providers.openai.usage import thinking_tokens, usage_to_ir, wire_usage
@@ -35,7 +37,11 @@ def to_ir(
         raise UpstreamError(f"Upstream provider '{provider}' answered without a choice", provider=provider, status=502)
     choice = choices[0]
     message = choice.get("message") or {}
-    blocks: list[OutputBlock] = []
+    blocks: list[OutputBlock] = [
+        RedactedThinkingBlock(data=opaque.encode([item]))
+        for item in message.get("reasoning_details") or []
+        if opaque.is_encrypted(item)
+    ]
     thinking, text = _reasoning_and_text(message, profile)
     if thinking:
         blocks.append(ThinkingBlock(thinking=thinking, signature=""))

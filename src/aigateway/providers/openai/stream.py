@@ -21,6 +21,7 @@ from aigateway.ir.events import Event, MessageDelta, MessageDeltaBody, MessageSt
 from aigateway.ir.messages import Message
 from aigateway.ir.usage import Usage
 from aigateway.providers.blocks import BlockWriter, ToolCalls
+from aigateway.providers.openai import opaque
 from aigateway.providers.openai.profiles import Profile
 from aigateway.providers.openai.response import content_chunk
 from aigateway.providers.openai.stop_reason import map_stop_reason
@@ -114,6 +115,9 @@ class OpenAIChatStreamDecoder:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str):
             self._content("thinking", reasoning)
+        for item in delta.get("reasoning_details") or []:
+            if opaque.is_encrypted(item):
+                self._content("redacted", opaque.encode([item]))
         content = delta.get("content")
         if isinstance(content, list):
             for item in content:
@@ -140,6 +144,8 @@ class OpenAIChatStreamDecoder:
             return
         if kind == "thinking":
             self._writer.thinking(text)
+        elif kind == "redacted":
+            self._writer.redacted(text)
         else:
             self._writer.text(text)
 
