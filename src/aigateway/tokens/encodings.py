@@ -85,7 +85,9 @@ def _constructor_args(name: str) -> dict[str, Any]:
 
     original = openai_public.ENCODING_CONSTRUCTORS[name]
     scope = {**original.__globals__, "load_tiktoken_bpe": load_bundled_bpe}
-    offline = types.FunctionType(original.__code__, scope, original.__name__, original.__defaults__)
+    offline = types.FunctionType(
+        original.__code__, scope, original.__name__, original.__defaults__, original.__closure__
+    )
     args: dict[str, Any] = offline()
     return args
 
