@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support import fixtures
 from tests.support.stream_grammar import validate_stream
@@ -218,3 +220,16 @@ def test_line_endings_and_missing_final_blank_line_do_not_matter() -> None:
     raw = b"".join(tools())
     validate_stream(raw.replace(b"\n", b"\r\n"))
     validate_stream(raw.rstrip(b"\n"))
+
+
+ERROR = b'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"upstream went away"}}\n\n'
+
+
+@given(data=st.data())
+def test_any_cut_is_invalid_unless_an_error_event_ends_it(data: st.DataObject) -> None:
+    """Cutting a real recording after any whole event: incomplete on its own, fine with an error."""
+    c = data.draw(st.sampled_from([tools, thinking]))()
+    cut = data.draw(st.integers(min_value=0, max_value=len(c) - 1))
+    with pytest.raises(AssertionError, match=r"empty stream|without message_stop or error"):
+        validate_stream(b"".join(c[:cut]))
+    assert validate_stream(b"".join([*c[:cut], ERROR]))[-1][0] == "error"

@@ -6,8 +6,9 @@ The Anthropic request is counted the way it will look to an OpenAI-style upstrea
 - a user or assistant turn is one message; its text, image, document and thinking blocks add up
   as its content; each `tool_use` block is a tool call on that message (name + arguments JSON);
   each `tool_result` block becomes a tool message of its own;
-- images and PDFs are estimated as media.py says; `redacted_thinking` counts nothing (only
-  Anthropic upstreams can read it); a block type we do not know counts as its JSON text;
+- images and PDFs are estimated as media.py says; `thinking` counts its text (an upper bound:
+  many upstreams drop prior reasoning); `redacted_thinking` counts nothing (only Anthropic
+  upstreams can read it); a block type we do not know counts as its JSON text;
 - every tool with an `input_schema` is a function definition; a server tool (no schema) counts
   as its JSON text.
 Overheads are OpenAI's published recipe (family.py, tally.py). Fields that are not content
@@ -121,8 +122,9 @@ def _block(tally: Tally, block: object) -> int:
         case "text":
             return tally.text(block.get("text"))
         case "thinking":
-            # Counted although many upstreams drop prior reasoning: an over- not an under-count.
-            return tally.text(block.get("thinking"))
+            # Counted although many upstreams drop prior reasoning: an over- not an under-count,
+            # and so an estimate.
+            return tally.guess(tally.text(block.get("thinking")))
         case "redacted_thinking":
             return 0
         case "image":
