@@ -14,9 +14,11 @@ import httpx
 import pytest
 
 from aigateway.providers.openai import opaque
+from aigateway.tokens import count_header, count_request_tokens
 from tests.conftest import UPSTREAM_KEY
 from tests.support import openai_recordings as rec_mod
 from tests.support.openai_recordings import STOP_REASONS, Recording, anthropic_usage, expected
+from tests.support.stream_grammar import validate_stream
 from tests.support.upstream import Reply
 
 RECORDINGS = [r for r in rec_mod.recordings() if r.status == 200]
@@ -87,6 +89,39 @@ def test_upstream_error_inside_a_stream_becomes_one_error_event(gateway, api_key
     assert events[-1] == "error" and events.count("error") == 1
     assert "message_stop" not in events
     assert "'openai' reported an error mid-stream: Tool call validation failed" in resp.text
+
+
+STREAMS = [r for r in RECORDINGS if r.stream]
+
+
+@pytest.mark.parametrize("rec", STREAMS, ids=str)
+def test_every_translated_stream_keeps_the_grammar(rec, gateway, api_key, upstream):
+    upstream.expect(_reply(rec))
+    body = {"model": f"{rec.kind}/{rec.model}", "max_tokens": 100, "messages": PROMPT, "stream": True}
+    resp = httpx.post(gateway.url + "/v1/messages", json=body, headers={"x-api-key": api_key}, timeout=30)
+    events = validate_stream(resp.content)
+    assert events[-1][0] == "message_stop"
+    # message_start carries the gateway's own count of the prompt, never a placeholder 0
+    counted = count_request_tokens(body, rec.model).input_tokens
+    assert events[0][1]["message"]["usage"]["input_tokens"] == counted > 0
+
+
+def test_count_tokens_for_a_model_without_a_counter(client, gateway, api_key, upstream):
+    """vercel #17326 / litellm #13252: count_tokens must work for every model (Claude Code uses it)."""
+    params = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "What is 4200 + 42?"}]}
+    raw = client.messages.with_raw_response.count_tokens(**params)
+    want = count_request_tokens(params, "gpt-4o")
+    assert raw.parse().input_tokens == want.input_tokens
+    assert raw.headers["x-aigateway-token-count"] == count_header(want)[1]
+    # Claude Code's form, with ?beta=true; nothing reaches the upstream
+    resp = httpx.post(
+        gateway.url + "/v1/messages/count_tokens?beta=true",
+        json={**params, "tools": [{"name": "f", "input_schema": {"type": "object"}}]},
+        headers={"x-api-key": api_key},
+        timeout=30,
+    )
+    assert resp.status_code == 200 and resp.json()["input_tokens"] > want.input_tokens
+    assert upstream.received == []
 
 
 def test_upstream_gets_the_gateway_key_and_stream_usage_option(client, upstream):

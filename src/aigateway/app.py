@@ -22,10 +22,12 @@ from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
 from aigateway.policy.keys import KeyCache
 from aigateway.policy.ledger import Ledger
+from aigateway.providers.base import TranslatingProvider
 from aigateway.providers.registry import build_providers
 from aigateway.routing.catalog import Catalog
 from aigateway.settings import Settings
 from aigateway.store.sql import open_store
+from aigateway.tokens import warm_up
 
 Handler = Callable[[Gateway, Request, str], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
@@ -127,4 +129,7 @@ async def start_gateway(settings: Settings) -> Gateway:
         ledger=ledger,
     )
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
+    if any(isinstance(p, TranslatingProvider) for p in gw.providers.values()):
+        # Tokenizers take about half a second to build: off the loop, before the first request needs them.
+        gw.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="tokenizer-warm-up"))
     return gw

@@ -1,4 +1,4 @@
-"""The gateway's running state: settings, catalog, providers, keys, ledger, store."""
+"""The gateway's running state: settings, catalog, providers, keys, ledger, store, token counts."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import Provider
 from aigateway.routing.catalog import Catalog
 from aigateway.settings import Settings
+from aigateway.tokens import TokenCountCache
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Gateway:
     engine: AsyncEngine
     keys: KeyCache
     ledger: Ledger
+    token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def authenticate(self, req: Request) -> GatewayKey:

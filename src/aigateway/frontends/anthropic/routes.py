@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from aigateway.asgi import SSE, ClientGone, Request
-from aigateway.errors import GatewayError, NotFound, UpstreamError, UpstreamUnavailable
+from aigateway.errors import GatewayError, UpstreamError, UpstreamUnavailable
 from aigateway.frontends.anthropic import translate
 from aigateway.frontends.anthropic.errors import stream_error_event
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, parse_head, replace_model
@@ -31,6 +31,7 @@ from aigateway.providers.anthropic.stream import AnthropicStreamTap
 from aigateway.providers.base import PassthroughRequest, TranslatingProvider, UpstreamResponse
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import resolve_route
+from aigateway.tokens import count_header
 
 CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in the ledger only
 
@@ -60,11 +61,15 @@ def _with_query(path: str, req: Request) -> str:
     return path + "?" + req.query.decode("latin-1") if req.query else path
 
 
-def _route_headers(route: Route, upstream: UpstreamResponse) -> list[tuple[bytes, bytes]]:
-    headers = [
+def _route_names(route: Route) -> list[tuple[bytes, bytes]]:
+    return [
         (b"x-aigateway-provider", route.provider.encode()),
         (b"x-aigateway-upstream-model", route.upstream_model.encode()),
     ]
+
+
+def _route_headers(route: Route, upstream: UpstreamResponse) -> list[tuple[bytes, bytes]]:
+    headers = _route_names(route)
     upstream_id = upstream.headers.get("request-id")
     if upstream_id:  # what the provider's support will ask for
         headers.append((b"x-upstream-request-id", upstream_id.encode("latin-1")))
@@ -104,9 +109,11 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
     out.route = route = resolve_route(model, gw.providers, gw.catalog)
     provider = gw.providers[route.provider]
     if isinstance(provider, TranslatingProvider):
-        if kind is not MessagesHead:
-            raise NotFound(f"provider '{route.provider}' cannot serve {path} in this build")
-        await _translated(req, route, provider, body, out)
+        raw = translate.decode_body(body)
+        if kind is MessagesHead:
+            await _translated(gw, req, route, provider, body, raw, out)
+        else:
+            await _count_locally(gw, req, route, body, raw)
         return
     upstream = await provider.passthrough(
         PassthroughRequest(
@@ -122,15 +129,33 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
         await _relay_whole(req, route, upstream, out, with_usage=kind is MessagesHead)
 
 
-async def _translated(req: Request, route: Route, provider: TranslatingProvider, body: bytes, out: _Outcome) -> None:
-    request = parse_request(translate.decode_body(body))
+async def _count_locally(gw: Gateway, req: Request, route: Route, body: bytes, raw: dict[str, Any]) -> None:
+    """count_tokens for a provider without a counter: a real tokenizer, marked as such."""
+    parse_request({**raw, "max_tokens": 1})  # the same validation a message gets
+    count = gw.token_counts.count(body, route.upstream_model, raw)
+    name, value = count_header(count)
+    headers = [*_route_names(route), (name.encode(), value.encode())]
+    await req.respond(200, b'{"input_tokens":%d}' % count.input_tokens, headers)
+
+
+async def _translated(
+    gw: Gateway,
+    req: Request,
+    route: Route,
+    provider: TranslatingProvider,
+    body: bytes,
+    raw: dict[str, Any],
+    out: _Outcome,
+) -> None:
+    request = parse_request(raw)
     prepared = translate.prepare(provider, request, route, req)
     upstream = await provider.send(prepared)
     if upstream.status >= 400:
         raise provider.error(upstream.status, await upstream.read(), upstream.headers)
     headers = _route_headers(route, upstream) + translate.dropped_header(prepared)
     if request.stream:
-        stream = translate.EncodedStream.open(provider, request, route, req.id, input_tokens=0)
+        counted = gw.token_counts.count(body, route.upstream_model, raw).input_tokens
+        stream = translate.EncodedStream.open(provider, request, route, req.id, counted)
         await _relay_stream(req, route, upstream, out, stream, headers)
         return
     message, out.usage, out.stop_reason = await translate.read_message(provider, upstream, request, route)
