@@ -50,7 +50,7 @@ def test_missing_variable_names_it_and_the_line(tmp_path):
     [
         ("server:\n  port: 99999\n", 2, "server.port: Input should be less than or equal to 65535"),
         ("server:\n  prot: 1\n", 2, "server.prot: unknown key"),
-        ("providers:\n  anthropic:\n    api_key: x\n", 2, "providers.anthropic.base_url: Field required"),
+        ("providers:\n  anthropic:\n    base_url: http://x\n", 2, "providers.anthropic: api_key: Field required"),
         (
             "providers:\n  anthropic:\n    base_url: ftp://x\n    api_key: k\n",
             3,
@@ -89,6 +89,35 @@ def test_env_only_mode_enables_providers_from_standard_variables(tmp_path):
     assert s.providers["anthropic"].base_url == "https://api.anthropic.com"
     assert s.providers["anthropic"].api_key == "sk-2"
     assert load_settings(None, tmp_path, env={}).providers == {}
+
+
+def test_env_only_mode_enables_the_openai_family(tmp_path):
+    s = load_settings(None, tmp_path, env={"OPENAI_API_KEY": "sk-o", "DEEPSEEK_API_KEY": "sk-d"})
+    assert s.providers["openai"].base_url == "https://api.openai.com/v1"
+    assert s.providers["deepseek"].api_key == "sk-d"
+    assert set(s.providers) == {"openai", "deepseek"}
+
+
+def test_compatible_kinds_default_their_url_and_local_ones_need_no_key(tmp_path):
+    text = (
+        "providers:\n  groq:\n    api_key: k\n  ollama: {}\n  mine:\n    type: vllm\n    base_url: http://gpu:8000/v1\n"
+    )
+    s = load_settings(write(tmp_path, text), tmp_path, env={})
+    assert s.providers["groq"].base_url == "https://api.groq.com/openai/v1"
+    assert s.providers["ollama"].base_url == "http://127.0.0.1:11434/v1"
+    assert s.providers["ollama"].api_key is None
+    assert s.providers["mine"].base_url == "http://gpu:8000/v1"
+
+
+def test_hosted_kinds_need_a_key_and_azure_its_endpoint(tmp_path):
+    text = "providers:\n  openai: {}\n  azure:\n    api_key: k\n"
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), tmp_path, env={})
+    where = tmp_path / "config.yaml"
+    assert info.value.problems == [
+        f"{where}:2: providers.openai: api_key: Field required",
+        f"{where}:3: providers.azure: azure needs base_url (https://RESOURCE.openai.azure.com) and api_version",
+    ]
 
 
 def test_paths_from_flags_then_env(monkeypatch):
