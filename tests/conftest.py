@@ -46,6 +46,8 @@ def openai_family(upstream_url: str) -> str:
     for kind in OPENAI_KINDS:
         key = "" if kind == "ollama" else "\n    api_key: ${TEST_UPSTREAM_KEY}"  # ollama: keyless, as usually run
         blocks.append(f"  {kind}:\n    base_url: {upstream_url}/{kind}/v1{key}")
+    azure = [f"base_url: {upstream_url}/azure", "api_key: ${TEST_UPSTREAM_KEY}", "api_version: 2024-10-21"]
+    blocks.append("  azure:" + "".join("\n    " + line for line in azure))
     return "\n".join(blocks)
 
 

@@ -170,3 +170,14 @@ def test_upstream_errors_use_anthropic_types(rec, client, upstream):
         recorded = json.loads(rec.body)["error"]["message"]
         message = err.body["error"]["message"]
         assert message.startswith(rec.kind + ": ") and recorded in message
+
+
+def test_azure_addresses_the_deployment_with_its_api_key_header(client, upstream):
+    rec = next(r for r in RECORDINGS if str(r) == "openai-chat/text-sync#1")
+    upstream.expect(_reply(rec))
+    message = client.messages.create(model="azure/prod-gpt4o", max_tokens=50, messages=PROMPT)
+    assert message.content[0].text == expected(rec).text
+    sent = upstream.received[0]
+    assert sent.path_qs == "/azure/openai/deployments/prod-gpt4o/chat/completions?api-version=2024-10-21"
+    assert sent.headers["api-key"] == UPSTREAM_KEY and "Authorization" not in sent.headers
+    assert json.loads(sent.body)["max_completion_tokens"] == 50

@@ -10,6 +10,7 @@ Errors are `ConfigError`s whose lines read `FILE:LINE: path.to.key: what is wron
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Mapping
@@ -64,6 +65,12 @@ class ProviderConfig(_Strict):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: object) -> object:
+        """YAML reads an unquoted 2024-10-21 as a date; Azure's versions are exactly that shape."""
+        return value.isoformat() if isinstance(value, datetime.date) else value
 
     @field_validator("api_key")
     @classmethod
