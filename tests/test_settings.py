@@ -130,3 +130,17 @@ def test_paths_from_flags_then_env(monkeypatch):
 def test_example_config_is_valid(repo_root):
     s = load_settings(repo_root / "config.example.yaml", Path("data"), env={"ANTHROPIC_API_KEY": "sk"})
     assert "anthropic" in s.providers
+
+
+def test_example_config_commented_providers_are_valid(repo_root, tmp_path):
+    """The commented-out provider examples, switched on, load as written."""
+    lines = (repo_root / "config.example.yaml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  # openai:"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("  #"))
+    block = [line.replace("  # ", "  ", 1) for line in lines[start:end]]
+    text = "providers:\n" + "\n".join(line.split("  # ", 1)[0].rstrip() for line in block) + "\n"
+    env = {"OPENAI_API_KEY": "k1", "AZURE_OPENAI_API_KEY": "k2", "OPENROUTER_API_KEY": "k3"}
+    s = load_settings(write(tmp_path, text), tmp_path, env=env)
+    assert set(s.providers) == {"openai", "azure", "openrouter", "ollama", "gpu"}
+    assert s.provider_kind("gpu") == "vllm" and s.providers["azure"].api_version == "2024-10-21"
+    assert s.providers["openrouter"].headers == {"HTTP-Referer": "https://example.com"}
