@@ -72,6 +72,10 @@ def recordings() -> list[Recording]:
     return found
 
 
+def recording(name: str) -> Recording:
+    return next(r for r in recordings() if str(r) == name)
+
+
 @dataclass
 class Expected:
     reasoning: str
