@@ -12,6 +12,7 @@ Invariants:
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Literal
 
 import msgspec
@@ -209,6 +210,10 @@ class Message(msgspec.Struct, kw_only=True):
     stop_reason: str | None
     stop_sequence: str | None = None
     usage: WireUsage
+
+
+def new_message_id() -> str:
+    return "msg_" + secrets.token_hex(12)
 
 
 # --- parsing at the boundary ---------------------------------------------------------------------

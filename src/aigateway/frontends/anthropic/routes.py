@@ -155,7 +155,7 @@ async def _translated(
     headers = _route_headers(route, upstream) + translate.dropped_header(prepared)
     if request.stream:
         counted = gw.token_counts.count(body, route.upstream_model, raw).input_tokens
-        stream = translate.EncodedStream.open(provider, request, route, req.id, counted)
+        stream = translate.EncodedStream.open(provider, upstream, request, route, req.id, counted)
         await _relay_stream(req, route, upstream, out, stream, headers)
         return
     message, out.usage, out.stop_reason = await translate.read_message(provider, upstream, request, route)

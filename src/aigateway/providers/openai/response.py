@@ -16,17 +16,21 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import UpstreamError
-from aigateway.ir.messages import Message, OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import (
+    Message,
+    OutputBlock,
+    RedactedThinkingBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+    new_message_id,
+)
 from aigateway.ir.usage import Usage
 from aigateway.providers.openai import opaque
 from aigateway.providers.openai.profiles import Profile
 from aigateway.providers.openai.stop_reason import map_stop_reason
 from aigateway.providers.openai.usage import thinking_tokens, usage_to_ir, wire_usage
 from aigateway.providers.think_tags import ThinkTags
-
-
-def new_message_id() -> str:
-    return "msg_" + secrets.token_hex(12)
 
 
 def to_ir(
