@@ -107,6 +107,11 @@ class Provider(abc.ABC):
             raise _unavailable(self.name, exc) from None
         return UpstreamResponse(resp, self.name)
 
+    def wire_for(self, upstream_model: str) -> str:
+        """The protocol this upstream speaks for `upstream_model` (one endpoint may serve Claude in
+        Anthropic's format and other models in its own, as Bedrock and Vertex do)."""
+        return self.wire
+
     @abc.abstractmethod
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         """Forward a request already in this provider's wire protocol."""

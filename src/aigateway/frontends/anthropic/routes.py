@@ -108,7 +108,7 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
     out.streamed = isinstance(head, MessagesHead) and bool(head.stream)
     out.route = route = resolve_route(model, gw.providers, gw.catalog)
     provider = gw.providers[route.provider]
-    if provider.wire != "anthropic":  # the client's protocol is not the upstream's: translate
+    if provider.wire_for(route.upstream_model) != "anthropic":  # not the client's protocol: translate
         assert isinstance(provider, TranslatingProvider), f"{route.provider} speaks neither protocol"
         raw = translate.decode_body(body)
         if kind is MessagesHead:
