@@ -18,6 +18,9 @@ from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.anthropic import models, routes
 from aigateway.frontends.anthropic.errors import error_body, send_error
+from aigateway.frontends.openai import models as openai_models
+from aigateway.frontends.openai import routes as openai_routes
+from aigateway.frontends.openai.errors import send_error as send_openai_error
 from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
 from aigateway.policy.keys import KeyCache
@@ -33,6 +36,8 @@ Handler = Callable[[Gateway, Request, str], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/messages"): routes.messages,
     ("POST", "/v1/messages/count_tokens"): routes.count_tokens,
+    ("POST", "/v1/chat/completions"): openai_routes.chat_completions,
+    ("POST", "/v1/embeddings"): openai_routes.embeddings,
 }
 _HEALTH_BODY = b'{"status":"ok"}'
 
@@ -64,7 +69,7 @@ class App:
             await self._dispatch(gw, req)
         except GatewayError as exc:
             if not started:
-                await send_error(req, exc)
+                await (send_openai_error if openai_routes.is_openai_door(req) else send_error)(req, exc)
         except ClientGone:
             pass
         except Exception:
@@ -88,11 +93,12 @@ class App:
             return
         if method == "GET" and path.startswith("/v1/models"):
             await gw.authenticate(req)
+            shape = openai_models if openai_routes.is_openai_door(req) else models
             if path == "/v1/models":
-                await models.list_models(gw, req)
+                await shape.list_models(gw, req)
                 return
             if path.startswith("/v1/models/") and len(path) > len("/v1/models/"):
-                await models.get_model(gw, req, path[len("/v1/models/") :])
+                await shape.get_model(gw, req, path[len("/v1/models/") :])
                 return
         raise NotFound(f"No route for {method} {path}")
 

@@ -1,0 +1,266 @@
+"""The Chat Completions door: `POST /v1/chat/completions`, `POST /v1/embeddings`.
+
+Invariants:
+- keys, the ledger and the log work as on the Messages door (`_accounted` from there): every
+  authenticated request leaves exactly one ledger row with usage in Anthropic's buckets;
+- every failure is OpenAI's error envelope; once a stream has started, a failure becomes one
+  `data: {"error": ...}` chunk and the stream ends;
+- an upstream that speaks Chat Completions (`wire_for(model) == "openai"`) gets the client's
+  body with only the model id swapped (see passthrough.py for stream usage), and its answer
+  comes back unchanged; any other upstream is reached through the core (request.py, then the
+  provider's translation, then response.py or stream.py);
+- `providerOptions` is taken out of the body before anything is forwarded (routing/options.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+
+from aigateway.asgi import SSE, Request
+from aigateway.errors import InvalidRequest, UpstreamError, UpstreamUnavailable
+from aigateway.frontends.anthropic import translate
+from aigateway.frontends.anthropic.request import replace_model
+from aigateway.frontends.anthropic.routes import (
+    CLIENT_CLOSED,
+    _accounted,
+    _Outcome,
+    _route_headers,
+    _StreamRelay,
+)
+from aigateway.frontends.openai import passthrough, request, response
+from aigateway.frontends.openai.errors import stream_error_chunk
+from aigateway.frontends.openai.stream import EncodedChatStream, OpenAIChatStreamEncoder
+from aigateway.gateway import Gateway
+from aigateway.ir.accumulate import MessageAccumulator
+from aigateway.ir.messages import Message, MessagesRequest, new_message_id
+from aigateway.ir.usage import Usage
+from aigateway.providers.base import PassthroughRequest, Provider, TranslatingProvider, UpstreamResponse
+from aigateway.providers.openai.client import OpenAIProvider
+from aigateway.routing.catalog import Route
+from aigateway.routing.options import take_gateway_options
+from aigateway.routing.plan import resolve_route
+
+
+class _Head(msgspec.Struct):
+    """The members the door reads before routing; the rest of the body stays raw."""
+
+    model: msgspec.Raw = msgspec.Raw(b"null")
+    stream: bool | None = None
+
+
+def _decode(body: bytes) -> tuple[dict[str, Any], str, bytes]:
+    """The decoded body, its model id, and the raw bytes of its model value."""
+    try:
+        raw = msgspec.json.decode(body)
+        head = msgspec.json.decode(body, type=_Head)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidRequest(f"Request body is not a valid JSON object: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidRequest("Request body must be a JSON object")
+    model = raw.get("model")
+    if not isinstance(model, str):
+        raise InvalidRequest("model: Field required (a string of the form 'provider/model')")
+    return raw, model, bytes(head.model)
+
+
+def _route(gw: Gateway, model: str) -> Route:
+    """One call, so the routing of G4 (attempt plans, fallbacks) can take its place."""
+    return resolve_route(model, gw.providers, gw.catalog)
+
+
+async def chat_completions(gw: Gateway, req: Request, key_id: str) -> None:
+    with _accounted(gw, req, key_id, "chat_completions") as out:
+        body = await req.body(gw.settings.server.max_body_bytes)
+        raw, model, raw_model = _decode(body)
+        options = take_gateway_options(raw)  # kept beside the request for routing (G4)
+        out.streamed = bool(raw.get("stream"))
+        out.route = route = _route(gw, model)
+        provider = gw.providers[route.provider]
+        if provider.wire_for(route.upstream_model) == "openai":
+            if options is not None or "providerOptions" in raw:
+                body = msgspec.json.encode(raw)  # the gateway's own options never reach an upstream
+                raw_model = msgspec.json.encode(model)
+            await _passthrough(req, route, provider, body, raw, raw_model, out)
+            return
+        assert isinstance(provider, TranslatingProvider), f"{route.provider} cannot translate"
+        await _translated(req, route, provider, raw, out)
+
+
+async def _passthrough(
+    req: Request, route: Route, provider: Provider, body: bytes, raw: dict[str, Any], raw_model: bytes, out: _Outcome
+) -> None:
+    body = replace_model(body, raw_model, route.upstream_model)
+    hide_usage = out.streamed and "stream_options" not in raw
+    if hide_usage:
+        body = passthrough.ask_for_usage(body)
+    path = _openai_path(provider, route, "chat/completions")
+    upstream = await provider.passthrough(PassthroughRequest(path, body, {}, stream=out.streamed))
+    if out.streamed and upstream.status == 200:
+        await _relay(req, route, upstream, out, passthrough.ChatStreamTap(hide_usage=hide_usage))
+        return
+    data = await upstream.read()
+    if upstream.status >= 400:
+        raise _upstream_error(route, upstream, data)
+    out.usage, out.stop_reason = passthrough.read_usage(data)
+    content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
+    await req.respond(upstream.status, data, _route_headers(route, upstream), content_type)
+
+
+def _openai_path(provider: Provider, route: Route, endpoint: str) -> str:
+    """OpenAI-family providers post relative to their base URL; Azure names the deployment."""
+    if isinstance(provider, OpenAIProvider):
+        return provider.path_for(route.upstream_model, endpoint)
+    return endpoint
+
+
+def _upstream_error(route: Route, upstream: UpstreamResponse, data: bytes) -> UpstreamError:
+    """The upstream's own error body goes back unchanged: the client speaks its protocol."""
+    headers = {k.lower(): v for k, v in upstream.headers.items()}
+    return UpstreamError(
+        f"Upstream provider '{route.provider}' answered {upstream.status}",
+        provider=route.provider,
+        status=upstream.status,
+        passthrough_body=data,
+        headers=headers,
+    )
+
+
+async def _translated(
+    req: Request, route: Route, provider: TranslatingProvider, raw: dict[str, Any], out: _Outcome
+) -> None:
+    ir_request, dropped = request.to_ir(raw, route.model)
+    prepared = translate.prepare(provider, ir_request, route, req)
+    prepared.warnings = dropped + prepared.warnings
+    upstream = await provider.send(prepared)
+    if upstream.status >= 400:
+        raise provider.error(upstream.status, await upstream.read(), upstream.headers)
+    headers = _route_headers(route, upstream) + translate.dropped_header(prepared)
+    if ir_request.stream:
+        include_usage = bool((raw.get("stream_options") or {}).get("include_usage"))
+        encoder = OpenAIChatStreamEncoder(
+            completion_id=response.new_completion_id(), model=route.model, include_usage=include_usage
+        )
+        decoder = (
+            provider.stream_decoder(ir_request, route.model, new_message_id(), 0)
+            if translate.is_sse(upstream)
+            else translate.WholeMessageDecoder(provider, ir_request, route.model)
+        )
+        await _relay(req, route, upstream, out, EncodedChatStream(decoder, encoder, route.provider), headers)
+        return
+    message, out.usage = await _read_message(provider, upstream, ir_request, route)
+    out.stop_reason = message.stop_reason
+    await req.respond(200, response.from_ir(message, out.usage, model=route.model), headers)
+
+
+async def _read_message(
+    provider: TranslatingProvider, upstream: UpstreamResponse, ir_request: MessagesRequest, route: Route
+) -> tuple[Message, Usage]:
+    """A whole answer; a server that streams although asked not to is folded into one."""
+    body = await upstream.read()
+    if not translate.is_sse(upstream):
+        return provider.read_message(body, ir_request, route.model)
+    decoder = provider.stream_decoder(ir_request, route.model, new_message_id(), 0)
+    fold = MessageAccumulator()
+    for event in decoder.feed(body) + decoder.finish():
+        fold.add(event)
+    if decoder.error is not None:
+        raise UpstreamError(decoder.error.message, provider=route.provider, status=502)
+    return fold.result(), decoder.usage or Usage()
+
+
+async def _relay(
+    req: Request,
+    route: Route,
+    upstream: UpstreamResponse,
+    out: _Outcome,
+    tap: _StreamRelay,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """The Messages door's relay, with OpenAI's in-stream error chunk."""
+    headers = headers if headers is not None else _route_headers(route, upstream)
+    headers.append((b"cache-control", b"no-cache"))
+    await req.start(200, headers, SSE)
+    send = req.send
+
+    async def pump() -> None:
+        try:
+            async for chunk in upstream.chunks():
+                complete = tap.feed(chunk)
+                if complete:
+                    await send({"type": "http.response.body", "body": complete, "more_body": True})
+            rest = tap.finish()
+            if rest:
+                await send({"type": "http.response.body", "body": rest, "more_body": True})
+            if not (tap.saw_stop or tap.stop_reason) and tap.error_type is None:
+                raise UpstreamUnavailable(
+                    f"Upstream provider '{route.provider}' ended the stream before it finished",
+                    provider=route.provider,
+                )
+        except UpstreamError as exc:
+            tap.error_type = "api_error"
+            out.status = exc.status
+            await send({"type": "http.response.body", "more_body": True, "body": b"\n\n" + stream_error_chunk(exc)})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    await _pump(req, upstream, out, tap, pump)
+
+
+async def _pump(req: Request, upstream: UpstreamResponse, out: _Outcome, tap: _StreamRelay, pump: Any) -> None:
+    pump_task = asyncio.ensure_future(pump())
+    gone = req.watch_disconnect()
+    gone.add_done_callback(lambda _: pump_task.cancel())  # the client left: stop generating for nobody
+    finished = False
+    try:
+        await pump_task
+        finished = True
+    except asyncio.CancelledError:
+        out.status, out.error_type = CLIENT_CLOSED, "client_closed"
+        if not gone.done():
+            raise
+    finally:
+        gone.cancel()
+        if finished:
+            upstream.release()
+        else:
+            upstream.close()
+        out.usage, out.stop_reason, out.ttft = tap.usage, tap.stop_reason, tap.first_content_at
+        if tap.error_type and out.error_type is None:
+            out.error_type = tap.error_type
+
+
+async def embeddings(gw: Gateway, req: Request, key_id: str) -> None:
+    """`POST /v1/embeddings`, passed through to OpenAI-family upstreams (model and auth changed)."""
+    with _accounted(gw, req, key_id, "embeddings") as out:
+        body = await req.body(gw.settings.server.max_body_bytes)
+        raw, model, raw_model = _decode(body)
+        if take_gateway_options(raw) is not None or "providerOptions" in raw:
+            body, raw_model = msgspec.json.encode(raw), msgspec.json.encode(model)
+        out.route = route = _route(gw, model)
+        provider = gw.providers[route.provider]
+        if provider.wire_for(route.upstream_model) != "openai":
+            raise InvalidRequest(f"model: provider '{route.provider}' offers no embeddings on this gateway")
+        body = replace_model(body, raw_model, route.upstream_model)
+        upstream = await provider.passthrough(
+            PassthroughRequest(_openai_path(provider, route, "embeddings"), body, {}, stream=False)
+        )
+        data = await upstream.read()
+        if upstream.status >= 400:
+            raise _upstream_error(route, upstream, data)
+        usage, _ = passthrough.read_usage(data)
+        out.usage = usage
+        content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
+        await req.respond(upstream.status, data, _route_headers(route, upstream), content_type)
+
+
+_ANTHROPIC_HEADERS = (b"anthropic-version", b"x-api-key")
+
+
+def is_openai_door(req: Request) -> bool:
+    """True for the requests answered in OpenAI's shapes and envelope: this door's paths, and
+    `/v1/models` asked without the headers only Anthropic clients send (see models.py)."""
+    if req.path in ("/v1/chat/completions", "/v1/embeddings"):
+        return True
+    return req.path.startswith("/v1/models") and not any(h in req.headers for h in _ANTHROPIC_HEADERS)
