@@ -56,6 +56,13 @@ def _stop_reason(choice: dict[str, Any]) -> str | None:
     return map_stop_reason(raw, has_tool_calls=calls)[0]
 
 
+def _without_usage_null(raw: bytes) -> bytes:
+    # Quotes inside JSON strings are escaped, so these bytes can only be the member itself.
+    for member in _USAGE_NULL:
+        raw = raw.replace(member, b"")
+    return raw
+
+
 class ChatStreamTap:
     """Relays Chat Completions SSE event by event; reads usage, finish reason and errors."""
 
@@ -85,15 +92,11 @@ class ChatStreamTap:
         hidden = [self._see(data) for data in payloads]
         if not self._hide_usage:
             return complete
-        # Re-framed as `data: ...` lines, OpenAI's own framing, minus what we asked for ourselves.
-        out = b""
-        for data, hide in zip(payloads, hidden, strict=True):
-            if not hide:
-                raw = data.encode()
-                for member in _USAGE_NULL:
-                    raw = raw.replace(member, b"", 1)
-                out += b"data: " + raw + b"\n\n"
-        return out
+        if not any(hidden):  # bytes kept, comments (keep-alives) included
+            return _without_usage_null(complete)
+        # The batch with the usage chunk is re-framed as `data: ...` events, OpenAI's own framing.
+        kept = [data.encode() for data, hide in zip(payloads, hidden, strict=True) if not hide]
+        return b"".join(b"data: " + _without_usage_null(data) + b"\n\n" for data in kept)
 
     def _see(self, data: str) -> bool:
         """Reads one event; True if it is the usage chunk the client did not ask for."""
