@@ -81,6 +81,11 @@ def _read_sse(raw: str) -> Reading:
         elif kind == "message_delta":
             r.stop_reason = event["delta"]["stop_reason"]
             r.usage.update(_counts(event["usage"]))
+    _collect(r, blocks)
+    return r
+
+
+def _collect(r: Reading, blocks: dict[int, dict[str, Any]]) -> None:
     for _, block in sorted(blocks.items()):
         if block["type"] == "text":
             r.text += block["text"]
@@ -88,7 +93,6 @@ def _read_sse(raw: str) -> Reading:
             r.thinking += block["thinking"]
         elif block["type"] == "tool_use":
             r.tool_calls.append((block["id"], block["name"], json.loads(block["json"] or "{}")))
-    return r
 
 
 def _counts(usage: dict[str, Any]) -> dict[str, int]:
