@@ -2,7 +2,7 @@
 `types/chat/chat_completion_chunk.py`), and the relay's view of a translated stream.
 
 `OpenAIChatStreamEncoder.encode(event) -> bytes` is pure, one per stream, all state inside:
-- the first chunk carries `delta.role` ("assistant") and `content: ""`, as OpenAI's does;
+- the first chunk carries `delta.role` ("assistant") and `content` ("" or null, see `_role`);
 - text deltas become `delta.content`, thinking deltas `delta.reasoning_content`;
 - each tool_use block is one `tool_calls` entry: its first chunk has `index`, `id`, `type` and
   `function.name` with empty arguments, each `input_json_delta` then one `function.arguments`
@@ -35,7 +35,7 @@ from aigateway.ir.events import (
     TextDelta,
     ThinkingDelta,
 )
-from aigateway.ir.messages import TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import OutputBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from aigateway.ir.usage import Usage
 from aigateway.providers.base import StreamDecoder
 
@@ -54,6 +54,7 @@ class OpenAIChatStreamEncoder:
         self._usage = Usage()
         self._thinking_tokens = 0
         self._stop_reason: str | None = None
+        self._said_role = False
 
     def encode(self, event: Event) -> bytes:
         if isinstance(event, MessageStart):
@@ -61,9 +62,9 @@ class OpenAIChatStreamEncoder:
             self._usage = Usage(
                 u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens
             )
-            return self._delta({"role": "assistant", "content": ""})
+            return b""  # the role chunk waits for the first block (see `_role`)
         if isinstance(event, ContentBlockStart):
-            return self._start(event)
+            return self._role(event.content_block) + self._start(event)
         if isinstance(event, ContentBlockDelta):
             return self._content(event)
         if isinstance(event, MessageDelta):
@@ -76,8 +77,17 @@ class OpenAIChatStreamEncoder:
             self._thinking_tokens = details.thinking_tokens if details else self._thinking_tokens
             return b""
         if isinstance(event, MessageStop):
-            return self._end()
+            return self._role(None) + self._end()
         return b""  # ping, content_block_stop: nothing to say in this protocol
+
+    def _role(self, first: OutputBlock | None) -> bytes:
+        """The first chunk: `content` is "" when text comes, null when the answer opens with
+        something else, as OpenAI's own streams say (so accumulators end with the same value)."""
+        if self._said_role:
+            return b""
+        self._said_role = True
+        text = isinstance(first, TextBlock) or first is None
+        return self._delta({"role": "assistant", "content": "" if text else None})
 
     def _start(self, event: ContentBlockStart) -> bytes:
         block = event.content_block

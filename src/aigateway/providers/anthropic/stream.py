@@ -103,12 +103,13 @@ class AnthropicStreamDecoder:
 
     def finish(self) -> list[Event | StreamError]:
         _, events = self._sse.finish()
-        out = self._handle(events)
+        out = self._handle(events, cut=True)
         if not self._ended:
             out.append(self._fail("api_error", f"Upstream provider '{self._provider}' ended the stream early"))
         return out
 
-    def _handle(self, events: list[Any]) -> list[Event | StreamError]:
+    def _handle(self, events: list[Any], *, cut: bool = False) -> list[Event | StreamError]:
+        """`cut`: these are the bytes left at the end, an event the upstream may not have finished."""
         out: list[Event | StreamError] = []
         for ev in events:
             if self._ended:
@@ -121,9 +122,9 @@ class AnthropicStreamDecoder:
             except msgspec.ValidationError:
                 continue  # an event or block type the core does not model: left out (docstring)
             except msgspec.DecodeError:
-                out.append(
-                    self._fail("api_error", f"Upstream provider '{self._provider}' sent an event that is not JSON")
-                )
+                if not cut:  # a cut one is half an event: reported as a stream that ended early
+                    what = f"Upstream provider '{self._provider}' sent an event that is not JSON"
+                    out.append(self._fail("api_error", what))
                 continue
             kept = self._see(event)
             if kept is not None:
