@@ -212,10 +212,35 @@ def test_n_above_one_is_a_clear_400(oai, upstream):
     assert upstream.received == []
 
 
-def test_json_object_without_schema_is_a_clear_400(oai, upstream):
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_object_is_forced_tool_use_answered_as_content(stream, oai, upstream):
+    """Claude has no schemaless JSON mode: one forced tool takes any object, and its input comes
+    back as the message content. The recorded forced-tool stream, its tool renamed to ours."""
+    ex = exchange("anthropic", "forced-tool-stream")
+    recorded = ex.response_bytes().replace(b"__mirascope_formatted_output_tool__", b"json_response")
+    upstream.expect(Reply(body=recorded, headers={"content-type": "text/event-stream"}, chunk_size=53))
+    params = {"model": "anthropic/claude-sonnet-4-0", "messages": PROMPT, "response_format": {"type": "json_object"}}
+    completion = final_completion(oai, **params) if stream else oai.chat.completions.create(**params)
+    want = anthropic_rec.read(ex).tool_calls[0][2]
+    assert json.loads(completion.choices[0].message.content) == want
+    assert completion.choices[0].message.tool_calls in (None, [])
+    assert completion.choices[0].finish_reason == "stop"
+    sent = json.loads(upstream.received[0].body)
+    assert sent["tools"] == [
+        {
+            "name": "json_response",
+            "input_schema": {"type": "object"},
+            "description": "Give your whole answer as this tool's input: one JSON object.",
+        }
+    ]
+    assert sent["tool_choice"] == {"type": "tool", "name": "json_response"}
+
+
+def test_json_object_with_tools_is_a_clear_400(oai, upstream):
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
     with pytest.raises(openai.BadRequestError) as caught:
         oai.chat.completions.create(
-            model="anthropic/claude-sonnet-4-0", messages=PROMPT, response_format={"type": "json_object"}
+            model="anthropic/claude-sonnet-4-0", messages=PROMPT, tools=[tool], response_format={"type": "json_object"}
         )
     assert caught.value.body["param"] == "response_format"
     assert upstream.received == []

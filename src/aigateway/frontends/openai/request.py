@@ -9,7 +9,8 @@ Invariants of the result:
   data URL -> document; audio and file ids are a 400 naming the part;
 - assistant `tool_calls` become `tool_use` blocks, arguments parsed (a 400 if not a JSON object);
 - `response_format` json_schema -> `output_config.format` (Anthropic's structured outputs);
-  `json_object` has no schema to enforce and is a 400 for now (see README);
+  `json_object` has no schema for that, so it becomes forced use of one tool, `JSON_TOOL`, taking
+  any object; response.py and stream.py turn that call back into the message's content;
 - `reasoning_effort` -> `thinking` with a budget below `max_tokens` (`none` -> disabled);
 - OpenAI-only knobs the core models (n, seed, logprobs, penalties) become its typed fields;
   anything else is named in `dropped`, never forwarded as if it were an Anthropic field.
@@ -44,6 +45,12 @@ from aigateway.ir.messages import (
     URLSource,
 )
 
+JSON_TOOL = "json_response"  # the forced tool standing for response_format json_object
+_JSON_TOOL_DEF = Tool(
+    name=JSON_TOOL,
+    description="Give your whole answer as this tool's input: one JSON object.",
+    input_schema={"type": "object"},
+)
 DEFAULT_MAX_TOKENS = 4096  # Chat Completions makes it optional; Anthropic requires one
 # reasoning_effort -> thinking budget (Anthropic's minimum budget is 1024)
 _EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
@@ -59,6 +66,15 @@ _KNOBS = {"n": int, "seed": int, "logprobs": bool, "top_logprobs": int, "frequen
 
 def to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]:
     """The typed request and the names of the fields the core cannot carry."""
+    request, dropped = _to_ir(raw, model)
+    if (raw.get("response_format") or {}).get("type") == "json_object":
+        if request.tools or request.thinking:
+            raise InvalidRequest("response_format: json_object cannot be combined with tools or reasoning_effort here")
+        request.tools, request.tool_choice = [_JSON_TOOL_DEF], ToolChoiceTool(name=JSON_TOOL)
+    return request, dropped
+
+
+def _to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]:
     messages = raw.get("messages")
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("messages: Field required (a non-empty list of messages)")
@@ -292,7 +308,5 @@ def _output_config(value: Any) -> OutputConfig | None:
             raise InvalidRequest("response_format.json_schema.schema: Field required")
         return OutputConfig(format={"type": "json_schema", "schema": schema})
     if kind == "json_object":
-        raise InvalidRequest(
-            "response_format: json_object has no schema to enforce on this model; send json_schema instead"
-        )
+        return None  # forced tool use, see `to_ir`
     raise InvalidRequest("response_format.type: must be text, json_schema or json_object")

@@ -63,24 +63,28 @@ def tool_call(block: ToolUseBlock, index: int | None = None) -> dict[str, Any]:
     return call
 
 
-def from_ir(message: Message, usage: Usage, *, model: str) -> bytes:
+def from_ir(message: Message, usage: Usage, *, model: str, json_tool: str | None = None) -> bytes:
+    """`json_tool`: the forced tool standing for `response_format: json_object`; its input is
+    the answer, given as the content (request.py)."""
     texts = [b.text for b in message.content if isinstance(b, TextBlock)]
     thinking = [b.thinking for b in message.content if isinstance(b, ThinkingBlock)]
-    calls = [tool_call(b) for b in message.content if isinstance(b, ToolUseBlock)]
+    calls = [tool_call(b) for b in message.content if isinstance(b, ToolUseBlock) and b.name != json_tool]
+    answers = [b.input for b in message.content if isinstance(b, ToolUseBlock) and b.name == json_tool]
+    if answers:
+        texts = [msgspec.json.encode(answers[0]).decode()]
     reply: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None, "refusal": None}
     if thinking:
         reply["reasoning_content"] = "".join(thinking)
     if calls:
         reply["tool_calls"] = calls
+    stop_reason = "end_turn" if answers and message.stop_reason == "tool_use" else message.stop_reason
     details = message.usage.output_tokens_details
     body = {
         "id": new_completion_id(),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {"index": 0, "message": reply, "logprobs": None, "finish_reason": map_finish_reason(message.stop_reason)}
-        ],
+        "choices": [{"index": 0, "message": reply, "logprobs": None, "finish_reason": map_finish_reason(stop_reason)}],
         "usage": openai_usage(usage, details.thinking_tokens if details else 0),
     }
     return msgspec.json.encode(body)

@@ -132,6 +132,7 @@ async def _translated(
     req: Request, route: Route, provider: TranslatingProvider, raw: dict[str, Any], out: _Outcome
 ) -> None:
     ir_request, dropped = request.to_ir(raw, route.model)
+    json_tool = request.JSON_TOOL if (raw.get("response_format") or {}).get("type") == "json_object" else None
     prepared = translate.prepare(provider, ir_request, route, req)
     prepared.warnings = dropped + prepared.warnings
     upstream = await provider.send(prepared)
@@ -141,7 +142,10 @@ async def _translated(
     if ir_request.stream:
         include_usage = bool((raw.get("stream_options") or {}).get("include_usage"))
         encoder = OpenAIChatStreamEncoder(
-            completion_id=response.new_completion_id(), model=route.model, include_usage=include_usage
+            completion_id=response.new_completion_id(),
+            model=route.model,
+            include_usage=include_usage,
+            json_tool=json_tool,
         )
         decoder = (
             provider.stream_decoder(ir_request, route.model, new_message_id(), 0)
@@ -152,7 +156,8 @@ async def _translated(
         return
     message, out.usage = await _read_message(provider, upstream, ir_request, route)
     out.stop_reason = message.stop_reason
-    await req.respond(200, response.from_ir(message, out.usage, model=route.model), headers)
+    body = response.from_ir(message, out.usage, model=route.model, json_tool=json_tool)
+    await req.respond(200, body, headers)
 
 
 async def _read_message(

@@ -44,7 +44,15 @@ DONE = b"data: [DONE]\n\n"
 
 
 class OpenAIChatStreamEncoder:
-    def __init__(self, *, completion_id: str, model: str, include_usage: bool, created: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        completion_id: str,
+        model: str,
+        include_usage: bool,
+        created: int | None = None,
+        json_tool: str | None = None,
+    ) -> None:
         head = {"id": completion_id, "object": "chat.completion.chunk", "created": created or int(time.time())}
         head["model"] = model
         self._head = _encode(head)[:-1] + b',"choices":['  # the fixed fields, once
@@ -55,6 +63,8 @@ class OpenAIChatStreamEncoder:
         self._thinking_tokens = 0
         self._stop_reason: str | None = None
         self._said_role = False
+        self._json_tool = json_tool  # response_format json_object: this call's input is the content
+        self._json_block: int | None = None
 
     def encode(self, event: Event) -> bytes:
         if isinstance(event, MessageStart):
@@ -87,10 +97,14 @@ class OpenAIChatStreamEncoder:
             return b""
         self._said_role = True
         text = isinstance(first, TextBlock) or first is None
+        text = text or (isinstance(first, ToolUseBlock) and first.name == self._json_tool)
         return self._delta({"role": "assistant", "content": "" if text else None})
 
     def _start(self, event: ContentBlockStart) -> bytes:
         block = event.content_block
+        if isinstance(block, ToolUseBlock) and block.name == self._json_tool:
+            self._json_block = event.index
+            return b""
         if isinstance(block, ToolUseBlock):
             index = self._tool_index[event.index] = len(self._tool_index)
             call = {"index": index, "id": block.id, "type": "function"}
@@ -108,13 +122,18 @@ class OpenAIChatStreamEncoder:
             return self._delta({"content": delta.text})
         if isinstance(delta, ThinkingDelta) and delta.thinking:
             return self._delta({"reasoning_content": delta.thinking})
+        if isinstance(delta, InputJsonDelta) and delta.partial_json and event.index == self._json_block:
+            return self._delta({"content": delta.partial_json})
         if isinstance(delta, InputJsonDelta) and delta.partial_json and event.index in self._tool_index:
             call = {"index": self._tool_index[event.index], "function": {"arguments": delta.partial_json}}
             return self._delta({"tool_calls": [call]})
         return b""  # signatures have no OpenAI form
 
     def _end(self) -> bytes:
-        finish = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": map_finish_reason(self._stop_reason)}
+        stop = self._stop_reason
+        if self._json_block is not None and stop == "tool_use" and not self._tool_index:
+            stop = "end_turn"  # the forced json tool answered: a plain stop for the client
+        finish = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": map_finish_reason(stop)}
         out = self._chunk(finish)
         if self._include_usage:
             usage = _encode(openai_usage(self._usage, self._thinking_tokens))
