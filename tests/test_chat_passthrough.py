@@ -123,6 +123,22 @@ def test_usage_asked_for_by_the_gateway_is_not_relayed_but_recorded(oai, gateway
     assert row["stop_reason"] == "end_turn" and row["provider"] == "openai"
 
 
+def test_stream_options_without_include_usage_still_get_usage_tapped(oai, gateway, upstream):
+    ex = fixtures.exchange("openai-chat", "text-stream")
+    upstream.expect(Reply.replay(ex))
+    raw = oai.chat.completions.with_raw_response.create(
+        model="openai/gpt-4o",
+        messages=[{"role": "user", "content": "What is 4200 + 42?"}],
+        stream=True,
+        stream_options={"include_usage": False, "include_obfuscation": True},
+    )
+    assert all(c.usage is None and c.choices for c in raw.parse())
+    sent = json.loads(upstream.received[0].body)
+    assert sent["stream_options"] == {"include_usage": True, "include_obfuscation": True}
+    row = gateway.ledger_row(raw.headers["request-id"])
+    assert (row["input_tokens"], row["output_tokens"]) == (16, 10)
+
+
 def _recorded_text(sse: bytes) -> str:
     out = []
     for line in sse.decode().splitlines():

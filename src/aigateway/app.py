@@ -20,6 +20,7 @@ from aigateway.frontends.anthropic import models, routes
 from aigateway.frontends.anthropic.errors import error_body, send_error
 from aigateway.frontends.openai import models as openai_models
 from aigateway.frontends.openai import routes as openai_routes
+from aigateway.frontends.openai.errors import error_body as openai_error_body
 from aigateway.frontends.openai.errors import send_error as send_openai_error
 from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
@@ -76,6 +77,8 @@ class App:
             log.exception("unhandled error", extra={"fields": {"request_id": req.id, "path": req.path}})
             if not started:
                 body = error_body("api_error", "Internal gateway error", req.id)
+                if openai_routes.is_openai_door(req):
+                    body = openai_error_body("Internal gateway error", "server_error", None)
                 await req.respond(500, body)
 
     async def _dispatch(self, gw: Gateway, req: Request) -> None:

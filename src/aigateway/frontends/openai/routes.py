@@ -93,9 +93,13 @@ async def _passthrough(
     req: Request, route: Route, provider: Provider, body: bytes, raw: dict[str, Any], raw_model: bytes, out: _Outcome
 ) -> None:
     body = replace_model(body, raw_model, route.upstream_model)
-    hide_usage = out.streamed and "stream_options" not in raw
-    if hide_usage:
+    options = raw.get("stream_options")
+    hide_usage = out.streamed and not (isinstance(options, dict) and options.get("include_usage") is True)
+    if hide_usage and options is None:
         body = passthrough.ask_for_usage(body)
+    elif hide_usage:  # stream_options without include_usage: the one case re-encoded
+        options = {**options, "include_usage": True} if isinstance(options, dict) else options
+        body = msgspec.json.encode({**raw, "model": route.upstream_model, "stream_options": options})
     path = _openai_path(provider, route, "chat/completions")
     upstream = await provider.passthrough(PassthroughRequest(path, body, {}, stream=out.streamed))
     if out.streamed and upstream.status == 200:
