@@ -303,3 +303,32 @@ def test_unknown_provider_is_an_openai_404(oai):
     with pytest.raises(openai.NotFoundError) as caught:
         oai.chat.completions.create(model="nowhere/model", messages=PROMPT)
     assert caught.value.body["code"] == "model_not_found"
+
+
+def _openai_part(block: dict) -> dict:
+    """The Chat Completions part an OpenAI client sends for a recorded Anthropic block."""
+    if block["type"] == "text":
+        return {"type": "text", "text": block["text"]}
+    source = block["source"]
+    url = source["url"] if source["type"] == "url" else f"data:{source['media_type']};base64,{source['data']}"
+    if block["type"] == "image":
+        return {"type": "image_url", "image_url": {"url": url}}
+    return {"type": "file", "file": {"filename": "doc.pdf", "file_data": url}}
+
+
+@pytest.mark.parametrize("case", ["image-input-sync", "image-url-input-sync", "pdf-input-sync"])
+def test_images_and_pdfs_reach_claude_as_recorded(case, oai, upstream):
+    """The recorded request's image or document, sent by an OpenAI client, reaches Claude as the
+    recorded client sent it; the recorded answer comes back."""
+    ex = exchange("anthropic", case)
+    recorded = ex.request_json()
+    upstream.expect(Reply.replay(ex))
+    parts = [_openai_part(b) for b in recorded["messages"][0]["content"]]
+    completion = oai.chat.completions.create(
+        model=_model(ex), max_tokens=recorded["max_tokens"], messages=[{"role": "user", "content": parts}]
+    )
+    sent = json.loads(upstream.received[0].body)["messages"][0]["content"]
+    strip = [{k: v for k, v in b.items() if k not in ("cache_control", "title")} for b in sent]
+    want = [{k: v for k, v in b.items() if k != "cache_control"} for b in recorded["messages"][0]["content"]]
+    assert strip == want
+    assert completion.choices[0].message.content == anthropic_rec.read(ex).text
