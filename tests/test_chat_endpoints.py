@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 
 import httpx
 import openai
@@ -11,6 +14,8 @@ from openai.types import CreateEmbeddingResponse, Embedding
 from openai.types.create_embedding_response import Usage as EmbeddingUsage
 
 from tests.conftest import UPSTREAM_KEY
+from tests.support.fixtures import exchange
+from tests.support.gateway import REPO
 from tests.support.upstream import Reply
 
 
@@ -87,3 +92,20 @@ def test_embeddings_for_a_provider_without_them_is_a_clear_400(oai, upstream):
         oai.embeddings.create(model="anthropic/claude-sonnet-4-0", input="hi")
     assert "no embeddings" in caught.value.body["message"] and caught.value.body["param"] == "model"
     assert upstream.received == []
+
+
+def test_readme_openai_example_runs_against_the_gateway(gateway, api_key, upstream, tmp_path):
+    """The README's OpenAI SDK example, verbatim but for the port, on recorded Claude answers."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### OpenAI clients") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    script = tmp_path / "example.py"
+    script.write_text(code.replace("http://127.0.0.1:8080", gateway.url))
+    upstream.expect(
+        Reply.replay(exchange("anthropic", "text-sync")), Reply.replay(exchange("anthropic", "text-stream"))
+    )
+    env = {"AI_GATEWAY_API_KEY": api_key, "PATH": ""}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "CompletionUsage(completion_tokens=15, prompt_tokens=17" in out.stdout
+    assert [json.loads(r.body)["model"] for r in upstream.received] == ["claude-sonnet-4-5"] * 2
