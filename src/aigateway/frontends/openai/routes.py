@@ -51,48 +51,56 @@ class _Head(msgspec.Struct):
     stream: bool | None = None
 
 
-def _decode(body: bytes) -> tuple[dict[str, Any], str, bytes]:
-    """The decoded body, its model id, and the raw bytes of its model value."""
+def _decode(body: bytes) -> tuple[dict[str, Any], str]:
+    """The decoded body and its model id."""
     try:
         raw = msgspec.json.decode(body)
-        head = msgspec.json.decode(body, type=_Head)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise InvalidRequest(f"Request body is not a valid JSON object: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise InvalidRequest("Request body must be a JSON object")
     model = raw.get("model")
     if not isinstance(model, str):
         raise InvalidRequest("model: Field required (a string of the form 'provider/model')")
-    return raw, model, bytes(head.model)
+    return raw, model
 
 
-def _route(gw: Gateway, model: str) -> Route:
-    """One call, so the routing of G4 (attempt plans, fallbacks) can take its place."""
+def _upstream_body(body: bytes, raw: dict[str, Any], had_options: bool, upstream_model: str) -> bytes:
+    """The client's bytes with the model id swapped; re-encoded only when `providerOptions` had
+    to come out (the gateway's own options never reach an upstream)."""
+    if had_options:
+        return msgspec.json.encode({**raw, "model": upstream_model})
+    head = msgspec.json.decode(body, type=_Head)  # the model value's exact bytes, to splice
+    return replace_model(body, bytes(head.model), upstream_model)
+
+
+def _route(gw: Gateway, model: str, options: dict[str, Any] | None) -> Route:
+    """One call, so the routing of G4 (attempt plans, fallbacks) can take its place; `options`
+    is the request's `providerOptions.gateway`, which today's single route does not use yet."""
     return resolve_route(model, gw.providers, gw.catalog)
 
 
 async def chat_completions(gw: Gateway, req: Request, key_id: str) -> None:
     with _accounted(gw, req, key_id, "chat_completions") as out:
         body = await req.body(gw.settings.server.max_body_bytes)
-        raw, model, raw_model = _decode(body)
+        raw, model = _decode(body)
+        had_options = "providerOptions" in raw
         options = take_gateway_options(raw)  # kept beside the request for routing (G4)
         out.streamed = bool(raw.get("stream"))
-        out.route = route = _route(gw, model)
+        out.route = route = _route(gw, model, options)
         provider = gw.providers[route.provider]
         if provider.wire_for(route.upstream_model) == "openai":
-            if options is not None or "providerOptions" in raw:
-                body = msgspec.json.encode(raw)  # the gateway's own options never reach an upstream
-                raw_model = msgspec.json.encode(model)
-            await _passthrough(req, route, provider, body, raw, raw_model, out)
+            await _passthrough(
+                req, route, provider, _upstream_body(body, raw, had_options, route.upstream_model), raw, out
+            )
             return
         assert isinstance(provider, TranslatingProvider), f"{route.provider} cannot translate"
         await _translated(req, route, provider, raw, out)
 
 
 async def _passthrough(
-    req: Request, route: Route, provider: Provider, body: bytes, raw: dict[str, Any], raw_model: bytes, out: _Outcome
+    req: Request, route: Route, provider: Provider, body: bytes, raw: dict[str, Any], out: _Outcome
 ) -> None:
-    body = replace_model(body, raw_model, route.upstream_model)
     options = raw.get("stream_options")
     hide_usage = out.streamed and not (isinstance(options, dict) and options.get("include_usage") is True)
     if hide_usage and options is None:
@@ -102,7 +110,7 @@ async def _passthrough(
         body = msgspec.json.encode({**raw, "model": route.upstream_model, "stream_options": options})
     path = _openai_path(provider, route, "chat/completions")
     upstream = await provider.passthrough(PassthroughRequest(path, body, {}, stream=out.streamed))
-    if out.streamed and upstream.status == 200:
+    if out.streamed and upstream.status == 200 and translate.is_sse(upstream):
         await _relay(req, route, upstream, out, passthrough.ChatStreamTap(hide_usage=hide_usage))
         return
     data = await upstream.read()
@@ -244,14 +252,13 @@ async def embeddings(gw: Gateway, req: Request, key_id: str) -> None:
     """`POST /v1/embeddings`, passed through to OpenAI-family upstreams (model and auth changed)."""
     with _accounted(gw, req, key_id, "embeddings") as out:
         body = await req.body(gw.settings.server.max_body_bytes)
-        raw, model, raw_model = _decode(body)
-        if take_gateway_options(raw) is not None or "providerOptions" in raw:
-            body, raw_model = msgspec.json.encode(raw), msgspec.json.encode(model)
-        out.route = route = _route(gw, model)
+        raw, model = _decode(body)
+        had_options = "providerOptions" in raw
+        out.route = route = _route(gw, model, take_gateway_options(raw))
         provider = gw.providers[route.provider]
         if provider.wire_for(route.upstream_model) != "openai":
             raise InvalidRequest(f"model: provider '{route.provider}' offers no embeddings on this gateway")
-        body = replace_model(body, raw_model, route.upstream_model)
+        body = _upstream_body(body, raw, had_options, route.upstream_model)
         upstream = await provider.passthrough(
             PassthroughRequest(_openai_path(provider, route, "embeddings"), body, {}, stream=False)
         )
