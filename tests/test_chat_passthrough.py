@@ -179,13 +179,12 @@ def test_upstream_errors_pass_through_unchanged(ex, gateway, api_key, upstream):
     assert row["status"] == ex.status
 
 
-def test_provider_options_never_reach_the_upstream(oai, upstream):
+@pytest.mark.parametrize("options", [{"gateway": {"order": ["openai"]}}, {}])
+def test_provider_options_never_reach_the_upstream(options, oai, upstream):
     ex = fixtures.exchange("openai-chat", "text-sync")
     upstream.expect(Reply.replay(ex))
     oai.chat.completions.create(
-        model="openai/gpt-4o",
-        messages=[{"role": "user", "content": "Hi"}],
-        extra_body={"providerOptions": {"gateway": {"order": ["openai"]}}},
+        model="openai/gpt-4o", messages=[{"role": "user", "content": "Hi"}], extra_body={"providerOptions": options}
     )
     sent = json.loads(upstream.received[0].body)
     assert "providerOptions" not in sent and sent["model"] == "gpt-4o"
