@@ -67,7 +67,7 @@ def test_request_reaches_claude_in_anthropic_structure(oai, upstream):
     upstream.expect(Reply.replay(exchange("anthropic", "text-sync")))
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     raw = oai.chat.completions.with_raw_response.create(
-        model="anthropic/claude-sonnet-4-0",
+        model="anthropic/claude-sonnet-4.5",  # has structured outputs: json_schema goes natively
         messages=[
             {"role": "system", "content": "Be brief."},
             {"role": "developer", "content": [{"type": "text", "text": "Answer in JSON."}]},
@@ -104,7 +104,7 @@ def test_request_reaches_claude_in_anthropic_structure(oai, upstream):
     assert raw.http_response.headers["x-aigateway-dropped"] == "seed"
     sent = json.loads(upstream.received[0].body)
     assert sent == {
-        "model": "claude-sonnet-4-0",
+        "model": "claude-sonnet-4-5",
         "max_tokens": 4000,
         "messages": [
             {
@@ -212,24 +212,35 @@ def test_n_above_one_is_a_clear_400(oai, upstream):
     assert upstream.received == []
 
 
+SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+JSON_FORMATS = {
+    "json_object": ({"type": "json_object"}, {"type": "object"}),
+    "json_schema": ({"type": "json_schema", "json_schema": {"name": "a", "schema": SCHEMA}}, SCHEMA),
+}
+
+
 @pytest.mark.parametrize("stream", [False, True])
-def test_json_object_is_forced_tool_use_answered_as_content(stream, oai, upstream):
-    """Claude has no schemaless JSON mode: one forced tool takes any object, and its input comes
-    back as the message content. The recorded forced-tool stream, its tool renamed to ours."""
+@pytest.mark.parametrize("kind", JSON_FORMATS)
+def test_json_output_by_forced_tool_use_answered_as_content(kind, stream, oai, upstream):
+    """No schemaless JSON mode on Claude, and no structured outputs before Claude 4.5
+    (claude-sonnet-4-0 here): one forced tool takes the schema, and its input comes back as the
+    message content. The recorded forced-tool stream, its tool renamed to ours."""
+    response_format, input_schema = JSON_FORMATS[kind]
     ex = exchange("anthropic", "forced-tool-stream")
     recorded = ex.response_bytes().replace(b"__mirascope_formatted_output_tool__", b"json_response")
     upstream.expect(Reply(body=recorded, headers={"content-type": "text/event-stream"}, chunk_size=53))
-    params = {"model": "anthropic/claude-sonnet-4-0", "messages": PROMPT, "response_format": {"type": "json_object"}}
+    params = {"model": "anthropic/claude-sonnet-4-0", "messages": PROMPT, "response_format": response_format}
     completion = final_completion(oai, **params) if stream else oai.chat.completions.create(**params)
     want = anthropic_rec.read(ex).tool_calls[0][2]
     assert json.loads(completion.choices[0].message.content) == want
     assert completion.choices[0].message.tool_calls in (None, [])
     assert completion.choices[0].finish_reason == "stop"
     sent = json.loads(upstream.received[0].body)
+    assert "output_config" not in sent
     assert sent["tools"] == [
         {
             "name": "json_response",
-            "input_schema": {"type": "object"},
+            "input_schema": input_schema,
             "description": "Give your whole answer as this tool's input: one JSON object.",
         }
     ]

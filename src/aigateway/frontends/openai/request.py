@@ -8,9 +8,10 @@ Invariants of the result:
 - user parts: text, `image_url` (data URL -> base64 source, else url source), `file` with a PDF
   data URL -> document; audio and file ids are a 400 naming the part;
 - assistant `tool_calls` become `tool_use` blocks, arguments parsed (a 400 if not a JSON object);
-- `response_format` json_schema -> `output_config.format` (Anthropic's structured outputs);
-  `json_object` has no schema for that, so it becomes forced use of one tool, `JSON_TOOL`, taking
-  any object; response.py and stream.py turn that call back into the message's content;
+- `response_format` json_schema -> `output_config.format` (Anthropic's structured outputs) where
+  the model has them (`native_schema`); else, and for `json_object` (no schema to enforce), forced
+  use of one tool, `JSON_TOOL`, taking the schema (any object for json_object); response.py and
+  stream.py turn that call back into the message's content;
 - `reasoning_effort` -> `thinking` with a budget below `max_tokens` (`none` -> disabled);
 - OpenAI-only knobs the core models (n, seed, logprobs, penalties) become its typed fields;
   anything else is named in `dropped`, never forwarded as if it were an Anthropic field.
@@ -64,14 +65,34 @@ _KNOBS = {"n": int, "seed": int, "logprobs": bool, "top_logprobs": int, "frequen
           "presence_penalty": float, "temperature": float, "top_p": float}  # fmt: skip
 
 
-def to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]:
+def to_ir(raw: dict[str, Any], model: str, *, native_schema: bool = True) -> tuple[MessagesRequest, list[str]]:
     """The typed request and the names of the fields the core cannot carry."""
     request, dropped = _to_ir(raw, model)
-    if (raw.get("response_format") or {}).get("type") == "json_object":
+    schema = json_tool_schema(raw, native_schema=native_schema)
+    if schema is not None:
         if request.tools or request.thinking:
-            raise InvalidRequest("response_format: json_object cannot be combined with tools or reasoning_effort here")
-        request.tools, request.tool_choice = [_JSON_TOOL_DEF], ToolChoiceTool(name=JSON_TOOL)
+            raise InvalidRequest(
+                "response_format: answered by a forced tool on this model, so it cannot be combined "
+                "with tools or reasoning_effort"
+            )
+        request.output_config = None
+        tool = msgspec.structs.replace(_JSON_TOOL_DEF, input_schema=schema)
+        request.tools, request.tool_choice = [tool], ToolChoiceTool(name=JSON_TOOL)
     return request, dropped
+
+
+def json_tool_schema(raw: dict[str, Any], *, native_schema: bool) -> dict[str, Any] | None:
+    """The input schema of the forced JSON tool, when `response_format` needs one."""
+    fmt = raw.get("response_format")
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "json_object":
+        return dict(_JSON_TOOL_DEF.input_schema)
+    if kind == "json_schema" and not native_schema:
+        schema = (fmt.get("json_schema") or {}).get("schema")  # type: ignore[union-attr]
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise InvalidRequest("response_format.json_schema.schema: must be an object schema on this model")
+        return schema
+    return None
 
 
 def _to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]:

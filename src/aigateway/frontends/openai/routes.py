@@ -37,6 +37,7 @@ from aigateway.gateway import Gateway
 from aigateway.ir.accumulate import MessageAccumulator
 from aigateway.ir.messages import Message, MessagesRequest, new_message_id
 from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic.models import has_structured_outputs
 from aigateway.providers.base import PassthroughRequest, Provider, TranslatingProvider, UpstreamResponse
 from aigateway.providers.openai.client import OpenAIProvider
 from aigateway.routing.catalog import Route
@@ -143,8 +144,9 @@ def _upstream_error(route: Route, upstream: UpstreamResponse, data: bytes) -> Up
 async def _translated(
     req: Request, route: Route, provider: TranslatingProvider, raw: dict[str, Any], out: _Outcome
 ) -> None:
-    ir_request, dropped = request.to_ir(raw, route.model)
-    json_tool = request.JSON_TOOL if (raw.get("response_format") or {}).get("type") == "json_object" else None
+    native = provider.wire_for(route.upstream_model) != "anthropic" or has_structured_outputs(route.upstream_model)
+    ir_request, dropped = request.to_ir(raw, route.model, native_schema=native)
+    json_tool = request.JSON_TOOL if request.json_tool_schema(raw, native_schema=native) is not None else None
     prepared = translate.prepare(provider, ir_request, route, req)
     prepared.warnings = dropped + prepared.warnings
     upstream = await provider.send(prepared)
