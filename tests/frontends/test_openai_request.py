@@ -101,3 +101,21 @@ def test_openai_only_knobs_go_to_chat_upstreams_and_are_named_dropped_for_claude
     assert msgspec.json.decode(msgspec.json.encode(body))["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "hi"}]}
     ]
+
+
+@pytest.mark.parametrize(
+    "effort, model, thinking, output_config",
+    [
+        ("high", "claude-sonnet-4-0", {"type": "enabled", "budget_tokens": 16384}, None),
+        ("high", "claude-opus-4-7", {"type": "adaptive"}, {"effort": "high"}),
+        ("minimal", "claude-sonnet-4-6", {"type": "adaptive"}, {"effort": "low"}),
+        ("xhigh", "claude-opus-4-8", {"type": "adaptive"}, {"effort": "max"}),
+        ("none", "claude-opus-4-8", {"type": "disabled"}, None),
+    ],
+)
+def test_reasoning_effort_reaches_claude_in_the_form_its_model_takes(effort, model, thinking, output_config):
+    body = {"model": "x/y", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 64000}
+    request, _ = to_ir({**body, "reasoning_effort": effort}, "x/y")
+    sent, _ = anthropic_body(request, model)
+    assert sent["thinking"] == thinking
+    assert sent.get("output_config") == output_config
