@@ -119,3 +119,13 @@ def test_reasoning_effort_reaches_claude_in_the_form_its_model_takes(effort, mod
     sent, _ = anthropic_body(request, model)
     assert sent["thinking"] == thinking
     assert sent.get("output_config") == output_config
+
+
+def test_json_object_stays_response_format_for_upstreams_with_a_json_mode():
+    body = {"model": "x/y", "messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}}
+    request, _ = to_ir(body, "x/y", json_mode=True)
+    assert request.response_format == {"type": "json_object"} and request.tools is None
+    sent, warnings = openai_body(request, "gpt-4o", PROFILES["openai"], "openai")
+    assert sent["response_format"] == {"type": "json_object"} and warnings == []
+    request, _ = to_ir(body, "x/y")  # Claude's way: one forced tool
+    assert request.response_format is None and request.tool_choice is not None

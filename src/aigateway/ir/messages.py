@@ -180,6 +180,7 @@ class MessagesRequest(msgspec.Struct, kw_only=True):
     top_logprobs: int | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
+    response_format: dict[str, Any] | None = None  # json_object only; json_schema is output_config.format
     tool_extras: list[str] = msgspec.field(default_factory=list)  # tool fields we do not model
     extra: dict[str, Any] = msgspec.field(default_factory=dict)  # top-level fields we do not model
 

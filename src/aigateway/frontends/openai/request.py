@@ -11,7 +11,8 @@ Invariants of the result:
 - `response_format` json_schema -> `output_config.format` (Anthropic's structured outputs) where
   the model has them (`native_schema`); else, and for `json_object` (no schema to enforce), forced
   use of one tool, `JSON_TOOL`, taking the schema (any object for json_object); response.py and
-  stream.py turn that call back into the message's content;
+  stream.py turn that call back into the message's content. An upstream with a JSON mode of its
+  own (`json_mode`) gets `json_object` as the core's `response_format` instead;
 - `reasoning_effort` -> `thinking` with a budget below `max_tokens` (`none` -> disabled);
 - OpenAI-only knobs the core models (n, seed, logprobs, penalties) become its typed fields;
   anything else is named in `dropped`, never forwarded as if it were an Anthropic field.
@@ -65,9 +66,17 @@ _KNOBS = {"n": int, "seed": int, "logprobs": bool, "top_logprobs": int, "frequen
           "presence_penalty": float, "temperature": float, "top_p": float}  # fmt: skip
 
 
-def to_ir(raw: dict[str, Any], model: str, *, native_schema: bool = True) -> tuple[MessagesRequest, list[str]]:
-    """The typed request and the names of the fields the core cannot carry."""
+def to_ir(
+    raw: dict[str, Any], model: str, *, native_schema: bool = True, json_mode: bool = False
+) -> tuple[MessagesRequest, list[str]]:
+    """The typed request and the names of the fields the core cannot carry.
+
+    `native_schema`: the upstream model takes `output_config.format`; `json_mode`: it has a
+    schemaless JSON mode of its own, so `json_object` stays `response_format` in the core."""
     request, dropped = _to_ir(raw, model)
+    if json_mode and (raw.get("response_format") or {}).get("type") == "json_object":
+        request.response_format = {"type": "json_object"}
+        return request, dropped
     schema = json_tool_schema(raw, native_schema=native_schema)
     if schema is not None:
         if request.tools or request.thinking:
@@ -81,11 +90,11 @@ def to_ir(raw: dict[str, Any], model: str, *, native_schema: bool = True) -> tup
     return request, dropped
 
 
-def json_tool_schema(raw: dict[str, Any], *, native_schema: bool) -> dict[str, Any] | None:
+def json_tool_schema(raw: dict[str, Any], *, native_schema: bool, json_mode: bool = False) -> dict[str, Any] | None:
     """The input schema of the forced JSON tool, when `response_format` needs one."""
     fmt = raw.get("response_format")
     kind = fmt.get("type") if isinstance(fmt, dict) else None
-    if kind == "json_object":
+    if kind == "json_object" and not json_mode:
         return dict(_JSON_TOOL_DEF.input_schema)
     if kind == "json_schema" and not native_schema:
         schema = (fmt.get("json_schema") or {}).get("schema")  # type: ignore[union-attr]

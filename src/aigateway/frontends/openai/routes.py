@@ -144,9 +144,13 @@ def _upstream_error(route: Route, upstream: UpstreamResponse, data: bytes) -> Up
 async def _translated(
     req: Request, route: Route, provider: TranslatingProvider, raw: dict[str, Any], out: _Outcome
 ) -> None:
-    native = provider.wire_for(route.upstream_model) != "anthropic" or has_structured_outputs(route.upstream_model)
-    ir_request, dropped = request.to_ir(raw, route.model, native_schema=native)
-    json_tool = request.JSON_TOOL if request.json_tool_schema(raw, native_schema=native) is not None else None
+    # Claude: structured outputs where the model has them, else (and for json_object) forced tool
+    # use; any other upstream gets both formats through the core as they are.
+    claude = provider.wire_for(route.upstream_model) == "anthropic"
+    native = not claude or has_structured_outputs(route.upstream_model)
+    ir_request, dropped = request.to_ir(raw, route.model, native_schema=native, json_mode=not claude)
+    forced = request.json_tool_schema(raw, native_schema=native, json_mode=not claude) is not None
+    json_tool = request.JSON_TOOL if forced else None
     prepared = translate.prepare(provider, ir_request, route, req)
     prepared.warnings = dropped + prepared.warnings
     upstream = await provider.send(prepared)

@@ -19,7 +19,8 @@ from aigateway.errors import InvalidRequest
 from aigateway.ir.messages import InputMessage, MessagesRequest, OutputConfig, RawBlock, Thinking
 from aigateway.providers.anthropic.models import has_adaptive_thinking
 
-_DROPPED_KNOBS = ("seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty")
+# response_format never gets here from the Chat Completions door (it asks Claude by forced tool use)
+_DROPPED_KNOBS = ("seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty", "response_format")
 _SAME_NAME = ("stop_sequences", "temperature", "top_p", "top_k")
 _to_builtins = msgspec.to_builtins
 _BUDGET_EFFORT = ((2048, "low"), (8192, "medium"), (16384, "high"))  # above: "max"

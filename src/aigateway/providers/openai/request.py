@@ -49,7 +49,7 @@ from aigateway.providers.openai.tools import tool_choice, tool_definitions
 # Budget tokens -> reasoning effort, for `thinking: {type: enabled, budget_tokens}` (Anthropic's
 # minimum budget is 1024; Claude Code's default is 31999).
 _BUDGET_EFFORT = ((4096, "low"), (16384, "medium"))
-_OPENAI_KNOBS = ("n", "seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty")
+_OPENAI_KNOBS = ("n", "seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty", "response_format")
 _EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high", "xhigh": "high"}
 
 
