@@ -46,10 +46,9 @@ from aigateway.routing.plan import resolve_route
 
 
 class _Head(msgspec.Struct):
-    """The members the door reads before routing; the rest of the body stays raw."""
+    """The model member, raw; the rest of the body is not decoded again."""
 
     model: msgspec.Raw = msgspec.Raw(b"null")
-    stream: bool | None = None
 
 
 def _decode(body: bytes) -> tuple[dict[str, Any], str]:
@@ -116,7 +115,7 @@ async def _passthrough(
         return
     data = await upstream.read()
     if upstream.status >= 400:
-        raise _upstream_error(route, upstream, data)
+        raise _upstream_error(provider, route, upstream, data)
     out.usage, out.stop_reason = passthrough.read_usage(data)
     content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
     await req.respond(upstream.status, data, _route_headers(route, upstream), content_type)
@@ -129,8 +128,12 @@ def _openai_path(provider: Provider, route: Route, endpoint: str) -> str:
     return endpoint
 
 
-def _upstream_error(route: Route, upstream: UpstreamResponse, data: bytes) -> UpstreamError:
-    """The upstream's own error body goes back unchanged: the client speaks its protocol."""
+def _upstream_error(provider: Provider, route: Route, upstream: UpstreamResponse, data: bytes) -> UpstreamError:
+    """The upstream's own error body goes back unchanged: the client speaks its protocol. Except
+    a refused credential (401, 403): that is the gateway's key, not the client's, and OpenAI's
+    wording quotes part of it, so the provider says what it means (a 502 naming itself)."""
+    if upstream.status in (401, 403) and isinstance(provider, TranslatingProvider):
+        return provider.error(upstream.status, data, upstream.headers)
     headers = {k.lower(): v for k, v in upstream.headers.items()}
     return UpstreamError(
         f"Upstream provider '{route.provider}' answered {upstream.status}",
@@ -158,7 +161,8 @@ async def _translated(
         raise provider.error(upstream.status, await upstream.read(), upstream.headers)
     headers = _route_headers(route, upstream) + translate.dropped_header(prepared)
     if ir_request.stream:
-        include_usage = bool((raw.get("stream_options") or {}).get("include_usage"))
+        options = raw.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
         encoder = OpenAIChatStreamEncoder(
             completion_id=response.new_completion_id(),
             model=route.model,
@@ -270,7 +274,7 @@ async def embeddings(gw: Gateway, req: Request, key_id: str) -> None:
         )
         data = await upstream.read()
         if upstream.status >= 400:
-            raise _upstream_error(route, upstream, data)
+            raise _upstream_error(provider, route, upstream, data)
         usage, _ = passthrough.read_usage(data)
         out.usage = usage
         content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
