@@ -87,7 +87,7 @@ def test_sdk_reads_the_same_through_the_gateway(ex, oai, upstream):
 
 
 @pytest.mark.parametrize("rec", COMPATIBLE, ids=str)
-def test_compatible_servers_pass_through(rec, oai, upstream):
+def test_compatible_servers_pass_through(rec, oai, gateway, upstream):
     content_type = "text/event-stream" if rec.stream else "application/json"
     reply = Reply(body=rec.body, headers={"content-type": content_type}, chunk_size=41 if rec.stream else None)
     upstream.expect(reply)
@@ -104,6 +104,11 @@ def test_compatible_servers_pass_through(rec, oai, upstream):
     else:
         assert raw.http_response.content == rec.body
     assert json.loads(upstream.received[0].body)["model"] == rec.model
+    want = rec_mod.expected(rec)
+    row = gateway.ledger_row(raw.headers["request-id"])
+    if want.usage and not want.error:  # the usage the recording reports, tapped for the ledger
+        usage = rec_mod.anthropic_usage(want.usage)
+        assert (row["input_tokens"], row["output_tokens"]) == (usage["input_tokens"], usage["output_tokens"])
 
 
 def test_usage_asked_for_by_the_gateway_is_not_relayed_but_recorded(oai, gateway, upstream):

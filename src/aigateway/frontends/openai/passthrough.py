@@ -112,8 +112,9 @@ class ChatStreamTap:
         if chunk.get("error"):
             self.error_type = "api_error"
             return False
-        if chunk.get("usage"):
-            self._raw_usage = chunk["usage"]
+        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")  # Groq's own place
+        if usage:
+            self._raw_usage = usage
         choices = chunk.get("choices")
         for choice in choices or []:
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
