@@ -6,7 +6,8 @@
 - text deltas become `delta.content`, thinking deltas `delta.reasoning_content`;
 - each tool_use block is one `tool_calls` entry: its first chunk has `index`, `id`, `type` and
   `function.name` with empty arguments, each `input_json_delta` then one `function.arguments`
-  fragment under the same index (the indices count tool calls, 0, 1, ..., not blocks);
+  fragment under the same index (the indices count tool calls, 0, 1, ..., not blocks); except
+  the forced tool standing for `response_format` (`json_tool`), whose fragments are the content;
 - `message_stop` gives the chunk with `finish_reason`, then, when the client asked with
   `stream_options.include_usage`, a chunk with `choices: []` and the usage (every earlier chunk
   then says `"usage": null`, as OpenAI's do), then `data: [DONE]`.
