@@ -20,7 +20,7 @@ from aigateway.frontends.anthropic import models, routes
 from aigateway.frontends.anthropic.errors import error_body, send_error
 from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
-from aigateway.policy.keys import KeyCache
+from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import TranslatingProvider
 from aigateway.providers.registry import build_providers
@@ -29,7 +29,7 @@ from aigateway.settings import Settings
 from aigateway.store.sql import open_store
 from aigateway.tokens import warm_up
 
-Handler = Callable[[Gateway, Request, str], Awaitable[None]]
+Handler = Callable[[Gateway, Request, GatewayKey], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/messages"): routes.messages,
     ("POST", "/v1/messages/count_tokens"): routes.count_tokens,
@@ -78,7 +78,7 @@ class App:
         handler = _KEYED.get((method, path))
         if handler is not None:
             key = await gw.authenticate(req)
-            await handler(gw, req, key.id)
+            await handler(gw, req, key)
             return
         if path == "/health" and method in ("GET", "HEAD"):
             await req.respond(200, _HEALTH_BODY if method == "GET" else b"")

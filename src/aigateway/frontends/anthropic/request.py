@@ -15,9 +15,10 @@ import msgspec
 from aigateway.errors import InvalidRequest
 
 
-class CountTokensHead(msgspec.Struct):
+class CountTokensHead(msgspec.Struct, kw_only=True):
     model: msgspec.Raw
     messages: list[msgspec.Raw]
+    provider_options: msgspec.Raw | None = msgspec.field(default=None, name="providerOptions")
 
 
 class MessagesHead(CountTokensHead):
