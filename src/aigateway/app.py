@@ -122,7 +122,7 @@ async def start_gateway(settings: Settings) -> Gateway:
     ledger.start()
     gw = Gateway(
         settings=settings,
-        catalog=Catalog.load(),
+        catalog=Catalog.load([entry.model_dump() for entry in settings.catalog]),
         providers=build_providers(settings),
         engine=engine,
         keys=keys,

@@ -88,6 +88,7 @@ class UpstreamError(GatewayError):
 class UpstreamUnavailable(UpstreamError):
     """Connect failure, reset or timeout: the upstream gave no usable answer."""
 
-    def __init__(self, message: str, *, provider: str, status: int = 502, refused: bool = False):
+    def __init__(self, message: str, *, provider: str, status: int = 502, move_on: bool = False):
         super().__init__(message, provider=provider, status=status, error_type="api_error")
-        self.refused = refused  # nothing listens there: retrying the same address is pointless
+        # Retrying the same upstream is pointless (nothing listens there; it was too slow to start).
+        self.move_on = move_on

@@ -119,6 +119,16 @@ class RoutingConfig(_Strict):
     keys: dict[str, dict[str, Any]] = {}
 
 
+class CatalogEntry(_Strict):
+    """A model added to (or replacing one of) the shipped catalog: routing/models.yaml's shape."""
+
+    id: str
+    display_name: str | None = None
+    created_at: str | None = None
+    aliases: list[str] = []
+    providers: dict[str, str] = Field(min_length=1)
+
+
 class LoggingConfig(_Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -129,6 +139,7 @@ class Settings(_Strict):
     providers: dict[str, ProviderConfig] = {}
     ledger: LedgerConfig = LedgerConfig()
     routing: RoutingConfig = RoutingConfig()
+    catalog: list[CatalogEntry] = []
     logging: LoggingConfig = LoggingConfig()
     # Not from the file: where the embedded store lives.
     data_dir: Path = Path("data")

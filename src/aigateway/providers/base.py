@@ -74,7 +74,7 @@ def _unavailable(provider: str, exc: BaseException) -> UpstreamUnavailable:
         return UpstreamUnavailable(
             f"Upstream provider '{provider}' is unreachable: {exc.os_error.strerror or 'connection failed'}",
             provider=provider,
-            refused=True,
+            move_on=True,
         )
     return UpstreamUnavailable(f"Upstream provider '{provider}' failed: {type(exc).__name__}", provider=provider)
 

@@ -83,15 +83,20 @@ class Attempts(Generic[T]):
         limit = attempt.first_byte_timeout
         if limit is None:
             return await start(attempt)
+        deadline = asyncio.timeout(limit)
         try:
-            async with asyncio.timeout(limit):
+            async with deadline:
                 return await start(attempt)
-        except TimeoutError:
+        except (TimeoutError, UpstreamError):
+            if not deadline.expired():
+                raise
+            # The clock ran out (the client library may report it as its own timeout).
             provider = attempt.route.provider
             raise UpstreamUnavailable(
                 f"Upstream provider '{provider}' did not start answering within {limit:g} s",
                 provider=provider,
                 status=504,
+                move_on=True,
             ) from None
 
     def _past_deadline(self, wait: float) -> bool:

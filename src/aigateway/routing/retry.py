@@ -3,7 +3,8 @@
 `decide(error, attempts_left)`:
 - `retry` the same attempt: connection reset, timeouts, 408, 409, 5xx, 529, an `overloaded_error`
   inside a stream before any content (these pass with time);
-- `next` attempt (another credential, provider or fallback model): connection refused, 429 when
+- `next` attempt (another credential, provider or fallback model): connection refused, no first
+  content within the first-byte timeout (the point of that timeout is to fail over), 429 when
   another attempt exists (a 429 on one credential moves to the next), a refused gateway
   credential, 404 (the model may exist elsewhere);
 - `stop`: the request itself is wrong (other 4xx); every other upstream would refuse it too.
@@ -38,7 +39,7 @@ class RetryPolicy:
 
 def decide(error: UpstreamError, *, more_attempts: bool) -> Decision:
     if isinstance(error, UpstreamUnavailable):
-        return "next" if error.refused and more_attempts else "retry"
+        return "next" if error.move_on and more_attempts else "retry"
     if error.credential_refused:
         return "next"
     status = error.upstream_status

@@ -139,7 +139,7 @@ class Call:
                 body = await upstream.read()
                 if upstream.status >= 400:
                     raise _passthrough_error(route, upstream, body)
-                usage, stop = read_usage(body) if self.messages else (None, None)
+                usage, stop = _read_usage(route, body) if self.messages else (None, None)
                 content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
                 return Whole(body, content_type, route_headers(route, upstream), usage, stop)
             tap = AnthropicStreamTap()
@@ -196,6 +196,17 @@ async def _until_commit(
     if relay.error_type is not None and relay.first_content_at is None:
         raise _stream_failure(route, relay)
     return Streaming(upstream, relay, chunks, b"".join(held), headers, started)
+
+
+def _read_usage(route: Route, body: bytes) -> tuple[Usage, str | None]:
+    read = read_usage(body)
+    if read is None:  # never hand a client half an answer; another try may do better
+        raise UpstreamError(
+            f"Upstream provider '{route.provider}' answered 200 with a body that is not JSON",
+            provider=route.provider,
+            status=502,
+        )
+    return read
 
 
 def _stream_failure(route: Route, relay: StreamRelay) -> UpstreamError:

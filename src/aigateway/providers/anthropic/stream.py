@@ -32,7 +32,10 @@ class AnthropicStreamTap:
     def feed(self, chunk: bytes) -> bytes:
         complete, events = self._sse.feed(chunk)
         for ev in events:
-            self._see(ev.event, ev.data)
+            try:
+                self._see(ev.event, ev.data)
+            except msgspec.DecodeError:  # an event we must read is not JSON: the stream failed
+                self.error_type = self.error_type or "api_error"
         return complete
 
     def finish(self) -> bytes:
