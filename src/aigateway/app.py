@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.anthropic import models, routes
@@ -34,7 +36,6 @@ _KEYED: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/messages"): routes.messages,
     ("POST", "/v1/messages/count_tokens"): routes.count_tokens,
 }
-_HEALTH_BODY = b'{"status":"ok"}'
 
 
 class App:
@@ -81,7 +82,8 @@ class App:
             await handler(gw, req, key)
             return
         if path == "/health" and method in ("GET", "HEAD"):
-            await req.respond(200, _HEALTH_BODY if method == "GET" else b"")
+            body = msgspec.json.encode({"status": "ok", "providers": gw.health.snapshot()})
+            await req.respond(200, body if method == "GET" else b"")
             return
         if path == "/" and method == "HEAD":  # Claude Code's connectivity probe
             await req.respond(200, b"", content_type=None)

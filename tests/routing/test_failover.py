@@ -83,7 +83,7 @@ def test_529_on_every_try_moves_to_the_next_provider_and_last_error_reaches_the_
 def test_stall_before_the_first_byte_fails_over_after_the_first_byte_timeout(stream, rclient, upstream):
     upstream.expect(Reply(stall=3.0, body=b"{}", headers={"content-type": "application/json"}), ok(stream))
     started = time.monotonic()
-    message, headers = call(rclient, "test/sonnet", stream)
+    message, _headers = call(rclient, "test/sonnet", stream)
     assert text_of(message) == EXPECTED[stream]
     assert paths(upstream) == ["primary", "secondary"]  # a slow start moves on at once
     assert time.monotonic() - started < 2.5
@@ -110,7 +110,7 @@ def test_malformed_json_is_retried(stream, rclient, upstream):
     bad = b'event: message_start\ndata: {"type":"message_start","message":{"id":\n\n' if stream else b'{"id": "msg_'
     content_type = "text/event-stream" if stream else "application/json"
     upstream.expect(Reply(200, bad, {"content-type": content_type}), ok(stream))
-    message, headers = call(rclient, "test/sonnet", stream)
+    message, _headers = call(rclient, "test/sonnet", stream)
     assert text_of(message) == EXPECTED[stream]
     assert paths(upstream) == ["primary", "primary"]
 
@@ -129,7 +129,7 @@ def test_overloaded_event_before_any_content_is_retried(rclient, upstream):
     head = sse[: sse.index(b"event: content_block_start")]
     error = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
     upstream.expect(Reply(200, head + error, {"content-type": "text/event-stream"}), ok(True))
-    message, headers = call(rclient, "test/sonnet", True)
+    message, _headers = call(rclient, "test/sonnet", True)
     assert text_of(message) == EXPECTED[True]
     assert paths(upstream) == ["primary", "primary"]
 

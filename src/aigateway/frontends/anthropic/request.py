@@ -18,7 +18,8 @@ from aigateway.errors import InvalidRequest
 class CountTokensHead(msgspec.Struct, kw_only=True):
     model: msgspec.Raw
     messages: list[msgspec.Raw]
-    provider_options: msgspec.Raw | None = msgspec.field(default=None, name="providerOptions")
+    # Raw, so its presence costs nothing to notice; empty when absent
+    provider_options: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw, name="providerOptions")
 
 
 class MessagesHead(CountTokensHead):

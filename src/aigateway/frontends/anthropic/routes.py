@@ -89,7 +89,7 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
     head, model = parse_head(body, kind)
     out.streamed = isinstance(head, MessagesHead) and bool(head.stream)
     options = None
-    if head.provider_options is not None:  # the gateway's own object never reaches an upstream
+    if len(head.provider_options):  # the gateway's own object never reaches an upstream
         raw = msgspec.json.decode(body)
         options = take_gateway_options(raw)
         body = msgspec.json.encode(raw)
