@@ -37,6 +37,9 @@ providers:
 {openai_family(upstream_url)}
 ledger:
   flush_interval: 0.05
+routing:               # one upstream call per attempt, no breaker: tests count upstream calls;
+  retries: 0           # tests/routing runs gateways with the default routing settings
+  breaker: {{failures: 1000000}}
 """
 
 

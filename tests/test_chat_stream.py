@@ -47,8 +47,10 @@ def test_upstream_cut_mid_answer_ends_with_an_error_chunk(model, gateway, api_ke
 @pytest.mark.parametrize("model", CASES)
 def test_client_disconnect_closes_upstream_and_is_recorded(model, gateway, api_key, upstream):
     sse = exchange(*CASES[model]).response_bytes()
-    # The first piece holds what makes the first chunk (translated: up to the first block), then waits.
-    first = sse.index(b"\n\n", sse.index(b"content_block_start") if b"content_block_start" in sse else 0) + 2
+    # The first piece holds the first content (the commit point: nothing reaches the client before
+    # it), then the upstream waits.
+    marker = b"content_block_start" if b"content_block_start" in sse else b'"content":"4'
+    first = sse.index(b"\n\n", sse.index(marker)) + 2
     reply = Reply(body=sse, headers={"content-type": "text/event-stream"}, chunk_size=first)
     reply.hold_after = 1
     (served,) = upstream.expect(reply)
@@ -57,7 +59,7 @@ def test_client_disconnect_closes_upstream_and_is_recorded(model, gateway, api_k
         f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {api_key}\r\n"
         f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
     ).encode() + body
-    with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
         sock.sendall(request)
         got = b""
         while b'"role":"assistant"' not in got:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.anthropic import models, routes
@@ -24,7 +26,7 @@ from aigateway.frontends.openai.errors import error_body as openai_error_body
 from aigateway.frontends.openai.errors import send_error as send_openai_error
 from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
-from aigateway.policy.keys import KeyCache
+from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import TranslatingProvider
 from aigateway.providers.registry import build_providers
@@ -33,14 +35,13 @@ from aigateway.settings import Settings
 from aigateway.store.sql import open_store
 from aigateway.tokens import warm_up
 
-Handler = Callable[[Gateway, Request, str], Awaitable[None]]
+Handler = Callable[[Gateway, Request, GatewayKey], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/messages"): routes.messages,
     ("POST", "/v1/messages/count_tokens"): routes.count_tokens,
     ("POST", "/v1/chat/completions"): openai_routes.chat_completions,
     ("POST", "/v1/embeddings"): openai_routes.embeddings,
 }
-_HEALTH_BODY = b'{"status":"ok"}'
 
 
 class App:
@@ -86,10 +87,11 @@ class App:
         handler = _KEYED.get((method, path))
         if handler is not None:
             key = await gw.authenticate(req)
-            await handler(gw, req, key.id)
+            await handler(gw, req, key)
             return
         if path == "/health" and method in ("GET", "HEAD"):
-            await req.respond(200, _HEALTH_BODY if method == "GET" else b"")
+            body = msgspec.json.encode({"status": "ok", "providers": gw.health.snapshot()})
+            await req.respond(200, body if method == "GET" else b"")
             return
         if path == "/" and method == "HEAD":  # Claude Code's connectivity probe
             await req.respond(200, b"", content_type=None)
@@ -131,7 +133,7 @@ async def start_gateway(settings: Settings) -> Gateway:
     ledger.start()
     gw = Gateway(
         settings=settings,
-        catalog=Catalog.load(),
+        catalog=Catalog.load([entry.model_dump() for entry in settings.catalog]),
         providers=build_providers(settings),
         engine=engine,
         keys=keys,

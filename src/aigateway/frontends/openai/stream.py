@@ -157,6 +157,7 @@ class EncodedChatStream:
         self.saw_stop = False
         self.error_type: str | None = None
         self.first_content_at: float | None = None
+        self._finished = False
 
     @property
     def usage(self) -> Usage:
@@ -170,6 +171,10 @@ class EncodedChatStream:
         return self._render(self._decoder.feed(chunk))
 
     def finish(self) -> bytes:
+        """The decoder's last events; later calls give nothing (the relay may ask twice)."""
+        if self._finished:
+            return b""
+        self._finished = True
         return self._render(self._decoder.finish())
 
     def _render(self, events: list[Event | StreamError]) -> bytes:

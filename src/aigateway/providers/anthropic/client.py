@@ -72,6 +72,8 @@ class AnthropicProvider(TranslatingProvider):
                 provider=self.name,
                 status=502,
                 retryable=False,
+                upstream_status=status,
+                credential_refused=True,
             )
         return UpstreamError(
             f"{self.name}: {message}",
