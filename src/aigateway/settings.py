@@ -26,9 +26,14 @@ from aigateway.providers.openai.profiles import PROFILES
 PROVIDER_KINDS: dict[str, tuple[str, str | None]] = {
     "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
     **{kind: (profile.base_url, profile.key_env) for kind, profile in PROFILES.items()},
+    "gemini": ("https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY"),
+    # {location} is filled from the provider's `location` (global: aiplatform.googleapis.com).
+    "vertex": ("https://{location}-aiplatform.googleapis.com/v1", None),
 }
 # Servers people run themselves, usually without a key.
 KEYLESS_KINDS = frozenset({"ollama", "vllm", "lmstudio", "openai_compatible"})
+# Authenticated by Google credentials (a service-account file or the environment's), not a key.
+CREDENTIAL_KINDS = frozenset({"vertex"})
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -58,6 +63,11 @@ class ProviderConfig(_Strict):
     headers: dict[str, str] = {}  # sent with every upstream request (e.g. OpenRouter's HTTP-Referer)
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(default=256, ge=1)
+    # vertex only: the Google Cloud project and region, and a service-account JSON file (unset:
+    # the environment's application-default credentials)
+    project: str | None = None
+    location: str | None = None
+    credentials_file: str | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -172,8 +182,10 @@ def _provider_problems(settings: Settings) -> list[tuple[str, str]]:
             problems.append((name, f"unknown provider type {kind!r} (known: {known}); set `type:` to one of them"))
         else:
             cfg = settings.providers[name]
-            if cfg.api_key is None and kind not in KEYLESS_KINDS:
+            if cfg.api_key is None and kind not in KEYLESS_KINDS | CREDENTIAL_KINDS:
                 problems.append((name, "api_key: Field required"))
+            if kind == "vertex" and not (cfg.project and cfg.location):
+                problems.append((name, "vertex needs project and location (e.g. us-east5, or global)"))
             if kind == "azure" and not (cfg.base_url and cfg.api_version):
                 problems.append((name, "azure needs base_url (https://RESOURCE.openai.azure.com) and api_version"))
     return problems
