@@ -9,13 +9,16 @@ import anthropic
 import pytest
 
 from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
+from tests.support.google import TOKEN_PATH, ServiceAccount
 from tests.support.upstream import FakeUpstream
 
 UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
+GOOGLE_KEYS: list[str] = []  # a line of each service account's private key, to search logs for
+VERTEX_SHORT_LIFETIME = 227  # google-auth refreshes 225 s before expiry: stale after 2 s
 OPENAI_KINDS = ("openai", "deepseek", "groq", "mistral", "xai", "openrouter", "ollama", "together")
 
 
-def gateway_config(upstream_url: str) -> str:
+def gateway_config(upstream_url: str, more_providers: str = "") -> str:
     return f"""
 providers:
   anthropic:
@@ -35,6 +38,7 @@ providers:
     base_url: {upstream_url}/corp/anthropic/
     api_key: ${{TEST_UPSTREAM_KEY}}
 {openai_family(upstream_url)}
+{more_providers}
 ledger:
   flush_interval: 0.05
 """
@@ -48,6 +52,21 @@ def openai_family(upstream_url: str) -> str:
         blocks.append(f"  {kind}:\n    base_url: {upstream_url}/{kind}/v1{key}")
     azure = [f"base_url: {upstream_url}/azure", "api_key: ${TEST_UPSTREAM_KEY}", "api_version: 2024-10-21"]
     blocks.append("  azure:" + "".join("\n    " + line for line in azure))
+    return "\n".join(blocks)
+
+
+def google_family(upstream: FakeUpstream, workdir: Path) -> str:
+    """Gemini with a key; Vertex with real service accounts whose tokens the fake upstream issues
+    (`vertex_short` gets tokens that google-auth already counts as stale two seconds later)."""
+    blocks = [f"  gemini:\n    base_url: {upstream.url}/gemini/v1beta\n    api_key: ${{TEST_UPSTREAM_KEY}}"]
+    for name, lifetime in (("vertex", 3600), ("vertex_short", VERTEX_SHORT_LIFETIME)):
+        account = ServiceAccount(f"{name}@test-project.iam.gserviceaccount.com")
+        upstream.tokens.add(account, expires_in=lifetime)
+        GOOGLE_KEYS.append(account.pem.splitlines()[5])
+        path = account.write(workdir / f"{name}.json", upstream.url + TOKEN_PATH)
+        lines = ["type: vertex", f"base_url: {upstream.url}/{name}/v1", "project: test-project"]
+        lines += ["location: us-east5", f"credentials_file: {path}"]
+        blocks.append(f"  {name}:" + "".join("\n    " + line for line in lines))
     return "\n".join(blocks)
 
 
@@ -66,16 +85,16 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    gw = GatewayProcess(
-        gateway_config(upstream.url), tmp_path_factory.mktemp("gateway"), env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY}
-    )
+    google = google_family(upstream, tmp_path_factory.mktemp("google"))
+    config = gateway_config(upstream.url, google)
+    gw = GatewayProcess(config, tmp_path_factory.mktemp("gateway"), env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY})
     gw.start()
     yield gw
     gw.stop()
     # Every request of the session went through this process: no secret may be in its log.
     log = gw.log_text()
     assert '"msg":"request"' in log
-    for secret in (UPSTREAM_KEY, *ISSUED_KEYS):
+    for secret in (UPSTREAM_KEY, *ISSUED_KEYS, *GOOGLE_KEYS, *(t.token for t in upstream.tokens.issued)):
         assert secret not in log, "a secret reached the gateway log"
 
 

@@ -3,7 +3,9 @@
 Gemini 3 models take a level (`thinkingLevel`), Gemini 2.5 models a token budget
 (`thinkingBudget`: -1 lets the model decide, 0 turns thinking off where the model allows it);
 older models (1.5, 2.0) and Gemma take neither. `includeThoughts: true` asks for thought
-summaries, which become thinking blocks; it is set whenever the client turned thinking on.
+summaries, which become thinking blocks; it is set whenever the client turned thinking on,
+unless it asked for `display: omitted` (Claude Code does: it shows no thinking, and Anthropic
+then sends thinking blocks without their text).
 
 | Anthropic                               | Gemini 3 (`thinkingLevel`) | Gemini 2.5 (`thinkingBudget`)          |
 |-----------------------------------------|----------------------------|----------------------------------------|
@@ -39,7 +41,7 @@ def thinking_config(req: MessagesRequest, model: str) -> tuple[dict[str, Any] | 
     asked += ["output_config.effort"] if effort is not None else []
     if effort is not None and effort not in _LEVELS:
         return None, asked
-    show = thinking is not None and thinking.type != "disabled"
+    show = thinking is not None and thinking.type != "disabled" and thinking.display != "omitted"
     config: dict[str, Any] = {"includeThoughts": True} if show else {}
     if _GEMINI_3.search(model):
         level = _level(req, effort)
