@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 TOKEN_PATH = "/oauth2/token"
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+AUDIENCE = "https://oauth2.googleapis.com/token"  # google-auth names Google's endpoint whatever token_uri says
 
 
 @dataclass
@@ -70,7 +71,7 @@ class TokenEndpoint:
         self.accounts[account.email] = account
         self.lifetimes[account.email] = expires_in
 
-    def grant(self, form_body: bytes, audience: str) -> tuple[int, dict]:
+    def grant(self, form_body: bytes) -> tuple[int, dict]:
         form = {k: v[0] for k, v in parse_qs(form_body.decode()).items()}
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
             return 400, {"error": "unsupported_grant_type"}
@@ -86,7 +87,7 @@ class TokenEndpoint:
         except Exception:
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
         now = time.time()
-        if claims.get("aud") != audience or claims.get("scope") != SCOPE or not claims["iat"] - 60 <= now:
+        if claims.get("aud") != AUDIENCE or claims.get("scope") != SCOPE or not claims["iat"] - 60 <= now:
             return 400, {"error": "invalid_grant", "error_description": "bad claims"}
         issued = Issued(account.email, "ya29.test-" + secrets.token_urlsafe(24), self.lifetimes[account.email])
         self.issued.append(issued)

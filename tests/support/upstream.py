@@ -98,7 +98,7 @@ class FakeUpstream:
         self._loop.call_soon_threadsafe(self._loop.stop)
 
     async def _token(self, request: web.Request) -> web.StreamResponse:
-        status, body = self.tokens.grant(await request.read(), self.url + TOKEN_PATH)
+        status, body = self.tokens.grant(await request.read())
         return web.json_response(body, status=status)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
