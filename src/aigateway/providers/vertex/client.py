@@ -21,7 +21,7 @@ import msgspec
 from aigateway.errors import UpstreamError
 from aigateway.providers.base import PassthroughRequest, UpstreamResponse
 from aigateway.providers.gemini.client import GeminiProvider
-from aigateway.providers.gemini.errors import google_error, map_error
+from aigateway.providers.gemini.errors import map_error
 from aigateway.providers.vertex.auth import GoogleToken
 from aigateway.providers.vertex.body import to_vertex
 from aigateway.settings import ProviderConfig
@@ -50,7 +50,7 @@ class VertexProvider(GeminiProvider):
 
     def _path(self, upstream_model: str, stream: bool) -> str:
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
-        return f"{self._prefix}/google/models/{quote(upstream_model, safe='')}:{method}"
+        return f"{self._prefix}/google/models/{quote(upstream_model, safe='@')}:{method}"
 
     async def _auth_headers(self) -> dict[str, str]:
         return {"authorization": "Bearer " + await self._token.token()}
@@ -63,7 +63,7 @@ class VertexProvider(GeminiProvider):
             path = f"{self._prefix}/anthropic/models/count-tokens:rawPredict"
         else:
             method = "streamRawPredict" if request.stream else "rawPredict"
-            path = f"{self._prefix}/anthropic/models/{quote(model, safe='')}:{method}"
+            path = f"{self._prefix}/anthropic/models/{quote(model, safe='@')}:{method}"
         headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
         headers.update(self.config.headers)
         headers["content-type"] = "application/json"
@@ -72,15 +72,17 @@ class VertexProvider(GeminiProvider):
         upstream = await self._post(path, to_vertex(request.body, keep_model=counting), headers)
         if upstream.status >= 400:
             body = await upstream.read()
-            if not google_error(body):  # Anthropic's own error body: the route relays it unchanged
+            error_type = _anthropic_error_type(body)
+            if error_type is not None:  # Claude's own error body: the route relays it unchanged
                 raise UpstreamError(
                     f"Upstream provider '{self.name}' answered {upstream.status}",
                     provider=self.name,
                     status=upstream.status,
-                    error_type=_anthropic_error_type(body),
+                    error_type=error_type,
                     passthrough_body=body,
                     headers={k.lower(): v for k, v in upstream.headers.items()},
                 )
+            # Google's envelope: Vertex itself refused (IAM, quota, unknown model)
             raise map_error(self.name, upstream.status, body, upstream.headers, None, self.credential)
         return upstream
 
@@ -91,11 +93,13 @@ def _model_of(body: bytes) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _anthropic_error_type(body: bytes) -> str:
+def _anthropic_error_type(body: bytes) -> str | None:
+    """The error type of an Anthropic error body (`{"type": "error", "error": {"type", ...}}`), else None."""
     try:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError:
-        return "api_error"
-    error = data.get("error") if isinstance(data, dict) else None
-    kind = error.get("type") if isinstance(error, dict) else None
+        return None
+    if not isinstance(data, dict) or data.get("type") != "error" or not isinstance(data.get("error"), dict):
+        return None
+    kind = data["error"].get("type")
     return kind if isinstance(kind, str) else "api_error"
