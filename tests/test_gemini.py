@@ -342,3 +342,41 @@ def test_claude_code_requests_translate_to_gemini(name, model, gateway, api_key,
         {"name": "Bash", "id": r["tool_use_id"], "response": {"output": "\n".join(texts(r["content"]))}}
         for r in results
     ]
+
+
+# The shape of CountTokensResponse in google-genai's types (total_tokens, prompt_tokens_details);
+# no recording of a countTokens exchange exists.
+COUNT_ANSWER = b'{"totalTokens": 31, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 31}]}'
+
+
+@pytest.mark.parametrize(
+    ("model", "path"),
+    [
+        ("gemini/gemini-2.5-flash", "/gemini/v1beta/models/gemini-2.5-flash:countTokens"),
+        ("vertex/gemini-2.5-flash", "/vertex/v1/projects/test-project/locations/us-east5/publishers/google/models/"
+         "gemini-2.5-flash:countTokens"),
+    ],
+)  # fmt: skip
+def test_count_tokens_asks_geminis_own_counter(model, path, client, upstream):
+    upstream.expect(Reply(body=COUNT_ANSWER, headers={"content-type": "application/json"}))
+    tool = {"name": "f", "description": "d", "input_schema": {"type": "object", "properties": {}}}
+    raw = client.messages.with_raw_response.count_tokens(model=model, messages=PROMPT, system="Be brief.", tools=[tool])
+    assert raw.parse().input_tokens == 31
+    assert raw.headers["x-aigateway-token-count"] == f"counted; provider={model.split('/')[0]}"
+    got = upstream.received[0]
+    assert got.path_qs == path
+    sent = json.loads(got.body)
+    request = sent["generateContentRequest"] if model.startswith("gemini/") else sent
+    if model.startswith("gemini/"):
+        assert request.pop("model") == "models/gemini-2.5-flash"
+    assert request == {
+        "contents": [{"role": "user", "parts": [{"text": "Hello"}]}],
+        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+        "tools": [
+            {
+                "functionDeclarations": [
+                    {"name": "f", "description": "d", "parameters": {"type": "OBJECT", "properties": {}}}
+                ]
+            }
+        ],
+    }

@@ -31,7 +31,7 @@ from aigateway.providers.anthropic.stream import AnthropicStreamTap
 from aigateway.providers.base import PassthroughRequest, TranslatingProvider, UpstreamResponse
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import resolve_route
-from aigateway.tokens import count_header
+from aigateway.tokens import COUNT_HEADER, count_header
 
 CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in the ledger only
 
@@ -114,7 +114,7 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
         if kind is MessagesHead:
             await _translated(gw, req, route, provider, body, raw, out)
         else:
-            await _count_locally(gw, req, route, body, raw)
+            await _count_locally(gw, req, route, provider, body, raw)
         return
     upstream = await provider.passthrough(
         PassthroughRequest(
@@ -130,9 +130,16 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
         await _relay_whole(req, route, upstream, out, with_usage=kind is MessagesHead)
 
 
-async def _count_locally(gw: Gateway, req: Request, route: Route, body: bytes, raw: dict[str, Any]) -> None:
-    """count_tokens for a provider without a counter: a real tokenizer, marked as such."""
-    parse_request({**raw, "max_tokens": 1})  # the same validation a message gets
+async def _count_locally(
+    gw: Gateway, req: Request, route: Route, provider: TranslatingProvider, body: bytes, raw: dict[str, Any]
+) -> None:
+    """count_tokens by the provider's own counter if it has one, else a real tokenizer, marked as such."""
+    request = parse_request({**raw, "max_tokens": 1})  # the same validation a message gets
+    counted = await provider.count_tokens(request, route.upstream_model)
+    if counted is not None:
+        by_provider = (COUNT_HEADER.encode(), f"counted; provider={route.provider}".encode())
+        await req.respond(200, b'{"input_tokens":%d}' % counted, [*_route_names(route), by_provider])
+        return
     count = gw.token_counts.count(body, route.upstream_model, raw)
     name, value = count_header(count)
     headers = [*_route_names(route), (name.encode(), value.encode())]

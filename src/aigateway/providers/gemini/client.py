@@ -9,6 +9,7 @@ only in the URL and in how a request is authenticated (`_path`, `_auth_headers`)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -23,6 +24,7 @@ from aigateway.providers.gemini.response import to_ir
 from aigateway.providers.gemini.stream import GeminiStreamDecoder
 
 _encode = msgspec.json.encode
+_COUNTED = ("contents", "systemInstruction", "tools", "toolConfig")  # what makes up the prompt
 
 
 class GeminiProvider(TranslatingProvider):
@@ -53,6 +55,33 @@ class GeminiProvider(TranslatingProvider):
         """A body already in Gemini's format, forwarded with only auth added."""
         headers = {"content-type": "application/json", **request.headers, **await self._auth_headers()}
         return await self._post(request.path, request.body, headers)
+
+    def _count_path(self, upstream_model: str) -> str:
+        return f"models/{quote(upstream_model, safe='')}:countTokens"
+
+    def _count_body(self, body: dict[str, Any], upstream_model: str) -> dict[str, Any]:
+        """Gemini API: the whole request under `generateContentRequest`, so system instruction
+        and tools are counted too (CountTokensRequest)."""
+        request = {k: body[k] for k in _COUNTED if k in body}
+        return {"generateContentRequest": {"model": f"models/{upstream_model}", **request}}
+
+    async def count_tokens(self, request: MessagesRequest, upstream_model: str) -> int:
+        """Gemini's own counter (`:countTokens`); its `totalTokens` is the prompt's input tokens."""
+        body, _ = from_ir(request, upstream_model, self.name)
+        headers = {"content-type": "application/json", **self.config.headers, **await self._auth_headers()}
+        payload = _encode(self._count_body(body, upstream_model))
+        upstream = await self._post(self._count_path(upstream_model), payload, headers)
+        answer = await upstream.read()
+        if upstream.status >= 400:
+            raise self.error(upstream.status, answer, upstream.headers)
+        try:
+            total = msgspec.json.decode(answer).get("totalTokens")
+        except (msgspec.DecodeError, AttributeError):
+            total = None
+        if not isinstance(total, int):
+            what = f"Upstream provider '{self.name}' answered countTokens without totalTokens"
+            raise UpstreamError(what, provider=self.name, status=502)
+        return total
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
         try:

@@ -14,6 +14,7 @@ Every request carries `Authorization: Bearer <token>` from google-auth (auth.py)
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -51,6 +52,13 @@ class VertexProvider(GeminiProvider):
     def _path(self, upstream_model: str, stream: bool) -> str:
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         return f"{self._prefix}/google/models/{quote(upstream_model, safe='@')}:{method}"
+
+    def _count_path(self, upstream_model: str) -> str:
+        return f"{self._prefix}/google/models/{quote(upstream_model, safe='@')}:countTokens"
+
+    def _count_body(self, body: dict[str, Any], upstream_model: str) -> dict[str, Any]:
+        """Vertex's CountTokensRequest takes contents, systemInstruction and tools at the top."""
+        return {k: body[k] for k in ("contents", "systemInstruction", "tools") if k in body}
 
     async def _auth_headers(self) -> dict[str, str]:
         return {"authorization": "Bearer " + await self._token.token()}
