@@ -380,3 +380,84 @@ def test_count_tokens_asks_geminis_own_counter(model, path, client, upstream):
             }
         ],
     }
+
+
+def _stream_raw(gateway, api_key, upstream, body: bytes) -> list[tuple[str, dict]]:
+    upstream.expect(Reply(body=body, headers={"content-type": "text/event-stream"}, chunk_size=17))
+    request = {"model": "gemini/gemini-2.5-flash", "max_tokens": 100, "messages": PROMPT, "stream": True}
+    resp = httpx.post(gateway.url + "/v1/messages", json=request, headers={"x-api-key": api_key}, timeout=30)
+    assert resp.status_code == 200
+    return validate_stream(resp.content)
+
+
+def test_error_inside_a_gemini_stream_ends_it_with_one_error_event(gateway, api_key, upstream):
+    rec = recs.recording("tools-stream#2")
+    first = rec.body.split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+    error = json.dumps({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}})
+    events = _stream_raw(gateway, api_key, upstream, first + b"data: " + error.encode() + b"\r\n\r\n")
+    names = [name for name, _ in events]
+    assert names[0] == "message_start" and "content_block_delta" in names and names[-1] == "error"
+    assert "message_stop" not in names
+    assert (
+        events[-1][1]["error"]["message"]
+        == "Upstream provider 'gemini' reported an error mid-stream: The model is overloaded."
+    )
+
+
+def test_gemini_stream_cut_before_its_finish_reason_is_an_error(gateway, api_key, upstream):
+    rec = recs.recording("tools-stream#2")
+    events = _stream_raw(gateway, api_key, upstream, rec.body.split(b"\r\n\r\n")[0] + b"\r\n\r\n")
+    assert events[-1][0] == "error" and "before its finishReason" in events[-1][1]["error"]["message"]
+
+
+def test_malformed_function_call_is_an_upstream_error_not_an_empty_answer(gateway, api_key, upstream, client):
+    """Gemini's MALFORMED_FUNCTION_CALL has no Anthropic stop reason; an empty end_turn would leave
+    an agent stuck, so it is an api_error the SDKs retry."""
+    chunk = recs.chunks(recs.recording("max-tokens-stream#1"))[0]
+    chunk["candidates"][0] = {"content": {"role": "model", "parts": []}, "finishReason": "MALFORMED_FUNCTION_CALL"}
+    body = b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n"
+    events = _stream_raw(gateway, api_key, upstream, body)
+    assert events[-1][0] == "error" and "MALFORMED_FUNCTION_CALL" in events[-1][1]["error"]["message"]
+    upstream.expect(Reply(body=json.dumps(chunk).encode(), headers={"content-type": "application/json"}))
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        read(client, "gemini/gemini-2.5-flash", stream=False)
+    assert caught.value.status_code == 502 and "MALFORMED_FUNCTION_CALL" in caught.value.message
+
+
+def test_blocked_prompt_is_a_refusal(client, upstream):
+    usage = {"promptTokenCount": 12, "totalTokenCount": 12}
+    blocked = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage}
+    upstream.expect(Reply(body=json.dumps(blocked).encode(), headers={"content-type": "application/json"}))
+    message, _ = read(client, "gemini/gemini-2.5-flash", stream=False)
+    assert message.stop_reason == "refusal" and message.content == []
+    assert message.usage.input_tokens == 12
+
+
+@pytest.mark.parametrize(
+    ("status", "google", "want_status", "want_type"),
+    [
+        (503, "UNAVAILABLE", 529, "overloaded_error"),
+        (500, "INTERNAL", 500, "api_error"),
+        (504, "DEADLINE_EXCEEDED", 504, "api_error"),
+        (403, "PERMISSION_DENIED", 502, "api_error"),
+        (400, "FAILED_PRECONDITION", 400, "invalid_request_error"),
+    ],
+)
+def test_google_statuses_map_to_anthropic_types(status, google, want_status, want_type, client, upstream):
+    body = json.dumps({"error": {"code": status, "message": "something", "status": google}}).encode()
+    upstream.expect(Reply(status=status, body=body, headers={"content-type": "application/json"}))
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        read(client, "gemini/gemini-2.5-flash", stream=False)
+    assert caught.value.status_code == want_status and caught.value.body["error"]["type"] == want_type
+
+
+def test_streamed_usage_reaches_the_ledger(client, gateway, upstream):
+    rec = recs.recording("thinking-stream-2.5-pro#1")
+    upstream.expect(reply(rec))
+    with client.messages.stream(model="gemini/gemini-2.5-pro", max_tokens=1000, messages=PROMPT) as s:
+        message = s.get_final_message()
+        request_id = s.response.headers["request-id"]
+    row = gateway.ledger_row(request_id)
+    assert (row["provider"], row["upstream_model"], row["stop_reason"]) == ("gemini", "gemini-2.5-pro", "end_turn")
+    assert row["input_tokens"] == message.usage.input_tokens == 34
+    assert row["output_tokens"] == message.usage.output_tokens == 469 + 787  # candidates + thoughts
