@@ -14,6 +14,10 @@ block, with a prefix naming where it belongs:
   thinking block just before that block carries it (the open thinking block if there is one,
   else an empty one), and on the way back it is put on the first part built from the next block.
 
+A signature on a part with no content (an empty closing text part, an empty thought) is a
+carrier like the `n:` kind; when no part follows it in the turn, it is not sent back (Gemini
+validates only function-call signatures, and an empty text part is not a valid part).
+
 A tool_use id was the other candidate; it is echoed too, but a signature on a text part has no
 id to ride on, signatures run to several kilobytes, and ids appear twice (tool_use and
 tool_result). Thinking blocks without the prefix (Anthropic's own, or unsigned Gemini thoughts)

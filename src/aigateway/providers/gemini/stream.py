@@ -58,13 +58,13 @@ class PartWriter:
         signature = part.get("thoughtSignature")
         call = part.get("functionCall")
         text = part.get("text")
-        if part.get("thought") is True:
-            self.writer.thinking(text if isinstance(text, str) else "")
+        if part.get("thought") is True and isinstance(text, str) and text:
+            self.writer.thinking(text)
             if isinstance(signature, str):
                 self.writer.signature(signatures.encode("t", signature))
                 self.writer.close()  # a signed thought is one part: more thought opens a new block
             return
-        if isinstance(signature, str):
+        if isinstance(signature, str):  # an empty thought with a signature is a carrier too
             self._carry(signature)
         if isinstance(call, dict):
             self._call(call)
