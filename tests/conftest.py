@@ -41,6 +41,9 @@ providers:
 {more_providers}
 ledger:
   flush_interval: 0.05
+routing:               # one upstream call per attempt, no breaker: tests count upstream calls;
+  retries: 0           # tests/routing runs gateways with the default routing settings
+  breaker: {{failures: 1000000}}
 """
 
 
@@ -55,10 +58,11 @@ def openai_family(upstream_url: str) -> str:
     return "\n".join(blocks)
 
 
-def google_family(upstream: FakeUpstream, workdir: Path) -> str:
-    """Gemini with a key; Vertex with real service accounts whose tokens the fake upstream issues
-    (`vertex_short` gets tokens that google-auth already counts as stale two seconds later)."""
-    blocks = [f"  gemini:\n    base_url: {upstream.url}/gemini/v1beta\n    api_key: ${{TEST_UPSTREAM_KEY}}"]
+def vertex_config(upstream: FakeUpstream, workdir: Path) -> str:
+    """Vertex with real service accounts whose tokens the fake upstream issues (`vertex_short`
+    gets tokens google-auth counts as stale two seconds later). A gateway of its own: with
+    Vertex configured, the catalog's Claude models may also be served (and failed over) there."""
+    blocks = []
     for name, lifetime in (("vertex", 3600), ("vertex_short", VERTEX_SHORT_LIFETIME)):
         account = ServiceAccount(f"{name}@test-project.iam.gserviceaccount.com")
         upstream.tokens.add(account, expires_in=lifetime)
@@ -67,7 +71,14 @@ def google_family(upstream: FakeUpstream, workdir: Path) -> str:
         lines = ["type: vertex", f"base_url: {upstream.url}/{name}/v1", "project: test-project"]
         lines += ["location: us-east5", f"credentials_file: {path}"]
         blocks.append(f"  {name}:" + "".join("\n    " + line for line in lines))
-    return "\n".join(blocks)
+    return "providers:\n" + "\n".join(blocks) + "\nledger:\n  flush_interval: 0.05\nrouting:\n  retries: 0\n"
+
+
+def assert_no_secrets_logged(gw: GatewayProcess, upstream: FakeUpstream) -> None:
+    log = gw.log_text()
+    assert '"msg":"request"' in log
+    for secret in (UPSTREAM_KEY, *ISSUED_KEYS, *GOOGLE_KEYS, *(t.token for t in upstream.tokens.issued)):
+        assert secret not in log, "a secret reached the gateway log"
 
 
 @pytest.fixture(scope="session")
@@ -85,17 +96,34 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    google = google_family(upstream, tmp_path_factory.mktemp("google"))
-    config = gateway_config(upstream.url, google)
+    gemini = f"  gemini:\n    base_url: {upstream.url}/gemini/v1beta\n    api_key: ${{TEST_UPSTREAM_KEY}}"
+    config = gateway_config(upstream.url, gemini)
     gw = GatewayProcess(config, tmp_path_factory.mktemp("gateway"), env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY})
     gw.start()
     yield gw
     gw.stop()
     # Every request of the session went through this process: no secret may be in its log.
-    log = gw.log_text()
-    assert '"msg":"request"' in log
-    for secret in (UPSTREAM_KEY, *ISSUED_KEYS, *GOOGLE_KEYS, *(t.token for t in upstream.tokens.issued)):
-        assert secret not in log, "a secret reached the gateway log"
+    assert_no_secrets_logged(gw, upstream)
+
+
+@pytest.fixture(scope="session")
+def vertex_gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    config = vertex_config(upstream, tmp_path_factory.mktemp("google"))
+    gw = GatewayProcess(config, tmp_path_factory.mktemp("vertex-gateway"))
+    gw.start()
+    yield gw
+    gw.stop()
+    assert_no_secrets_logged(gw, upstream)
+
+
+@pytest.fixture(scope="session")
+def vertex_key(vertex_gateway: GatewayProcess) -> str:
+    return vertex_gateway.create_key("session")
+
+
+@pytest.fixture
+def vertex_client(vertex_gateway: GatewayProcess, vertex_key: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=vertex_gateway.url, api_key=vertex_key, max_retries=0)
 
 
 @pytest.fixture(scope="session")

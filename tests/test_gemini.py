@@ -357,7 +357,8 @@ COUNT_ANSWER = b'{"totalTokens": 31, "promptTokensDetails": [{"modality": "TEXT"
          "gemini-2.5-flash:countTokens"),
     ],
 )  # fmt: skip
-def test_count_tokens_asks_geminis_own_counter(model, path, client, upstream):
+def test_count_tokens_asks_geminis_own_counter(model, path, request, upstream):
+    client = request.getfixturevalue("vertex_client" if model.startswith("vertex/") else "client")
     upstream.expect(Reply(body=COUNT_ANSWER, headers={"content-type": "application/json"}))
     tool = {"name": "f", "description": "d", "input_schema": {"type": "object", "properties": {}}}
     raw = client.messages.with_raw_response.count_tokens(model=model, messages=PROMPT, system="Be brief.", tools=[tool])
@@ -412,12 +413,15 @@ def test_gemini_stream_cut_before_its_finish_reason_is_an_error(gateway, api_key
 
 def test_malformed_function_call_is_an_upstream_error_not_an_empty_answer(gateway, api_key, upstream, client):
     """Gemini's MALFORMED_FUNCTION_CALL has no Anthropic stop reason; an empty end_turn would leave
-    an agent stuck, so it is an api_error the SDKs retry."""
+    an agent stuck, so it is an api_error the SDKs retry (and, streamed, a failure before any
+    content: an ordinary failed attempt, not a started stream)."""
     chunk = recs.chunks(recs.recording("max-tokens-stream#1"))[0]
     chunk["candidates"][0] = {"content": {"role": "model", "parts": []}, "finishReason": "MALFORMED_FUNCTION_CALL"}
     body = b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n"
-    events = _stream_raw(gateway, api_key, upstream, body)
-    assert events[-1][0] == "error" and "MALFORMED_FUNCTION_CALL" in events[-1][1]["error"]["message"]
+    upstream.expect(Reply(body=body, headers={"content-type": "text/event-stream"}, chunk_size=17))
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        read(client, "gemini/gemini-2.5-flash", stream=True)
+    assert caught.value.status_code >= 500 and caught.value.body["error"]["type"] == "api_error"
     upstream.expect(Reply(body=json.dumps(chunk).encode(), headers={"content-type": "application/json"}))
     with pytest.raises(anthropic.APIStatusError) as caught:
         read(client, "gemini/gemini-2.5-flash", stream=False)

@@ -195,14 +195,14 @@ def test_error_mid_stream_is_typed_for_the_sdk(client, upstream):
 # --- Gemini and Vertex (section 1 row 4, section 2 row 15) ----------------------------------------
 
 
-def test_vertex_gemini_streamed_tool_use_carries_its_input(gateway, api_key, upstream):
+def test_vertex_gemini_streamed_tool_use_carries_its_input(vertex_gateway, vertex_key, upstream):
     """litellm #25561: Vertex Gemini streamed, tool_use started but no input_json_delta: `input: {}`."""
     from tests.support import gemini_recordings
 
     rec = gemini_recordings.recording("tools-stream#1")
     upstream.expect(Reply(body=rec.body, headers={"content-type": "text/event-stream"}, chunk_size=23))
     request = {"model": "vertex/gemini-2.5-flash", "max_tokens": 500, "messages": PROMPT, "stream": True}
-    resp = httpx.post(gateway.url + "/v1/messages", json=request, headers={"x-api-key": api_key}, timeout=30)
+    resp = httpx.post(vertex_gateway.url + "/v1/messages", json=request, headers={"x-api-key": vertex_key}, timeout=30)
     assert resp.status_code == 200, resp.text
     events = [json.loads(line[6:]) for line in resp.text.splitlines() if line.startswith("data: ")]
     tools = [

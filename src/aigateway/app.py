@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.anthropic import models, routes
 from aigateway.frontends.anthropic.errors import error_body, send_error
 from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
-from aigateway.policy.keys import KeyCache
+from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import TranslatingProvider
 from aigateway.providers.registry import build_providers
@@ -29,12 +31,11 @@ from aigateway.settings import Settings
 from aigateway.store.sql import open_store
 from aigateway.tokens import warm_up
 
-Handler = Callable[[Gateway, Request, str], Awaitable[None]]
+Handler = Callable[[Gateway, Request, GatewayKey], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/messages"): routes.messages,
     ("POST", "/v1/messages/count_tokens"): routes.count_tokens,
 }
-_HEALTH_BODY = b'{"status":"ok"}'
 
 
 class App:
@@ -78,10 +79,11 @@ class App:
         handler = _KEYED.get((method, path))
         if handler is not None:
             key = await gw.authenticate(req)
-            await handler(gw, req, key.id)
+            await handler(gw, req, key)
             return
         if path == "/health" and method in ("GET", "HEAD"):
-            await req.respond(200, _HEALTH_BODY if method == "GET" else b"")
+            body = msgspec.json.encode({"status": "ok", "providers": gw.health.snapshot()})
+            await req.respond(200, body if method == "GET" else b"")
             return
         if path == "/" and method == "HEAD":  # Claude Code's connectivity probe
             await req.respond(200, b"", content_type=None)
@@ -122,7 +124,7 @@ async def start_gateway(settings: Settings) -> Gateway:
     ledger.start()
     gw = Gateway(
         settings=settings,
-        catalog=Catalog.load(),
+        catalog=Catalog.load([entry.model_dump() for entry in settings.catalog]),
         providers=build_providers(settings),
         engine=engine,
         keys=keys,
