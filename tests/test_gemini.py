@@ -465,3 +465,17 @@ def test_streamed_usage_reaches_the_ledger(client, gateway, upstream):
     assert (row["provider"], row["upstream_model"], row["stop_reason"]) == ("gemini", "gemini-2.5-pro", "end_turn")
     assert row["input_tokens"] == message.usage.input_tokens == 34
     assert row["output_tokens"] == message.usage.output_tokens == 469 + 787  # candidates + thoughts
+
+
+@pytest.mark.parametrize(("fixture", "provider"), [("client", "gemini"), ("vertex_client", "vertex")])
+def test_google_model_id_is_served_by_whichever_google_provider_is_configured(fixture, provider, request, upstream):
+    """The catalog's `google/gemini-2.5-flash` goes to the Gemini API or to Vertex, as configured."""
+    client = request.getfixturevalue(fixture)
+    rec = recs.recording("text-sync#1")
+    upstream.expect(reply(rec))
+    message, headers = read(client, "google/gemini-2.5-flash", stream=False)
+    assert message.content[0].text == expected(rec).text and message.model == "google/gemini-2.5-flash"
+    assert headers["x-aigateway-provider"] == provider
+    assert headers["x-aigateway-upstream-model"] == "gemini-2.5-flash"
+    assert upstream.received[0].path_qs.endswith("/models/gemini-2.5-flash:generateContent")
+    assert "google/gemini-2.5-flash" in [m.id for m in client.models.list(limit=1000).data]
