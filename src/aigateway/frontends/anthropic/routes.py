@@ -28,7 +28,7 @@ from aigateway.observability.logging import log_request
 from aigateway.policy.ledger import LedgerRow
 from aigateway.providers.anthropic.response import read_usage
 from aigateway.providers.anthropic.stream import AnthropicStreamTap
-from aigateway.providers.base import PassthroughRequest, TranslatingProvider, UpstreamResponse
+from aigateway.providers.base import PassthroughRequest, Provider, TranslatingProvider, UpstreamResponse
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import resolve_route
 from aigateway.tokens import count_header
@@ -127,7 +127,7 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
     if out.streamed and upstream.status == 200:
         await _relay_stream(req, route, upstream, out, AnthropicStreamTap())
     else:
-        await _relay_whole(req, route, upstream, out, with_usage=kind is MessagesHead)
+        await _relay_whole(req, route, provider, upstream, out, with_usage=kind is MessagesHead)
 
 
 async def _count_locally(gw: Gateway, req: Request, route: Route, body: bytes, raw: dict[str, Any]) -> None:
@@ -164,29 +164,16 @@ async def _translated(
 
 
 async def _relay_whole(
-    req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome, *, with_usage: bool
+    req: Request, route: Route, provider: Provider, upstream: UpstreamResponse, out: _Outcome, *, with_usage: bool
 ) -> None:
     body = await upstream.read()
     if upstream.status >= 400:
-        raise UpstreamError(
-            f"Upstream provider '{route.provider}' answered {upstream.status}",
-            provider=route.provider,
-            status=upstream.status,
-            error_type=_upstream_error_type(body),
-            passthrough_body=body,
-            headers={k.lower(): v for k, v in upstream.headers.items()},
-        )
+        raise provider.passthrough_error(upstream.status, body, upstream.headers)
     if with_usage:
         out.usage, out.stop_reason = read_usage(body)
     out.status = upstream.status
     content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
     await req.respond(upstream.status, body, _route_headers(route, upstream), content_type)
-
-
-def _upstream_error_type(body: bytes) -> str:
-    _, _, rest = body.partition(b'"error":{"type":"')
-    end = rest.find(b'"')
-    return rest[:end].decode("utf-8", "replace") if 0 < end < 64 else "api_error"
 
 
 class _StreamRelay(Protocol):
