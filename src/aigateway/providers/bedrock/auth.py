@@ -18,6 +18,7 @@ import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
+from botocore.exceptions import BotoCoreError
 
 from aigateway.errors import UpstreamError
 
@@ -40,8 +41,12 @@ class BedrockAuth:
         self.region = region
         self._token = api_key or os.environ.get(TOKEN_ENV) or None
         self._credentials: Credentials | None = None
+        self._problem = "no credentials were found"
         if self._token is None:
-            self._credentials = botocore.session.get_session().get_credentials()
+            try:
+                self._credentials = botocore.session.get_session().get_credentials()
+            except BotoCoreError as exc:  # e.g. an expired SSO session: reported on each request
+                self._problem = type(exc).__name__
 
     @property
     def mode(self) -> str:
@@ -60,12 +65,20 @@ class BedrockAuth:
         creds = self._credentials
         if creds is None:
             raise UpstreamError(
-                f"The gateway has no AWS credentials for provider '{self._provider}': set them in the "
-                "environment, a shared credentials file or an instance role, or an API key",
+                f"The gateway has no AWS credentials for provider '{self._provider}' ({self._problem}): set "
+                "them in the environment, a shared credentials file or an instance role, or an API key",
                 provider=self._provider,
                 status=502,
                 retryable=False,
             )
-        if isinstance(creds, RefreshableCredentials) and creds.refresh_needed():
-            return await asyncio.to_thread(creds.get_frozen_credentials)
-        return creds.get_frozen_credentials()
+        try:
+            if isinstance(creds, RefreshableCredentials) and creds.refresh_needed():
+                return await asyncio.to_thread(creds.get_frozen_credentials)
+            return creds.get_frozen_credentials()
+        except BotoCoreError as exc:
+            raise UpstreamError(
+                f"The gateway could not refresh its AWS credentials for provider '{self._provider}' "
+                f"({type(exc).__name__})",
+                provider=self._provider,
+                status=502,
+            ) from None
