@@ -276,3 +276,36 @@ def test_recorded_bedrock_errors(case, client, upstream):
     }
     assert upstream.received[0].raw_path == "/bedrock" + ex.path_and_query
     verify_sigv4(upstream.received[0])
+
+
+def test_refused_beta_flags_are_retried_with_the_documented_ones_then_none(client, upstream):
+    """Bedrock answers 400 "invalid beta flag" to flags it does not know (Claude Code sends some):
+    all flags first, then AWS's documented ones, then none; every attempt signed."""
+    ex = exchange("bedrock", "invoke-anthropic-messages-cache", 2)
+    refused = b'{"message":"The model returned the following errors: invalid beta flag"}'
+    bad = {"content-type": "application/json", "x-amzn-errortype": "ValidationException"}
+    upstream.expect(
+        Reply(status=400, body=refused, headers=bad),
+        Reply(status=400, body=refused, headers=bad),
+        Reply(body=ex.response_bytes(), headers={"content-type": "application/json"}),
+    )
+    betas = ["claude-code-20250219", "interleaved-thinking-2025-05-14", "context-management-2025-06-27"]
+    message = client.beta.messages.create(
+        model=f"bedrock/{CLAUDE}", max_tokens=10, messages=[{"role": "user", "content": "Hi"}], betas=betas
+    )
+    assert message.content[0].text == json.loads(ex.response_bytes())["content"][0]["text"]
+    sent = [json.loads(r.body).get("anthropic_beta") for r in upstream.received]
+    assert sent == [betas, betas[1:], None]
+    for got in upstream.received:
+        verify_sigv4(got)
+
+
+def test_other_400s_are_not_retried(client, upstream):
+    upstream.expect(
+        Reply(status=400, body=b'{"message":"messages: bad"}', headers={"content-type": "application/json"})
+    )
+    with pytest.raises(anthropic.BadRequestError):
+        client.beta.messages.create(
+            model=f"bedrock/{CLAUDE}", max_tokens=10, messages=[{"role": "user", "content": "Hi"}], betas=["x-1"]
+        )
+    assert len(upstream.received) == 1

@@ -21,6 +21,7 @@ from yarl import URL
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
+from aigateway.observability.logging import log
 from aigateway.providers.base import (
     PassthroughRequest,
     Prepared,
@@ -29,7 +30,7 @@ from aigateway.providers.base import (
     UpstreamResponse,
     _unavailable,
 )
-from aigateway.providers.bedrock import models
+from aigateway.providers.bedrock import betas, models
 from aigateway.providers.bedrock.auth import BedrockAuth, resolve_region
 from aigateway.providers.bedrock.errors import map_error
 from aigateway.providers.bedrock.invoke import count_tokens_answer, count_tokens_body, invoke_body
@@ -81,12 +82,22 @@ class BedrockProvider(TranslatingProvider):
             model, body = count_tokens_body(request.body, beta)
             path = models.model_path(models.foundation_id(model), "count-tokens")
             return CountTokensResponse(await self._send(path, body, "application/json"), self.name)
-        invoke = invoke_body(request.body, beta)
+        tries = betas.attempts(beta)
+        for n, flags in enumerate(tries):
+            stream, resp = await self._invoke(request.body, flags)
+            if n + 1 == len(tries) or resp.status != 400 or betas.REFUSED not in await resp.read():
+                break
+            resp.release()
+            left_out = sorted(set((flags or "").split(",")) - set((tries[n + 1] or "").split(",")) - {""})
+            log.warning("beta flags refused", extra={"fields": {"provider": self.name, "dropped": left_out}})
+        return (InvokeStreamResponse if stream else UpstreamResponse)(resp, self.name)
+
+    async def _invoke(self, body: bytes, beta: str | None) -> tuple[bool, aiohttp.ClientResponse]:
+        invoke = invoke_body(body, beta)
         if invoke.stream:
             path = models.model_path(invoke.model, "invoke-with-response-stream")
-            return InvokeStreamResponse(await self._send(path, invoke.body, EVENT_STREAM), self.name)
-        path = models.model_path(invoke.model, "invoke")
-        return UpstreamResponse(await self._send(path, invoke.body, "application/json"), self.name)
+            return True, await self._send(path, invoke.body, EVENT_STREAM)
+        return False, await self._send(models.model_path(invoke.model, "invoke"), invoke.body, "application/json")
 
     def passthrough_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         return map_error(self.name, status, body, headers)
