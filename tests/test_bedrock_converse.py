@@ -183,3 +183,30 @@ def test_upstream_exception_inside_a_converse_stream_is_one_error_event(gateway,
     assert names[-1] == "error" and names.count("error") == 1 and "message_stop" not in names
     error = events[-1][1]["error"]
     assert error["type"] == "rate_limit_error" and "Too many tokens" in error["message"]
+
+
+def test_claude_code_tool_result_turn_through_converse(gateway, api_key, upstream):
+    """Claude Code's own second turn (system turn, tool_use, tool_result with cache_control,
+    adaptive thinking, effort) to a Nova model: translated, answered, and what Converse has
+    no place for named in the response header."""
+    from tests.support.fixtures import claude_code_request
+
+    captured = claude_code_request("claude-code-unknown-model-tool-result-turn")
+    upstream.expect(reply(exchange("bedrock", "converse-stream-tool", 2), chunk_size=17))
+    body = {**captured["body"], "model": "bedrock/us.amazon.nova-micro-v1:0"}
+    headers = {k: v for k, v in captured["headers"].items() if k.lower().startswith("anthropic-")}
+    resp = httpx.post(
+        gateway.url + "/v1/messages?beta=true", json=body, headers={**headers, "x-api-key": api_key}, timeout=30
+    )
+    events = validate_stream(resp.content)
+    text = "".join(
+        d["delta"]["text"] for n, d in events if n == "content_block_delta" and d["delta"]["type"] == "text_delta"
+    )
+    assert text == expected(exchange("bedrock", "converse-stream-tool", 2)).text
+    dropped = resp.headers["x-aigateway-dropped"].split(", ")
+    assert {"context_management", "metadata.user_id", "thinking", "output_config.effort"} <= set(dropped)
+    sent = json.loads(upstream.received[0].body)
+    assert upstream.received[0].raw_path == "/bedrock/model/us.amazon.nova-micro-v1%3A0/converse-stream"
+    assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
+    assert any("toolResult" in b for b in sent["messages"][-1]["content"]) and sent["toolConfig"]["tools"]
+    bedrock.verify_sigv4(upstream.received[0])
