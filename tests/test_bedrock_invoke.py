@@ -309,3 +309,33 @@ def test_other_400s_are_not_retried(client, upstream):
             model=f"bedrock/{CLAUDE}", max_tokens=10, messages=[{"role": "user", "content": "Hi"}], betas=["x-1"]
         )
     assert len(upstream.received) == 1
+
+
+def test_ledger_has_bedrocks_cache_usage(gateway, client, upstream):
+    """litellm #19 / #20: cache writes and reads kept apart from input on the Bedrock paths too."""
+    ex = exchange("bedrock", "invoke-anthropic-messages-cache", 2)
+    usage = json.loads(ex.response_bytes())["usage"]
+    upstream.expect(Reply(body=ex.response_bytes(), headers={"content-type": "application/json"}))
+    raw = client.messages.with_raw_response.create(
+        model=f"bedrock/{CLAUDE}", max_tokens=10, messages=[{"role": "user", "content": "Hi"}]
+    )
+    row = gateway.ledger_row(raw.headers["request-id"])
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (
+        usage["input_tokens"],
+        usage["cache_read_input_tokens"],
+        usage["output_tokens"],
+    )
+    assert (row["provider"], row["upstream_model"]) == ("bedrock", CLAUDE)
+
+    ex = exchange("bedrock", "converse-cache-write-read", 1)
+    usage = json.loads(ex.response_bytes())["usage"]
+    upstream.expect(bedrock.reply(ex))
+    with client.messages.stream(
+        model=bedrock.recorded_model(ex), max_tokens=10, messages=[{"role": "user", "content": "Hi"}]
+    ) as s:
+        s.get_final_message()
+        request_id = s.response.headers["request-id"]
+    row = gateway.ledger_row(request_id)
+    assert (row["input_tokens"], row["output_tokens"]) == (usage["inputTokens"], usage["outputTokens"])
+    assert row["cache_write_tokens"] == usage["cacheWriteInputTokens"] > 0
+    assert row["stop_reason"] == "end_turn" and row["streamed"] == 1

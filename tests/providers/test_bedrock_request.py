@@ -362,3 +362,13 @@ def test_server_tools_are_a_clear_400():
                 "tools": [{"type": "web_search_20250305", "name": "web_search"}],
             }
         )
+
+
+def test_a_turn_left_empty_is_dropped_and_its_neighbours_merged():
+    history = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": ""}]},
+        {"role": "user", "content": "q2"},
+    ]
+    body, _ = translate({"messages": history})
+    assert body["messages"] == [{"role": "user", "content": [{"text": "q"}, {"text": "q2"}]}]

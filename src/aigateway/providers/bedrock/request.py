@@ -79,6 +79,8 @@ def from_ir(req: MessagesRequest, model: str, *, claude: bool) -> tuple[dict[str
             system += [entry for j, b in enumerate(msg.content) for entry in _system_turn(b, f"messages.{i}.{j}")]
             continue
         content = _content(msg, i, t)
+        if not content:
+            continue  # e.g. a turn of another model's reasoning only: Bedrock refuses empty turns
         if messages and messages[-1]["role"] == msg.role:
             messages[-1]["content"] += content
         else:
