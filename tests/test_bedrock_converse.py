@@ -99,7 +99,9 @@ def test_folded_stream_equals_the_translated_json_of_the_same_answer():
     """Where a scenario was recorded both ways (Claude thinking: converse and converse-stream),
     and for each stream re-expressed as the Converse JSON it stands for, the fold of the
     translated stream equals the translation of the JSON."""
-    provider = BedrockProvider("bedrock", ProviderConfig(base_url="http://127.0.0.1:9", region="us-east-1"))
+    provider = BedrockProvider(
+        "bedrock", ProviderConfig(base_url="http://127.0.0.1:9", region="us-east-1", api_key="unused")
+    )
     request = _request()
     for ex in [e for e in RECORDINGS if bedrock.is_stream(e)]:
         folded = _fold(ex.response_bytes(), 29)
@@ -154,7 +156,9 @@ def _as_json(ex) -> dict:
 def test_claude_thinking_recorded_both_ways_translates_alike():
     """converse-claude-thinking (JSON) and converse-stream-claude-thinking (stream) are the same
     model and scenario: both come out as one thinking block with a signature, then text."""
-    provider = BedrockProvider("bedrock", ProviderConfig(base_url="http://127.0.0.1:9", region="us-east-1"))
+    provider = BedrockProvider(
+        "bedrock", ProviderConfig(base_url="http://127.0.0.1:9", region="us-east-1", api_key="unused")
+    )
     whole, _ = provider.read_message(exchange("bedrock", "converse-claude-thinking").response_bytes(), _request(), "m")
     streamed = _fold(exchange("bedrock", "converse-stream-claude-thinking").response_bytes(), 50)
     kinds = [[type(b).__name__ for b in m.content] for m in (whole, streamed)]

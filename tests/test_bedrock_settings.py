@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from aigateway.providers.bedrock.client import BedrockProvider
 from aigateway.providers.registry import build_providers
 from aigateway.settings import load_settings
+from tests.support.bedrock import AWS_ENV
+
+
+@pytest.fixture(autouse=True)
+def _test_credentials(monkeypatch):
+    """The credential chain sees the test's static keys, never this machine's (or its metadata service)."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
 def test_example_bedrock_block_loads_and_builds(repo_root, tmp_path, monkeypatch):
