@@ -44,7 +44,10 @@ def test_invoke_body_is_the_clients_with_only_bedrocks_edits(gateway, api_key, u
     recorded = json.loads(ex.request_bytes())
     client_body = {"model": f"bedrock/{CLAUDE}", **{k: v for k, v in recorded.items() if k != "anthropic_version"}}
     raw = json.dumps(client_body, indent=2).encode()  # whitespace and order as a client might write
-    upstream.expect(Reply(body=ex.response_bytes(), headers={"content-type": "application/json"}))
+    aws_id = "2f7c3a3e-3b9c-4a8e-9b1a-0c6f1e2d3a4b"
+    upstream.expect(
+        Reply(body=ex.response_bytes(), headers={"content-type": "application/json", "x-amzn-requestid": aws_id})
+    )
     resp = httpx.post(
         gateway.url + "/v1/messages",
         content=raw,
@@ -53,6 +56,7 @@ def test_invoke_body_is_the_clients_with_only_bedrocks_edits(gateway, api_key, u
     )
     assert resp.status_code == 200
     assert resp.content == ex.response_bytes()  # the JSON answer passes through
+    assert resp.headers["x-upstream-request-id"] == aws_id  # what AWS support asks for
 
     sent = upstream.received[0]
     assert sent.raw_path == "/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke"

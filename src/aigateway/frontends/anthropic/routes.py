@@ -70,7 +70,7 @@ def _route_names(route: Route) -> list[tuple[bytes, bytes]]:
 
 def _route_headers(route: Route, upstream: UpstreamResponse) -> list[tuple[bytes, bytes]]:
     headers = _route_names(route)
-    upstream_id = upstream.headers.get("request-id")
+    upstream_id = upstream.headers.get("request-id") or upstream.headers.get("x-amzn-requestid")  # AWS: Bedrock
     if upstream_id:  # what the provider's support will ask for
         headers.append((b"x-upstream-request-id", upstream_id.encode("latin-1")))
     return headers
