@@ -80,3 +80,27 @@ def test_region_from_the_block_then_the_environment(monkeypatch):
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
     assert bedrock_auth.resolve_region(None) == "us-west-2"
+
+
+def test_refreshable_credentials_refresh_off_the_event_loop(signer):
+    """A refresh does network I/O (STS, SSO, instance metadata): it must not block the loop."""
+    import threading
+
+    from botocore.credentials import RefreshableCredentials
+
+    threads: list[int] = []
+
+    def refresh() -> dict[str, str]:
+        threads.append(threading.get_ident())
+        later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        return {"access_key": "AKIDREFRESHED", "secret_key": "s", "token": "t", "expiry_time": later.isoformat()}
+
+    expired = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)).isoformat()
+    signer._credentials = RefreshableCredentials.create_from_metadata(
+        metadata={"access_key": "AKIDOLD", "secret_key": "s", "token": "t", "expiry_time": expired},
+        refresh_using=refresh,
+        method="test",
+    )
+    headers = _sign(signer)
+    assert "Credential=AKIDREFRESHED/" in headers["Authorization"]
+    assert threads and threads[0] != threading.get_ident()
