@@ -8,6 +8,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
+from tests.support.bedrock import AWS_ENV, BEDROCK_TOKEN
 from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
 from tests.support.upstream import FakeUpstream
 
@@ -35,10 +36,11 @@ providers:
     base_url: {upstream_url}/corp/anthropic/
     api_key: ${{TEST_UPSTREAM_KEY}}
 {openai_family(upstream_url)}
+{bedrock_family(upstream_url)}
 ledger:
   flush_interval: 0.05
-routing:               # one upstream call per attempt, no breaker: tests count upstream calls;
-  retries: 0           # tests/routing runs gateways with the default routing settings
+routing:               # one upstream call per request, no breaker: tests count upstream calls;
+  max_attempts: 1      # tests/routing runs gateways with the default routing settings
   breaker: {{failures: 1000000}}
 """
 
@@ -52,6 +54,18 @@ def openai_family(upstream_url: str) -> str:
     azure = [f"base_url: {upstream_url}/azure", "api_key: ${TEST_UPSTREAM_KEY}", "api_version: 2024-10-21"]
     blocks.append("  azure:" + "".join("\n    " + line for line in azure))
     return "\n".join(blocks)
+
+
+def bedrock_family(upstream_url: str) -> str:
+    """Bedrock signing with the AWS_ENV credentials, and Bedrock with an API key."""
+    return f"""  bedrock:
+    base_url: {upstream_url}/bedrock
+    region: us-east-1
+  bedrock_key:
+    type: bedrock
+    base_url: {upstream_url}/bedrock-key
+    region: eu-central-1
+    api_key: ${{TEST_BEDROCK_TOKEN}}"""
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +84,9 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     gw = GatewayProcess(
-        gateway_config(upstream.url), tmp_path_factory.mktemp("gateway"), env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY}
+        gateway_config(upstream.url),
+        tmp_path_factory.mktemp("gateway"),
+        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY, "TEST_BEDROCK_TOKEN": BEDROCK_TOKEN, **AWS_ENV},
     )
     gw.start()
     yield gw
@@ -78,7 +94,8 @@ def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) ->
     # Every request of the session went through this process: no secret may be in its log.
     log = gw.log_text()
     assert '"msg":"request"' in log
-    for secret in (UPSTREAM_KEY, *ISSUED_KEYS):
+    aws_secrets = (AWS_ENV["AWS_SECRET_ACCESS_KEY"], AWS_ENV["AWS_SESSION_TOKEN"], BEDROCK_TOKEN)
+    for secret in (UPSTREAM_KEY, *ISSUED_KEYS, *aws_secrets):
         assert secret not in log, "a secret reached the gateway log"
 
 

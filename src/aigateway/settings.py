@@ -29,8 +29,12 @@ PROVIDER_KINDS: dict[str, tuple[str, str | None]] = {
     "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
     **{kind: (profile.base_url, profile.key_env) for kind, profile in PROFILES.items()},
 }
+# AWS Bedrock: `{region}` is filled from the block's `region`; without a Bedrock API key the
+# standard AWS credential chain signs the requests, so no key is required.
+PROVIDER_KINDS["bedrock"] = ("https://bedrock-runtime.{region}.amazonaws.com", "AWS_BEARER_TOKEN_BEDROCK")
 # Servers people run themselves, usually without a key.
 KEYLESS_KINDS = frozenset({"ollama", "vllm", "lmstudio", "openai_compatible"})
+KEYLESS_KINDS |= {"bedrock"}  # AWS credentials come from the standard chain
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -65,6 +69,7 @@ class ProviderConfig(_Strict):
     api_key: str | None = Field(default=None, repr=False)
     api_keys: list[WeightedKey] = []  # several credentials, balanced by weight (instead of api_key)
     api_version: str | None = None  # azure only: the `api-version` query parameter
+    region: str | None = None  # bedrock only: AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)
     headers: dict[str, str] = {}  # sent with every upstream request (e.g. OpenRouter's HTTP-Referer)
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(default=256, ge=1)
