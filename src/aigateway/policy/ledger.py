@@ -45,6 +45,8 @@ class LedgerRow(NamedTuple):
     cache_write_tokens: int
     ttft_ms: float | None
     latency_ms: float
+    cache_write_1h_tokens: int
+    cost_nanousd: int | None  # None: the model has no price
 
     @classmethod
     def build(
@@ -64,6 +66,7 @@ class LedgerRow(NamedTuple):
         stop_reason: str | None = None,
         usage: Usage | None = None,
         ttft: float | None = None,
+        cost: int | None = None,
     ) -> LedgerRow:
         u = usage or Usage()
         return cls(
@@ -84,6 +87,8 @@ class LedgerRow(NamedTuple):
             cache_write_tokens=u.cache_creation_input_tokens,
             ttft_ms=None if ttft is None else round((ttft - started_mono) * 1000, 3),
             latency_ms=round((time.monotonic() - started_mono) * 1000, 3),
+            cache_write_1h_tokens=u.cache_creation_1h_input_tokens,
+            cost_nanousd=cost,
         )
 
 
