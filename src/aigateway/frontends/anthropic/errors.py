@@ -33,7 +33,8 @@ async def send_error(req: Request, exc: GatewayError) -> None:
         return
     # 4xx validation errors will not get better on retry; tell the SDKs so (spec §6.3).
     retry = b"true" if is_retryable_status(exc.status) else b"false"
-    await req.respond(exc.status, error_body(exc.error_type, exc.message, req.id), [(b"x-should-retry", retry)])
+    headers = [(b"x-should-retry", retry), *exc.response_headers]
+    await req.respond(exc.status, error_body(exc.error_type, exc.message, req.id), headers)
 
 
 def stream_error_event(error_type: str, message: str, request_id: str) -> bytes:

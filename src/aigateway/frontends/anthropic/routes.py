@@ -6,7 +6,9 @@ Invariants:
   its answer comes back unchanged: JSON whole, SSE relayed event by event as it arrives;
 - once a stream has started, a failure becomes one `event: error` and the stream ends; a stream
   never just stops, and a client that leaves cancels the upstream request at once;
-- every authenticated request leaves exactly one ledger row, whatever happened.
+- every authenticated request leaves exactly one ledger row, whatever happened, with its cost;
+- admission (policy/admission.py) runs after routing and before the upstream call; what it
+  reserved is settled to the actual usage in `_accounted`, whatever happened.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead,
 from aigateway.gateway import Gateway
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log_request
+from aigateway.policy.admission import Ticket
+from aigateway.policy.keys import GatewayKey
 from aigateway.policy.ledger import LedgerRow
 from aigateway.providers.anthropic.response import read_usage
 from aigateway.providers.anthropic.stream import AnthropicStreamTap
@@ -35,9 +39,23 @@ CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in t
 class _Outcome:
     """What the ledger and the log learn about one request as it runs."""
 
-    __slots__ = ("error_type", "route", "status", "stop_reason", "streamed", "ttft", "usage")
+    __slots__ = (
+        "error_type",
+        "key",
+        "limit_headers",
+        "route",
+        "status",
+        "stop_reason",
+        "streamed",
+        "ticket",
+        "ttft",
+        "usage",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, key: GatewayKey) -> None:
+        self.key = key
+        self.ticket: Ticket | None = None
+        self.limit_headers: list[tuple[bytes, bytes]] = []
         self.route: Route | None = None
         self.streamed = False
         self.status = 200
@@ -69,9 +87,9 @@ def _route_headers(route: Route, upstream: UpstreamResponse) -> list[tuple[bytes
 
 
 @contextlib.contextmanager
-def _accounted(gw: Gateway, req: Request, key_id: str, endpoint: str) -> Iterator[_Outcome]:
-    """Yields the request's outcome and records it, whatever happens."""
-    out = _Outcome()
+def _accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Iterator[_Outcome]:
+    """Yields the request's outcome, then settles and records it, whatever happens."""
+    out = _Outcome(key)
     try:
         yield out
     except GatewayError as exc:
@@ -81,16 +99,25 @@ def _accounted(gw: Gateway, req: Request, key_id: str, endpoint: str) -> Iterato
         out.status, out.error_type = CLIENT_CLOSED, "client_closed"
         raise
     finally:
-        _record(gw, req, key_id, endpoint, out)
+        _record(gw, req, key.id, endpoint, out)
 
 
-async def messages(gw: Gateway, req: Request, key_id: str) -> None:
-    with _accounted(gw, req, key_id, "messages") as out:
+async def _admit(gw: Gateway, route: Route, body: bytes, head: CountTokensHead, out: _Outcome) -> None:
+    """Policy, rate limits and budget for this key and route; raises before anything is sent."""
+    if isinstance(head, MessagesHead):
+        out.ticket = await gw.admission.admit(out.key, route, body, head.max_tokens)
+        out.limit_headers = out.ticket.headers
+    else:
+        gw.admission.check_access(out.key, route)
+
+
+async def messages(gw: Gateway, req: Request, key: GatewayKey) -> None:
+    with _accounted(gw, req, key, "messages") as out:
         await _passthrough(gw, req, out, "/v1/messages", MessagesHead)
 
 
-async def count_tokens(gw: Gateway, req: Request, key_id: str) -> None:
-    with _accounted(gw, req, key_id, "count_tokens") as out:
+async def count_tokens(gw: Gateway, req: Request, key: GatewayKey) -> None:
+    with _accounted(gw, req, key, "count_tokens") as out:
         await _passthrough(gw, req, out, "/v1/messages/count_tokens", CountTokensHead)
 
 
@@ -99,6 +126,7 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
     head, model = parse_head(body, kind)
     out.streamed = isinstance(head, MessagesHead) and bool(head.stream)
     out.route = route = resolve_route(model, gw.providers, gw.catalog)
+    await _admit(gw, route, body, head, out)
     provider = gw.providers[route.provider]
     if provider.wire != "anthropic":  # translated providers arrive with G2
         raise NotFound(f"provider '{route.provider}' cannot serve {path} in this build")
@@ -133,7 +161,7 @@ async def _relay_whole(
         out.usage, out.stop_reason = read_usage(body)
     out.status = upstream.status
     content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
-    await req.respond(upstream.status, body, _route_headers(route, upstream), content_type)
+    await req.respond(upstream.status, body, _route_headers(route, upstream) + out.limit_headers, content_type)
 
 
 def _upstream_error_type(body: bytes) -> str:
@@ -144,7 +172,7 @@ def _upstream_error_type(body: bytes) -> str:
 
 async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome) -> None:
     tap = AnthropicStreamTap()
-    headers = _route_headers(route, upstream)
+    headers = _route_headers(route, upstream) + out.limit_headers
     headers.append((b"cache-control", b"no-cache"))
     await req.start(200, headers, SSE)
     send = req.send
@@ -202,6 +230,7 @@ async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, 
 
 def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome) -> None:
     route = out.route
+    cost = gw.admission.settle(out.ticket, out.usage) if out.ticket else gw.admission.cost(route, out.usage)
     row = LedgerRow.build(
         request_id=req.id,
         started=req.started,
@@ -217,6 +246,7 @@ def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome
         stop_reason=out.stop_reason,
         usage=out.usage,
         ttft=out.ttft,
+        cost=cost,
     )
     gw.ledger.record(row)
     log_request(row)
