@@ -12,6 +12,7 @@ from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
 from tests.support.upstream import FakeUpstream
 
 UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
+ADMIN_KEY = "admin-secret-for-the-test-session-0123456789"
 
 
 def gateway_config(upstream_url: str) -> str:
@@ -35,6 +36,7 @@ providers:
     api_key: ${{TEST_UPSTREAM_KEY}}
 ledger:
   flush_interval: 0.05
+admin_key: ${{TEST_ADMIN_KEY}}
 """
 
 
@@ -54,7 +56,9 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     gw = GatewayProcess(
-        gateway_config(upstream.url), tmp_path_factory.mktemp("gateway"), env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY}
+        gateway_config(upstream.url),
+        tmp_path_factory.mktemp("gateway"),
+        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY, "TEST_ADMIN_KEY": ADMIN_KEY},
     )
     gw.start()
     yield gw
@@ -62,7 +66,7 @@ def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) ->
     # Every request of the session went through this process: no secret may be in its log.
     log = gw.log_text()
     assert '"msg":"request"' in log
-    for secret in (UPSTREAM_KEY, *ISSUED_KEYS):
+    for secret in (UPSTREAM_KEY, ADMIN_KEY, *ISSUED_KEYS):
         assert secret not in log, "a secret reached the gateway log"
 
 
