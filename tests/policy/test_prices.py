@@ -137,3 +137,20 @@ def test_prices_with_more_than_three_decimals_are_refused():
             {"input": "0.0001", "output": "1", "cache_write_5m": "1", "cache_write_1h": "1", "cache_read": "1"}
         )
 
+
+def test_config_overrides_a_price_and_marks_the_version():
+    override = {
+        "model": SONNET_4,
+        "provider": "anthropic",
+        "input": Decimal("2.5"),
+        "output": 12,
+        "cache_write_5m": "3.125",
+        "cache_write_1h": 5,
+        "cache_read": "0.25",
+    }
+    table = PriceTable.load([override])
+    price = table.get(SONNET_4, "anthropic")
+    assert price == Price(input=2500, output=12000, cache_write_5m=3125, cache_write_1h=5000, cache_read=250)
+    assert table.version.endswith("+config") and table.get(HAIKU_45, "anthropic") == PriceTable.load().get(
+        HAIKU_45, "anthropic"
+    )

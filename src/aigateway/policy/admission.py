@@ -13,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from aigateway.routing.prices import Price, PriceTable
 PREAMBLE_TOKENS = 1024
 # A document or image given by URL or file id has no bytes in the body: count it as a full context.
 REFERENCE_TOKENS = 200_000
-_REFERENCES = (b'"url"', b'"file_id"')
+_REFERENCE = re.compile(rb'"(?:url|file_id)"\s*:')  # a key, wherever it is nested
 
 
 def estimate_input_tokens(body: bytes) -> int:
@@ -40,7 +41,7 @@ def estimate_input_tokens(body: bytes) -> int:
     (base64 images and PDFs cost far fewer tokens than bytes). What is not inline is added: the
     API's own preamble, and a whole context per URL or file reference.
     """
-    refs = sum(body.count(marker) for marker in _REFERENCES)
+    refs = len(_REFERENCE.findall(body))
     return len(body) + PREAMBLE_TOKENS + refs * REFERENCE_TOKENS
 
 

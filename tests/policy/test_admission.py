@@ -1,0 +1,40 @@
+"""Admission rules that need no server: budget windows in UTC and the input estimate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from aigateway.policy.admission import PREAMBLE_TOKENS, REFERENCE_TOKENS, budget_window, estimate_input_tokens
+
+
+def ts(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("period", "now", "name", "start"),
+    [
+        ("day", "2026-11-25T23:59:59", "2026-11-25", "2026-11-25T00:00:00"),
+        ("week", "2026-11-25T12:00:00", "2026-11-23", "2026-11-23T00:00:00"),  # a Wednesday: Monday's week
+        ("week", "2026-11-23T00:00:00", "2026-11-23", "2026-11-23T00:00:00"),
+        ("month", "2026-12-31T23:00:00", "2026-12-01", "2026-12-01T00:00:00"),
+        ("month", "2027-01-01T00:00:00", "2027-01-01", "2027-01-01T00:00:00"),
+    ],
+)
+def test_budget_windows_are_utc(period, now, name, start):
+    window, begins, keep = budget_window(period, ts(now))
+    assert (window, begins) == (name, ts(start))
+    assert keep is not None and keep > 86_400  # kept past the window's end for late settles
+
+
+def test_total_budget_has_one_window_kept_forever():
+    assert budget_window("total", ts("2026-11-25T00:00:00")) == ("total", 0.0, None)
+
+
+def test_estimate_counts_bytes_preamble_and_references():
+    body = b'{"messages":[{"role":"user","content":"hi"}]}'
+    assert estimate_input_tokens(body) == len(body) + PREAMBLE_TOKENS
+    with_url = b'{"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://x"}}]}]}'
+    assert estimate_input_tokens(with_url) == len(with_url) + PREAMBLE_TOKENS + REFERENCE_TOKENS
