@@ -28,6 +28,7 @@ from aigateway.policy.budget import BudgetSeeder
 from aigateway.policy.counters import Counters, LocalCounters
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
+from aigateway.policy.spool import Spool, replay
 from aigateway.providers.registry import build_providers
 from aigateway.routing.catalog import Catalog
 from aigateway.routing.prices import PriceTable
@@ -144,9 +145,15 @@ async def start_gateway(settings: Settings) -> Gateway:
     await keys.refresh()
     prices = PriceTable.load(p.model_dump() for p in settings.prices)
     admission = Admission(_counters(settings), prices)
+    spool = None
+    if settings.ledger.spool:  # rows a killed process left behind are written before spend is seeded
+        await replay(engine, settings.data_dir / "spool")
+        spool = Spool(settings.data_dir / "spool")
     seeder = BudgetSeeder(engine, admission)
     await seeder.seed(keys.keys)
-    ledger = Ledger(engine, flush_interval=settings.ledger.flush_interval, batch_size=settings.ledger.batch_size)
+    ledger = Ledger(
+        engine, flush_interval=settings.ledger.flush_interval, batch_size=settings.ledger.batch_size, spool=spool
+    )
     ledger.start()
     gw = Gateway(
         settings=settings,

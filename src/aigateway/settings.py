@@ -84,6 +84,7 @@ class ServerConfig(_Strict):
 class LedgerConfig(_Strict):
     flush_interval: float = Field(default=0.2, gt=0, description="seconds between batched ledger writes")
     batch_size: int = Field(default=500, ge=1)
+    spool: bool = Field(default=True, description="write-ahead spool in the data directory: no row lost on SIGKILL")
 
 
 class LoggingConfig(_Strict):
