@@ -28,10 +28,11 @@ ledger:
     secret = gw.create_key("durable")
     client = anthropic.Anthropic(base_url=gw.url, api_key=secret, max_retries=0)
     ids = []
+    model = "anthropic/claude-sonnet-4"
     for case in ("text-sync", "text-stream", "prompt-cache-sync"):
         upstream.expect(Reply.replay(fixtures.exchange("anthropic", case)))
         if case == "text-stream":
-            with client.messages.stream(model="anthropic/claude-sonnet-4", max_tokens=64, messages=PROMPT) as s:
+            with client.messages.stream(model=model, max_tokens=64, messages=PROMPT) as s:
                 s.get_final_message()
                 ids.append(s.response.headers["request-id"])
         else:
