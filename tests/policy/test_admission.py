@@ -38,3 +38,23 @@ def test_estimate_counts_bytes_preamble_and_references():
     assert estimate_input_tokens(body) == len(body) + PREAMBLE_TOKENS
     with_url = b'{"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://x"}}]}]}'
     assert estimate_input_tokens(with_url) == len(with_url) + PREAMBLE_TOKENS + REFERENCE_TOKENS
+
+
+async def test_unreachable_redis_fails_closed():
+    from aigateway.errors import GatewayError
+    from aigateway.policy.admission import Admission
+    from aigateway.policy.keys import GatewayKey, KeyPolicy
+    from aigateway.routing.catalog import Route
+    from aigateway.routing.prices import PriceTable
+    from aigateway.store.redis import RedisCounters
+    from tests.support.gateway import free_port
+
+    admission = Admission(RedisCounters(f"redis://127.0.0.1:{free_port()}/0", "x:"), PriceTable.load())
+    key = GatewayKey("key_1", "k", "h", KeyPolicy(rpm=5))
+    route = Route("anthropic/claude-sonnet-4", "anthropic", "claude-sonnet-4-0", None)
+    with pytest.raises(GatewayError) as info:
+        await admission.admit(key, route, b"{}", 16)
+    assert info.value.status == 503
+    unlimited = await admission.admit(GatewayKey("key_2", "k", "h"), route, b"{}", 16)  # never asks Redis
+    assert unlimited.headers == []
+    await admission.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -20,6 +21,17 @@ async def empty_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[s
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
         return
+    async for url in _fresh_pg():
+        yield url
+
+
+@pytest.fixture
+async def empty_pg() -> AsyncIterator[str]:
+    async for url in _fresh_pg():
+        yield url
+
+
+async def _fresh_pg() -> AsyncIterator[str]:
     name = "aigw_" + uuid.uuid4().hex[:12]
     admin = await asyncpg.connect(PG + "/test")
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -81,3 +93,9 @@ async def test_0001_rows_survive_0002(empty_url):
         await engine.dispose()
     assert (row["cache_write_tokens"], row["cache_write_1h_tokens"], row["cost_nanousd"]) == (4, 0, None)
     assert key["name"] == "old" and key["rpm"] is None and key["budget_nanousd"] is None
+
+
+async def test_replicas_starting_together_migrate_once(empty_pg):
+    engines = await asyncio.wait_for(asyncio.gather(*(open_store(empty_pg) for _ in range(3))), 60)
+    for engine in engines:
+        await engine.dispose()

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from aigateway.errors import BudgetExhausted, PermissionDenied, RateLimited
+from aigateway.errors import BudgetExhausted, GatewayError, PermissionDenied, RateLimited
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log
 from aigateway.policy.counters import Bucket, Counters, Spend, Verdict
@@ -117,7 +117,13 @@ class Admission:
             worst = est_input * price.max_input + max_tokens * price.output
             spend = Spend(budget[0], policy.budget_nanousd or 0, worst, budget[2])
         all_buckets = buckets + token_buckets
-        verdict = await self.counters.acquire(all_buckets, spend)
+        if not all_buckets and spend is None:  # nothing to count: no round trip to the counters
+            return Ticket([], [], None, tokens, price, [])
+        try:
+            verdict = await self.counters.acquire(all_buckets, spend)
+        except Exception:
+            log.exception("rate-limit counters unavailable")
+            raise GatewayError("Rate limits cannot be checked right now", status=503) from None
         headers = _limit_headers(all_buckets, verdict)
         if not verdict.ok:
             _refuse(all_buckets, verdict, headers)
