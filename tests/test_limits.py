@@ -68,7 +68,21 @@ def test_per_model_limit_leaves_other_models_alone(gateway, upstream):
     client.messages.create(model=MODEL, max_tokens=16, messages=PROMPT)
     with pytest.raises(anthropic.RateLimitError):
         client.messages.create(model=MODEL, max_tokens=16, messages=PROMPT)
+    with pytest.raises(anthropic.RateLimitError):  # an alias of the same model shares its bucket
+        client.messages.create(model="anthropic/claude-sonnet-4-0", max_tokens=16, messages=PROMPT)
     client.messages.create(model="anthropic/claude-sonnet-4.5", max_tokens=16, messages=PROMPT)
+
+
+def test_streams_carry_the_limit_headers(gateway, upstream):
+    _, secret = make_key(gateway, rpm=5)
+    upstream.expect(Reply.replay(fixtures.exchange("anthropic", "text-stream")))
+    with sdk(gateway, secret).messages.stream(model=MODEL, max_tokens=64, messages=PROMPT) as stream:
+        stream.get_final_message()
+        headers = stream.response.headers
+    assert headers["anthropic-ratelimit-requests-limit"] == "5"
+    assert headers["anthropic-ratelimit-requests-remaining"] == "4"
+    assert "anthropic-ratelimit-tokens-limit" not in headers  # no token limit on this key
+    assert gateway.ledger_row(headers["request-id"])["cost_nanousd"] == 276_000  # 17*3000 + 15*15000
 
 
 def test_cost_on_the_ledger_row_and_in_usage(gateway, upstream):

@@ -25,7 +25,7 @@ def _policy_flags(parser: argparse.ArgumentParser) -> None:
     add("--models", help="comma-separated model ids the key may use (default: all)")
     add("--providers", help="comma-separated providers the key may use (default: all)")
     add("--rpm", help="requests per minute")
-    add("--tpm", help="tokens per minute (input + output)")
+    add("--tpm", help="tokens per minute (all input, cached or not, plus output)")
     add("--rpm-per-model", help="requests per minute for each model")
     add("--tpm-per-model", help="tokens per minute for each model")
     add("--budget", help="spend limit in USD per --budget-period, e.g. 25.00")

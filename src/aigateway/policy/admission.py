@@ -165,7 +165,8 @@ class Admission:
 
 
 def _buckets(key: GatewayKey, route: Route, tokens: int) -> tuple[list[Bucket], list[Bucket]]:
-    p, model = key.policy, route.model
+    p = key.policy
+    model = route.entry.id if route.entry is not None else route.model  # aliases share one bucket
     requests, token_buckets = [], []
     if p.rpm:
         requests.append(Bucket(f"rpm:{key.id}", p.rpm, 1))
