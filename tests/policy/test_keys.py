@@ -99,3 +99,12 @@ def test_bad_policy_changes_name_the_field(changes, message):
 
     with pytest.raises(ValueError, match=message):
         change_policy(KeyPolicy(), changes)
+
+
+def test_limits_stay_where_counters_are_exact():
+    from aigateway.policy.keys import KeyPolicy, change_policy
+
+    with pytest.raises(ValueError, match="budget: at most"):
+        change_policy(KeyPolicy(), {"budget_usd": "1000000.01", "budget_period": "total"})
+    with pytest.raises(ValueError, match="tpm: at most"):
+        change_policy(KeyPolicy(), {"tpm": 10**9 + 1})

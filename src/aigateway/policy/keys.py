@@ -35,6 +35,8 @@ SECRET_PREFIX = "agw_"
 SECRET_LENGTH = len(SECRET_PREFIX) + 43  # token_urlsafe(32)
 
 
+_MAXIMA = {"rpm": 10**9, "tpm": 10**9, "rpm_per_model": 10**9, "tpm_per_model": 10**9, "budget_nanousd": 10**15}
+
 BudgetPeriod = Literal["day", "week", "month", "total"]
 BUDGET_PERIODS: tuple[BudgetPeriod, ...] = ("day", "week", "month", "total")
 
@@ -60,6 +62,11 @@ class KeyPolicy:
             least = 0 if name == "budget_nanousd" else 1
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
                 raise ValueError(f"{name}: must be a whole number >= {least}")
+            # Counters are exact below 2**53 (Redis scripts compute in doubles): keep far under it.
+            if value is not None and value > _MAXIMA[name]:
+                raise ValueError(
+                    f"{name}: at most {_MAXIMA[name]}" if name != "budget_nanousd" else "budget: at most $1000000"
+                )
         if self.budget_nanousd is not None and self.budget_period is None:
             raise ValueError("budget_period: required with a budget (day, week, month or total)")
         if self.budget_period is not None and self.budget_period not in BUDGET_PERIODS:
