@@ -104,6 +104,10 @@ class Admission:
     async def admit(self, key: GatewayKey, route: Route, body: bytes, max_tokens: int) -> Ticket:
         self.check_access(key, route)
         policy, price = key.policy, self.price_for(route)
+        if not (policy.rpm or policy.tpm or policy.rpm_per_model or policy.tpm_per_model) and (
+            policy.budget_nanousd is None
+        ):  # nothing to count: no estimate, no round trip to the counters
+            return Ticket([], [], None, 0, price, [])
         est_input = estimate_input_tokens(body)
         tokens = est_input + max_tokens
         buckets, token_buckets = _buckets(key, route, tokens)
@@ -117,8 +121,6 @@ class Admission:
             worst = est_input * price.max_input + max_tokens * price.output
             spend = Spend(budget[0], policy.budget_nanousd or 0, worst, budget[2])
         all_buckets = buckets + token_buckets
-        if not all_buckets and spend is None:  # nothing to count: no round trip to the counters
-            return Ticket([], [], None, tokens, price, [])
         try:
             verdict = await self.counters.acquire(all_buckets, spend)
         except Exception:
