@@ -13,6 +13,7 @@ from tests.support.upstream import FakeUpstream
 
 UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
 ADMIN_KEY = "admin-secret-for-the-test-session-0123456789"
+OPENAI_KINDS = ("openai", "deepseek", "groq", "mistral", "xai", "openrouter", "ollama", "together")
 
 
 def gateway_config(upstream_url: str) -> str:
@@ -34,10 +35,22 @@ providers:
     type: anthropic
     base_url: {upstream_url}/corp/anthropic/
     api_key: ${{TEST_UPSTREAM_KEY}}
+{openai_family(upstream_url)}
 ledger:
   flush_interval: 0.05
 admin_key: ${{TEST_ADMIN_KEY}}
 """
+
+
+def openai_family(upstream_url: str) -> str:
+    """One block per OpenAI-compatible kind, each at its own path on the fake upstream."""
+    blocks = []
+    for kind in OPENAI_KINDS:
+        key = "" if kind == "ollama" else "\n    api_key: ${TEST_UPSTREAM_KEY}"  # ollama: keyless, as usually run
+        blocks.append(f"  {kind}:\n    base_url: {upstream_url}/{kind}/v1{key}")
+    azure = [f"base_url: {upstream_url}/azure", "api_key: ${TEST_UPSTREAM_KEY}", "api_version: 2024-10-21"]
+    blocks.append("  azure:" + "".join("\n    " + line for line in azure))
+    return "\n".join(blocks)
 
 
 @pytest.fixture(scope="session")

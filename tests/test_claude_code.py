@@ -8,25 +8,25 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.support import fixtures
+from tests.support import fixtures, openai_recordings
 from tests.support.upstream import Reply
 
 WRAPPER = Path(__file__).parent / "node" / "node_modules" / "@anthropic-ai" / "claude-code" / "cli-wrapper.cjs"
 
 
-def test_claude_code_prints_the_answer_and_its_request_reaches_anthropic_intact(gateway, api_key, upstream, tmp_path):
+def claude(gateway, api_key: str, tmp_path: Path, model: str, small_model: str) -> subprocess.CompletedProcess[str]:
+    """`claude -p` with the environment the README gives, in an empty home."""
     node = shutil.which("node")
     assert node and WRAPPER.exists(), "run the suite with ./dev.sh test, which installs Claude Code"
-    ex = fixtures.exchange("anthropic", "text-stream")  # answers "4200 + 42 = 4242"
-    upstream.expect(*[Reply.replay(ex) for _ in range(5)])
     (tmp_path / "home").mkdir()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path / "home"),
         "ANTHROPIC_BASE_URL": gateway.url,
         "ANTHROPIC_AUTH_TOKEN": api_key,
-        "ANTHROPIC_MODEL": "anthropic/claude-sonnet-4.5",
-        "ANTHROPIC_SMALL_FAST_MODEL": "anthropic/claude-haiku-4.5",
+        "ANTHROPIC_MODEL": model,
+        "ANTHROPIC_SMALL_FAST_MODEL": small_model,
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": small_model,
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1",
@@ -40,6 +40,13 @@ def test_claude_code_prints_the_answer_and_its_request_reaches_anthropic_intact(
         timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_claude_code_prints_the_answer_and_its_request_reaches_anthropic_intact(gateway, api_key, upstream, tmp_path):
+    ex = fixtures.exchange("anthropic", "text-stream")  # answers "4200 + 42 = 4242"
+    upstream.expect(*[Reply.replay(ex) for _ in range(5)])
+    proc = claude(gateway, api_key, tmp_path, "anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5")
     assert proc.stdout.strip() == "4200 + 42 = 4242"
 
     inference = [r for r in upstream.received if r.path_qs.startswith("/v1/messages?")]
@@ -51,3 +58,20 @@ def test_claude_code_prints_the_answer_and_its_request_reaches_anthropic_intact(
     assert body["tools"] and body["system"]  # Claude Code's own request, not a toy one
     assert "claude-code-20250219" in got.headers["anthropic-beta"]
     assert got.headers["x-api-key"] != api_key and api_key not in json.dumps(got.headers)
+
+
+def test_claude_code_on_an_openai_model(gateway, api_key, upstream, tmp_path):
+    """The README's recipe for OpenAI models: Claude Code's own request, translated both ways."""
+    ex = fixtures.exchange("openai-chat", "text-stream")  # gpt-4o answering "What is 4200 + 42?"
+    upstream.expect(*[Reply.replay(ex) for _ in range(5)])
+    proc = claude(gateway, api_key, tmp_path, "openai/gpt-4o", "openai/gpt-4o-mini")
+    assert (
+        proc.stdout.strip() == openai_recordings.expected(openai_recordings.recording("openai-chat/text-stream#1")).text
+    )
+
+    sent = [r for r in upstream.received if r.path_qs == "/openai/v1/chat/completions"]
+    assert sent, [r.path_qs for r in upstream.received]
+    body = json.loads(sent[0].body)
+    assert body["model"] == "gpt-4o" and body["stream"] is True
+    assert body["messages"][0]["role"] == "system" and body["tools"]  # Claude Code's prompt and tools
+    assert sent[0].headers["Authorization"] != "Bearer " + api_key

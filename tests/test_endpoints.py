@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.support import fixtures
+from tests.support.stream_grammar import validate_stream
 from tests.support.upstream import Reply
 
 
@@ -104,6 +105,7 @@ def test_claude_code_requests_forward_unchanged(name, gateway, api_key, upstream
     resp = httpx.post(f"{gateway.url}{captured['path']}?{captured['query']}", content=body, headers=headers, timeout=30)
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/event-stream")
+    validate_stream(resp.content)
     got = upstream.received[0]
     assert got.path_qs == "/v1/messages?beta=true"
     assert got.body == body.replace(json.dumps(model).encode(), b'"claude-sonnet-4-5"', 1)

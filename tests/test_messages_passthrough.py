@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import UPSTREAM_KEY
 from tests.support import fixtures
 from tests.support.sdk import call, call_with_headers
+from tests.support.stream_grammar import validate_stream
 from tests.support.upstream import Reply
 
 SUCCESSES = [
@@ -52,6 +53,8 @@ def test_raw_bytes_pass_both_ways_unchanged(ex, gateway, api_key, upstream):
     assert upstream.received[0].body == recorded
     assert upstream.received[0].path_qs == ex.path_and_query
     assert resp.content == ex.response_bytes()
+    if ex.stream:
+        validate_stream(resp.content)
     assert resp.headers["content-type"].startswith(ex.content_type.split(";")[0])
     assert resp.headers["request-id"].startswith("req_")
 

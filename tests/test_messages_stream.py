@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support import fixtures
+from tests.support.stream_grammar import validate_stream
 from tests.support.upstream import Reply
 
 STREAM = fixtures.exchange("anthropic", "text-stream")
@@ -49,6 +50,7 @@ def test_first_event_arrives_while_upstream_holds_the_rest(gateway, api_key, ups
         for chunk in chunks:
             got += chunk
     assert got == sse
+    validate_stream(got)
 
 
 def test_client_disconnect_closes_upstream_and_is_recorded(gateway, api_key, upstream):
@@ -90,6 +92,7 @@ def test_truncated_upstream_stream_ends_with_error_event(gateway, api_key, upstr
     assert error["type"] == "error" and error["error"]["type"] == "api_error"
     assert "'anthropic'" in error["error"]["message"]
     assert tail.endswith(b"\n\n") and tail.count(b"event:") == 1
+    assert validate_stream(resp.content)[-1][0] == "error"  # a well-formed stream that ends in error
 
     upstream.expect(Reply(200, sse[:cut], {"content-type": STREAM.content_type}, chunk_size=50))
     with (
@@ -111,6 +114,7 @@ def test_upstream_stream_error_event_is_relayed_and_recorded(gateway, api_key, u
     upstream.expect(Reply(200, head + error, {"content-type": STREAM.content_type}, chunk_size=64))
     resp = httpx.post(gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=10)
     assert resp.content == head + error  # relayed as is, nothing added after it
+    validate_stream(resp.content)
     row = gateway.ledger_row(resp.headers["request-id"])
     assert row["error_type"] == "overloaded_error"
     assert row["input_tokens"] == 17
@@ -140,6 +144,7 @@ def test_streams_are_independent(gateway, api_key, upstream):
     upstream.expect(Reply.replay(STREAM))
     resp = httpx.post(gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=5)
     assert resp.content == sse
+    validate_stream(resp.content)
     assert not done.is_set()
     slow.release.set()
     t.join(10)

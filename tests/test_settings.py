@@ -50,7 +50,7 @@ def test_missing_variable_names_it_and_the_line(tmp_path):
     [
         ("server:\n  port: 99999\n", 2, "server.port: Input should be less than or equal to 65535"),
         ("server:\n  prot: 1\n", 2, "server.prot: unknown key"),
-        ("providers:\n  anthropic:\n    api_key: x\n", 2, "providers.anthropic.base_url: Field required"),
+        ("providers:\n  anthropic:\n    base_url: http://x\n", 2, "providers.anthropic: api_key: Field required"),
         (
             "providers:\n  anthropic:\n    base_url: ftp://x\n    api_key: k\n",
             3,
@@ -91,6 +91,35 @@ def test_env_only_mode_enables_providers_from_standard_variables(tmp_path):
     assert load_settings(None, tmp_path, env={}).providers == {}
 
 
+def test_env_only_mode_enables_the_openai_family(tmp_path):
+    s = load_settings(None, tmp_path, env={"OPENAI_API_KEY": "sk-o", "DEEPSEEK_API_KEY": "sk-d"})
+    assert s.providers["openai"].base_url == "https://api.openai.com/v1"
+    assert s.providers["deepseek"].api_key == "sk-d"
+    assert set(s.providers) == {"openai", "deepseek"}
+
+
+def test_compatible_kinds_default_their_url_and_local_ones_need_no_key(tmp_path):
+    text = (
+        "providers:\n  groq:\n    api_key: k\n  ollama: {}\n  mine:\n    type: vllm\n    base_url: http://gpu:8000/v1\n"
+    )
+    s = load_settings(write(tmp_path, text), tmp_path, env={})
+    assert s.providers["groq"].base_url == "https://api.groq.com/openai/v1"
+    assert s.providers["ollama"].base_url == "http://127.0.0.1:11434/v1"
+    assert s.providers["ollama"].api_key is None
+    assert s.providers["mine"].base_url == "http://gpu:8000/v1"
+
+
+def test_hosted_kinds_need_a_key_and_azure_its_endpoint(tmp_path):
+    text = "providers:\n  openai: {}\n  azure:\n    api_key: k\n"
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), tmp_path, env={})
+    where = tmp_path / "config.yaml"
+    assert info.value.problems == [
+        f"{where}:2: providers.openai: api_key: Field required",
+        f"{where}:3: providers.azure: azure needs base_url (https://RESOURCE.openai.azure.com) and api_version",
+    ]
+
+
 def test_paths_from_flags_then_env(monkeypatch):
     monkeypatch.setenv("AIGATEWAY_CONFIG", "/etc/a.yaml")
     monkeypatch.setenv("AIGATEWAY_DATA_DIR", "/var/a")
@@ -101,6 +130,20 @@ def test_paths_from_flags_then_env(monkeypatch):
 def test_example_config_is_valid(repo_root):
     s = load_settings(repo_root / "config.example.yaml", Path("data"), env={"ANTHROPIC_API_KEY": "sk"})
     assert "anthropic" in s.providers
+
+
+def test_example_config_commented_providers_are_valid(repo_root, tmp_path):
+    """The commented-out provider examples, switched on, load as written."""
+    lines = (repo_root / "config.example.yaml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  # openai:"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("  #"))
+    block = [line.replace("  # ", "  ", 1) for line in lines[start:end]]
+    text = "providers:\n" + "\n".join(line.split("  # ", 1)[0].rstrip() for line in block) + "\n"
+    env = {"OPENAI_API_KEY": "k1", "AZURE_OPENAI_API_KEY": "k2", "OPENROUTER_API_KEY": "k3"}
+    s = load_settings(write(tmp_path, text), tmp_path, env=env)
+    assert set(s.providers) == {"openai", "azure", "openrouter", "ollama", "gpu"}
+    assert s.provider_kind("gpu") == "vllm" and s.providers["azure"].api_version == "2024-10-21"
+    assert s.providers["openrouter"].headers == {"HTTP-Referer": "https://example.com"}
 
 
 ACCOUNTING = """\

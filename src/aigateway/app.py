@@ -29,11 +29,13 @@ from aigateway.policy.counters import Counters, LocalCounters
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.policy.spool import Spool, replay
+from aigateway.providers.base import TranslatingProvider
 from aigateway.providers.registry import build_providers
 from aigateway.routing.catalog import Catalog
 from aigateway.routing.prices import PriceTable
 from aigateway.settings import Settings
 from aigateway.store.sql import open_store
+from aigateway.tokens import warm_up
 
 Handler = Callable[[Gateway, Request, GatewayKey], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
@@ -166,4 +168,7 @@ async def start_gateway(settings: Settings) -> Gateway:
     )
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
     gw.tasks.append(asyncio.create_task(seeder.run(keys), name="budget-seed"))
+    if any(isinstance(p, TranslatingProvider) for p in gw.providers.values()):
+        # Tokenizers take about half a second to build: off the loop, before the first request needs them.
+        gw.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="tokenizer-warm-up"))
     return gw

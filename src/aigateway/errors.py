@@ -9,7 +9,7 @@
     │   ├── NotFound                  404 not_found_error
     │   ├── RequestTooLarge           413 request_too_large
     │   └── RateLimited               429 rate_limit_error, with retry-after and the limit headers
-    └── UpstreamError                 an upstream call failed: provider, status, upstream body
+    └── UpstreamError                 an upstream call failed: provider, status, upstream body, retryable
         └── UpstreamUnavailable       no answer at all (connect error, timeout): api_error
 
 Front doors render a GatewayError into their own envelope. An `UpstreamError` that carries the
@@ -96,11 +96,13 @@ class UpstreamError(GatewayError):
         error_type: str = "api_error",
         passthrough_body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        retryable: bool | None = None,
     ):
         super().__init__(message, status=status, error_type=error_type)
         self.provider = provider
         self.passthrough_body = passthrough_body
         self.headers = headers or {}
+        self.retryable = is_retryable_status(status) if retryable is None else retryable
 
 
 class UpstreamUnavailable(UpstreamError):

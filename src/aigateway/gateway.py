@@ -1,4 +1,4 @@
-"""The gateway's running state: settings, catalog, providers, keys, ledger, store, admission."""
+"""The gateway's running state: settings, catalog, providers, keys, ledger, store, admission, token counts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import Provider
 from aigateway.routing.catalog import Catalog
 from aigateway.settings import Settings
+from aigateway.tokens import TokenCountCache
 
 
 def presented_secret(req: Request) -> bytes | None:
@@ -38,6 +39,7 @@ class Gateway:
     keys: KeyCache
     ledger: Ledger
     admission: Admission
+    token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def authenticate(self, req: Request) -> GatewayKey:

@@ -12,6 +12,7 @@ of `database_url`, `redis_url` and `admin_key` from the file (secrets can stay o
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Mapping
@@ -22,10 +23,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-# Provider kinds this build can talk to: kind -> (default base URL, standard key variable).
-PROVIDER_KINDS: dict[str, tuple[str, str]] = {
+from aigateway.providers.openai.profiles import PROFILES
+
+# Provider kinds this build can talk to: kind -> (default base URL, standard key variable or None).
+PROVIDER_KINDS: dict[str, tuple[str, str | None]] = {
     "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
+    **{kind: (profile.base_url, profile.key_env) for kind, profile in PROFILES.items()},
 }
+# Servers people run themselves, usually without a key.
+KEYLESS_KINDS = frozenset({"ollama", "vllm", "lmstudio", "openai_compatible"})
 
 _ENV_OVERRIDES = {
     "database_url": "AIGATEWAY_DATABASE_URL",
@@ -55,22 +61,30 @@ class Timeouts(_Strict):
 
 class ProviderConfig(_Strict):
     type: str | None = None
-    base_url: str
-    api_key: str = Field(repr=False)
+    base_url: str = ""  # empty: the kind's public endpoint
+    api_key: str | None = Field(default=None, repr=False)
+    api_version: str | None = None  # azure only: the `api-version` query parameter
+    headers: dict[str, str] = {}  # sent with every upstream request (e.g. OpenRouter's HTTP-Referer)
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(default=256, ge=1)
 
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: object) -> object:
+        """YAML reads an unquoted 2024-10-21 as a date; Azure's versions are exactly that shape."""
+        return value.isoformat() if isinstance(value, datetime.date) else value
+
     @field_validator("api_key")
     @classmethod
-    def _non_empty(cls, value: str) -> str:
-        if not value.strip():
+    def _non_empty(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("is empty")
         return value
 
@@ -170,7 +184,17 @@ def load_settings(config: Path | None, data_dir: Path, env: Mapping[str, str] | 
     ]
     if problems:
         raise ConfigError(problems)
-    return settings
+    return _with_default_urls(settings)
+
+
+def _with_default_urls(settings: Settings) -> Settings:
+    providers = {
+        name: cfg
+        if cfg.base_url
+        else cfg.model_copy(update={"base_url": PROVIDER_KINDS[settings.provider_kind(name)][0]})
+        for name, cfg in settings.providers.items()
+    }
+    return settings.model_copy(update={"providers": providers})
 
 
 def _provider_problems(settings: Settings) -> list[tuple[str, str]]:
@@ -182,13 +206,19 @@ def _provider_problems(settings: Settings) -> list[tuple[str, str]]:
         elif kind not in PROVIDER_KINDS:
             known = ", ".join(sorted(PROVIDER_KINDS))
             problems.append((name, f"unknown provider type {kind!r} (known: {known}); set `type:` to one of them"))
+        else:
+            cfg = settings.providers[name]
+            if cfg.api_key is None and kind not in KEYLESS_KINDS:
+                problems.append((name, "api_key: Field required"))
+            if kind == "azure" and not (cfg.base_url and cfg.api_version):
+                problems.append((name, "azure needs base_url (https://RESOURCE.openai.azure.com) and api_version"))
     return problems
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     providers = {}
     for kind, (base_url, key_var) in PROVIDER_KINDS.items():
-        if env.get(key_var):
+        if key_var and env.get(key_var):
             providers[kind] = {"base_url": base_url, "api_key": env[key_var]}
     return {"providers": providers}
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
-from aigateway.errors import UpstreamUnavailable
+from aigateway.errors import UpstreamError, UpstreamUnavailable
+from aigateway.ir.events import Event, StreamError
+from aigateway.ir.messages import Message, MessagesRequest
+from aigateway.ir.usage import Usage
 from aigateway.settings import ProviderConfig
 
 
@@ -103,6 +107,11 @@ class Provider(abc.ABC):
             raise _unavailable(self.name, exc) from None
         return UpstreamResponse(resp, self.name)
 
+    def wire_for(self, upstream_model: str) -> str:
+        """The protocol this upstream speaks for `upstream_model` (one endpoint may serve Claude in
+        Anthropic's format and other models in its own, as Bedrock and Vertex do)."""
+        return self.wire
+
     @abc.abstractmethod
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         """Forward a request already in this provider's wire protocol."""
@@ -111,3 +120,49 @@ class Provider(abc.ABC):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class StreamDecoder(Protocol):
+    """Upstream stream bytes to Anthropic events; pure, one per stream (DESIGN.md)."""
+
+    usage: Usage | None
+    stop_reason: str | None
+    error: StreamError | None
+
+    def feed(self, chunk: bytes) -> list[Event | StreamError]: ...
+
+    def finish(self) -> list[Event | StreamError]: ...
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A translated request: the upstream body, and what the translation had to leave out."""
+
+    upstream_model: str
+    body: bytes
+    stream: bool
+    warnings: list[str]
+
+
+class TranslatingProvider(Provider):
+    """An upstream that speaks another protocol: requests and answers go through the core (ir)."""
+
+    @abc.abstractmethod
+    def prepare(self, request: MessagesRequest, upstream_model: str) -> Prepared:
+        """ir request to the upstream's body; raises InvalidRequest for what it cannot carry."""
+
+    @abc.abstractmethod
+    async def send(self, prepared: Prepared) -> UpstreamResponse: ...
+
+    @abc.abstractmethod
+    def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
+        """A whole upstream answer to a Message (with `model` as the client named it) and its usage."""
+
+    @abc.abstractmethod
+    def stream_decoder(
+        self, request: MessagesRequest, model: str, message_id: str, input_tokens: int
+    ) -> StreamDecoder: ...
+
+    @abc.abstractmethod
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        """An upstream error response in the gateway's error tree."""

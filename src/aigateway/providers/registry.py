@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from aigateway.providers.anthropic.client import AnthropicProvider
 from aigateway.providers.base import Provider
-from aigateway.settings import Settings
+from aigateway.providers.openai.client import OpenAIProvider
+from aigateway.providers.openai.profiles import PROFILES
+from aigateway.settings import ProviderConfig, Settings
 
-KINDS: dict[str, type[Provider]] = {"anthropic": AnthropicProvider}
+
+def build_provider(name: str, kind: str, config: ProviderConfig) -> Provider:
+    if kind == "anthropic":
+        return AnthropicProvider(name, config)
+    if kind in PROFILES:
+        return OpenAIProvider(name, config, kind)
+    raise ValueError(f"unknown provider kind {kind!r}")  # settings validation rules this out
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
-    return {name: KINDS[settings.provider_kind(name)](name, cfg) for name, cfg in settings.providers.items()}
+    return {name: build_provider(name, settings.provider_kind(name), cfg) for name, cfg in settings.providers.items()}

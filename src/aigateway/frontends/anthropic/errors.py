@@ -32,8 +32,11 @@ async def send_error(req: Request, exc: GatewayError) -> None:
         await req.respond(exc.status, exc.passthrough_body, headers, content_type)
         return
     # 4xx validation errors will not get better on retry; tell the SDKs so (spec §6.3).
-    retry = b"true" if is_retryable_status(exc.status) else b"false"
-    headers = [(b"x-should-retry", retry), *exc.response_headers]
+    retryable = exc.retryable if isinstance(exc, UpstreamError) else is_retryable_status(exc.status)
+    headers = [(b"x-should-retry", b"true" if retryable else b"false")]
+    if isinstance(exc, UpstreamError):
+        headers += [(name.encode(), value.encode("latin-1")) for name, value in exc.headers.items()]
+    headers += exc.response_headers
     await req.respond(exc.status, error_body(exc.error_type, exc.message, req.id), headers)
 
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from typing import Any, Protocol
 
 from aigateway.asgi import SSE, ClientGone, Request
-from aigateway.errors import GatewayError, NotFound, UpstreamError, UpstreamUnavailable
+from aigateway.errors import GatewayError, UpstreamError, UpstreamUnavailable
+from aigateway.frontends.anthropic import translate
 from aigateway.frontends.anthropic.errors import stream_error_event
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, parse_head, replace_model
 from aigateway.gateway import Gateway
+from aigateway.ir.messages import parse_request
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log_request
 from aigateway.policy.admission import Ticket
@@ -29,9 +32,10 @@ from aigateway.policy.keys import GatewayKey
 from aigateway.policy.ledger import LedgerRow
 from aigateway.providers.anthropic.response import read_usage
 from aigateway.providers.anthropic.stream import AnthropicStreamTap
-from aigateway.providers.base import PassthroughRequest, UpstreamResponse
+from aigateway.providers.base import PassthroughRequest, TranslatingProvider, UpstreamResponse
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import resolve_route
+from aigateway.tokens import count_header
 
 CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in the ledger only
 
@@ -75,11 +79,15 @@ def _with_query(path: str, req: Request) -> str:
     return path + "?" + req.query.decode("latin-1") if req.query else path
 
 
-def _route_headers(route: Route, upstream: UpstreamResponse) -> list[tuple[bytes, bytes]]:
-    headers = [
+def _route_names(route: Route) -> list[tuple[bytes, bytes]]:
+    return [
         (b"x-aigateway-provider", route.provider.encode()),
         (b"x-aigateway-upstream-model", route.upstream_model.encode()),
     ]
+
+
+def _route_headers(route: Route, upstream: UpstreamResponse) -> list[tuple[bytes, bytes]]:
+    headers = _route_names(route)
     upstream_id = upstream.headers.get("request-id")
     if upstream_id:  # what the provider's support will ask for
         headers.append((b"x-upstream-request-id", upstream_id.encode("latin-1")))
@@ -128,8 +136,14 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
     out.route = route = resolve_route(model, gw.providers, gw.catalog)
     await _admit(gw, route, body, head, out)
     provider = gw.providers[route.provider]
-    if provider.wire != "anthropic":  # translated providers arrive with G2
-        raise NotFound(f"provider '{route.provider}' cannot serve {path} in this build")
+    if provider.wire_for(route.upstream_model) != "anthropic":  # not the client's protocol: translate
+        assert isinstance(provider, TranslatingProvider), f"{route.provider} speaks neither protocol"
+        raw = translate.decode_body(body)
+        if kind is MessagesHead:
+            await _translated(gw, req, route, provider, body, raw, out)
+        else:
+            await _count_locally(gw, req, route, body, raw)
+        return
     upstream = await provider.passthrough(
         PassthroughRequest(
             _with_query(path, req),
@@ -139,9 +153,42 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, path: str, kind
         )
     )
     if out.streamed and upstream.status == 200:
-        await _relay_stream(req, route, upstream, out)
+        await _relay_stream(req, route, upstream, out, AnthropicStreamTap())
     else:
         await _relay_whole(req, route, upstream, out, with_usage=kind is MessagesHead)
+
+
+async def _count_locally(gw: Gateway, req: Request, route: Route, body: bytes, raw: dict[str, Any]) -> None:
+    """count_tokens for a provider without a counter: a real tokenizer, marked as such."""
+    parse_request({**raw, "max_tokens": 1})  # the same validation a message gets
+    count = gw.token_counts.count(body, route.upstream_model, raw)
+    name, value = count_header(count)
+    headers = [*_route_names(route), (name.encode(), value.encode())]
+    await req.respond(200, b'{"input_tokens":%d}' % count.input_tokens, headers)
+
+
+async def _translated(
+    gw: Gateway,
+    req: Request,
+    route: Route,
+    provider: TranslatingProvider,
+    body: bytes,
+    raw: dict[str, Any],
+    out: _Outcome,
+) -> None:
+    request = parse_request(raw)
+    prepared = translate.prepare(provider, request, route, req)
+    upstream = await provider.send(prepared)
+    if upstream.status >= 400:
+        raise provider.error(upstream.status, await upstream.read(), upstream.headers)
+    headers = _route_headers(route, upstream) + translate.dropped_header(prepared)
+    if request.stream:
+        counted = gw.token_counts.count(body, route.upstream_model, raw).input_tokens
+        stream = translate.EncodedStream.open(provider, upstream, request, route, req.id, counted)
+        await _relay_stream(req, route, upstream, out, stream, headers)
+        return
+    message, out.usage, out.stop_reason = await translate.read_message(provider, upstream, request, route)
+    await req.respond(200, message, headers + out.limit_headers)
 
 
 async def _relay_whole(
@@ -170,9 +217,33 @@ def _upstream_error_type(body: bytes) -> str:
     return rest[:end].decode("utf-8", "replace") if 0 < end < 64 else "api_error"
 
 
-async def _relay_stream(req: Request, route: Route, upstream: UpstreamResponse, out: _Outcome) -> None:
-    tap = AnthropicStreamTap()
-    headers = _route_headers(route, upstream) + out.limit_headers
+class _StreamRelay(Protocol):
+    """Upstream bytes in, client SSE bytes out, and what the ledger needs to know at the end."""
+
+    saw_stop: bool
+    error_type: str | None
+    first_content_at: float | None
+
+    @property
+    def usage(self) -> Usage: ...
+
+    @property
+    def stop_reason(self) -> str | None: ...
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+
+async def _relay_stream(
+    req: Request,
+    route: Route,
+    upstream: UpstreamResponse,
+    out: _Outcome,
+    tap: _StreamRelay,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = (headers if headers is not None else _route_headers(route, upstream)) + out.limit_headers
     headers.append((b"cache-control", b"no-cache"))
     await req.start(200, headers, SSE)
     send = req.send

@@ -16,7 +16,7 @@ class AnthropicProvider(Provider):
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         headers = dict(request.headers)
         headers.setdefault("anthropic-version", DEFAULT_VERSION)
-        headers["x-api-key"] = self.config.api_key
+        headers["x-api-key"] = self.config.api_key or ""
         headers["content-type"] = "application/json"
         headers["accept"] = "text/event-stream" if request.stream else "application/json"
         return await self._post(request.path, request.body, headers)

@@ -1,0 +1,151 @@
+"""`/v1/messages` served by an upstream that speaks another protocol.
+
+The client's body is parsed into the typed core (`ir`), the provider translates it, and its
+answer comes back through the core: a Message as JSON, or events encoded as Anthropic SSE. A
+server that ignores `stream` is met where it is: its stream is folded into a Message, or its
+Message unfolded into a stream, so the client always gets the mode it asked for.
+What the upstream could not take is named in the `x-aigateway-dropped` response header and
+logged, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from aigateway.asgi import Request
+from aigateway.errors import UpstreamError
+from aigateway.frontends.anthropic.errors import stream_error_event
+from aigateway.ir.accumulate import MessageAccumulator, events_of
+from aigateway.ir.events import EVENT_NAMES, ContentBlockStart, Event, MessageStop, StreamError
+from aigateway.ir.messages import MessagesRequest, new_message_id
+from aigateway.ir.usage import Usage
+from aigateway.observability.logging import log
+from aigateway.providers.base import Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
+from aigateway.routing.catalog import Route
+from aigateway.wire.sse import encode_event
+
+_encode = msgspec.json.encode
+
+
+def prepare(provider: TranslatingProvider, request: MessagesRequest, route: Route, req: Request) -> Prepared:
+    prepared = provider.prepare(request, route.upstream_model)
+    if prepared.warnings:
+        fields = {"request_id": req.id, "provider": route.provider, "dropped": prepared.warnings}
+        log.warning("parameters dropped", extra={"fields": fields})
+    return prepared
+
+
+def dropped_header(prepared: Prepared) -> list[tuple[bytes, bytes]]:
+    if not prepared.warnings:
+        return []
+    return [(b"x-aigateway-dropped", ", ".join(prepared.warnings).encode("ascii", "replace"))]
+
+
+def is_sse(upstream: UpstreamResponse) -> bool:
+    return upstream.headers.get("content-type", "").startswith("text/event-stream")
+
+
+async def read_message(
+    provider: TranslatingProvider, upstream: UpstreamResponse, request: MessagesRequest, route: Route
+) -> tuple[bytes, Usage, str | None]:
+    """A whole answer; a server that streams although asked not to is folded into one."""
+    body = await upstream.read()
+    if not is_sse(upstream):
+        message, usage = provider.read_message(body, request, route.model)
+        return _encode(message), usage, message.stop_reason
+    decoder = provider.stream_decoder(request, route.model, new_message_id(), 0)
+    fold = MessageAccumulator()
+    for event in decoder.feed(body) + decoder.finish():
+        fold.add(event)
+    if decoder.error is not None:
+        raise UpstreamError(
+            decoder.error.message, provider=route.provider, status=502, error_type=decoder.error.error_type
+        )
+    message = fold.result()
+    return _encode(message), decoder.usage or Usage(), message.stop_reason
+
+
+class WholeMessageDecoder:
+    """The stream decoder for a server that answers a stream request with one JSON body."""
+
+    def __init__(self, provider: TranslatingProvider, request: MessagesRequest, model: str) -> None:
+        self._provider, self._request, self._model = provider, request, model
+        self._body: list[bytes] = []
+        self.usage: Usage | None = None
+        self.stop_reason: str | None = None
+        self.error: StreamError | None = None
+
+    def feed(self, chunk: bytes) -> list[Event | StreamError]:
+        self._body.append(chunk)
+        return []
+
+    def finish(self) -> list[Event | StreamError]:
+        message, self.usage = self._provider.read_message(b"".join(self._body), self._request, self._model)
+        self.stop_reason = message.stop_reason
+        return list(events_of(message))
+
+
+class EncodedStream:
+    """Upstream bytes in, Anthropic SSE bytes out; the relay's view of a translated stream."""
+
+    def __init__(self, decoder: StreamDecoder, request_id: str, input_tokens: int):
+        self._decoder = decoder
+        self._request_id = request_id
+        self._input_tokens = input_tokens
+        self.saw_stop = False
+        self.error_type: str | None = None
+        self.first_content_at: float | None = None
+
+    @classmethod
+    def open(
+        cls,
+        provider: TranslatingProvider,
+        upstream: UpstreamResponse,
+        request: MessagesRequest,
+        route: Route,
+        request_id: str,
+        input_tokens: int,
+    ) -> EncodedStream:
+        decoder: StreamDecoder
+        if is_sse(upstream):
+            decoder = provider.stream_decoder(request, route.model, new_message_id(), input_tokens)
+        else:
+            decoder = WholeMessageDecoder(provider, request, route.model)
+        return cls(decoder, request_id, input_tokens)
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self._render(self._decoder.feed(chunk))
+
+    def finish(self) -> bytes:
+        return self._render(self._decoder.finish())
+
+    @property
+    def usage(self) -> Usage:
+        return self._decoder.usage or Usage(input_tokens=self._input_tokens)
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self._decoder.stop_reason
+
+    def _render(self, events: list[Event | StreamError]) -> bytes:
+        out = []
+        for event in events:
+            if isinstance(event, StreamError):
+                self.error_type = event.error_type
+                out.append(stream_error_event(event.error_type, event.message, self._request_id))
+                continue
+            if isinstance(event, ContentBlockStart) and self.first_content_at is None:
+                self.first_content_at = time.monotonic()
+            elif isinstance(event, MessageStop):
+                self.saw_stop = True
+            out.append(encode_event(EVENT_NAMES[type(event)], _encode(event)))
+        return b"".join(out)
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    """The body was already checked to be a JSON object by `parse_head`."""
+    raw: dict[str, Any] = msgspec.json.decode(body)
+    return raw

@@ -1,0 +1,84 @@
+"""Chat Completions upstreams: OpenAI, Azure OpenAI and every compatible server, one adapter.
+
+What differs between them is a `Profile` (profiles.py). Azure addresses a deployment by URL
+(`/openai/deployments/{deployment}/chat/completions?api-version=...`) with an `api-key` header;
+every other kind posts to `{base_url}/chat/completions` with a bearer token, if it has a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import quote
+
+import msgspec
+
+from aigateway.errors import UpstreamError
+from aigateway.ir.messages import Message, MessagesRequest
+from aigateway.ir.usage import Usage
+from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
+from aigateway.providers.openai.errors import map_error
+from aigateway.providers.openai.profiles import PROFILES
+from aigateway.providers.openai.request import from_ir
+from aigateway.providers.openai.response import to_ir
+from aigateway.providers.openai.stream import OpenAIChatStreamDecoder
+from aigateway.settings import ProviderConfig
+
+_encode = msgspec.json.encode
+
+
+class OpenAIProvider(TranslatingProvider):
+    wire = "openai"
+
+    def __init__(self, name: str, config: ProviderConfig, kind: str):
+        super().__init__(name, config)
+        self.kind = kind
+        self.profile = PROFILES[kind]
+        headers = {"content-type": "application/json", **self.profile.extra_headers, **config.headers}
+        if config.api_key:
+            if self.profile.auth == "api-key":
+                headers["api-key"] = config.api_key
+            else:
+                headers["authorization"] = "Bearer " + config.api_key
+        self._headers = headers
+
+    def _path(self, upstream_model: str) -> str:
+        if self.kind == "azure":
+            deployment = quote(upstream_model, safe="")
+            return f"openai/deployments/{deployment}/chat/completions?api-version={self.config.api_version}"
+        return "chat/completions"
+
+    def prepare(self, request: MessagesRequest, upstream_model: str) -> Prepared:
+        body, warnings = from_ir(request, upstream_model, self.profile, self.kind)
+        return Prepared(upstream_model, _encode(body), request.stream, warnings)
+
+    async def send(self, prepared: Prepared) -> UpstreamResponse:
+        headers = {**self._headers, "accept": "text/event-stream" if prepared.stream else "application/json"}
+        return await self._post(self._path(prepared.upstream_model), prepared.body, headers)
+
+    async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
+        """A Chat Completions body from an OpenAI client, forwarded with only auth changed."""
+        return await self._post(request.path, request.body, {**self._headers, **request.headers})
+
+    def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
+        try:
+            data = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            data = None
+        if not isinstance(data, dict):
+            raise UpstreamError(
+                f"Upstream provider '{self.name}' answered with a body that is not JSON", provider=self.name, status=502
+            )
+        return to_ir(data, model=model, provider=self.name, profile=self.profile, stop_sequences=request.stop_sequences)
+
+    def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:
+        return OpenAIChatStreamDecoder(
+            provider=self.name,
+            message_id=message_id,
+            model=model,
+            input_tokens=input_tokens,
+            profile=self.profile,
+            stop_sequences=request.stop_sequences,
+        )
+
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        return map_error(self.name, status, body, {k.lower(): v for k, v in headers.items()}, self.config.api_key)

@@ -1,0 +1,75 @@
+"""A Chat Completions error response to the gateway's error tree, by one table (spec §6).
+
+The client sees Anthropic's types and statuses. A 401 or 403 means the gateway's own credential
+for the provider was refused: that is the gateway's fault, never the client's key, so it becomes
+a 502 `api_error` naming the provider, marked not worth retrying, and without the upstream's
+wording (which echoes part of the key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from aigateway.errors import UpstreamError
+
+# upstream status -> (status to the client, Anthropic error type)
+ERROR_MAP: dict[int, tuple[int, str]] = {
+    400: (400, "invalid_request_error"),
+    404: (404, "not_found_error"),
+    408: (504, "api_error"),
+    409: (409, "api_error"),
+    413: (413, "request_too_large"),
+    422: (400, "invalid_request_error"),
+    429: (429, "rate_limit_error"),
+    500: (500, "api_error"),
+    502: (502, "api_error"),
+    503: (529, "overloaded_error"),
+    504: (504, "api_error"),
+}
+_FORWARDED = ("retry-after", "retry-after-ms")
+
+
+def map_error(provider: str, status: int, body: bytes, headers: Mapping[str, str], secret: str | None) -> UpstreamError:
+    if status in (401, 403):
+        return UpstreamError(
+            f"The gateway's credential for provider '{provider}' was refused ({status}); "
+            f"an operator must fix providers.{provider}.api_key",
+            provider=provider,
+            status=502,
+            error_type="api_error",
+            retryable=False,
+        )
+    client_status, error_type = ERROR_MAP.get(status, (502 if status >= 500 else 400, _fallback_type(status)))
+    detail = _message(body)
+    if secret and detail:
+        detail = detail.replace(secret, "[redacted]")
+    forwarded = {name: headers[name] for name in _FORWARDED if name in headers}
+    return UpstreamError(
+        f"{provider}: {detail}" if detail else f"Upstream provider '{provider}' answered {status}",
+        provider=provider,
+        status=client_status,
+        error_type=error_type,
+        headers=forwarded,
+    )
+
+
+def _fallback_type(status: int) -> str:
+    return "api_error" if status >= 500 else "invalid_request_error"
+
+
+def _message(body: bytes) -> str:
+    try:
+        data: Any = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return body[:300].decode("utf-8", "replace").strip()
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        message = str(error.get("message") or "")
+        raw = (error.get("metadata") or {}).get("raw") if isinstance(error.get("metadata"), dict) else None
+        return f"{message}: {raw}" if raw else message
+    if isinstance(error, str):
+        return error
+    return str(data.get("message") or data.get("detail") or "") if isinstance(data, dict) else ""
