@@ -188,3 +188,19 @@ def test_models_show_prices(gateway, api_key):
     pricing = doc["pricing"]["anthropic"]
     assert pricing["input"] == "3" and pricing["cache_write_1h"] == "6" and pricing["cache_read"] == "0.3"
     assert pricing["currency"] == "USD" and pricing["version"]
+
+
+def test_translated_requests_are_limited_and_priced(gateway, upstream):
+    """An OpenAI model behind /v1/messages: same admission, same headers, cost from the config's price."""
+    from tests.support import openai_recordings
+
+    rec = next(r for r in openai_recordings.recordings() if str(r) == "openai-chat/prompt-cache-sync#2")
+    _, secret = make_key(gateway, rpm=3)
+    upstream.expect(Reply(body=rec.body, headers={"content-type": "application/json"}))
+    raw = sdk(gateway, secret).messages.with_raw_response.create(model="openai/gpt-4o", max_tokens=50, messages=PROMPT)
+    assert raw.headers["anthropic-ratelimit-requests-remaining"] == "2"
+    row = gateway.ledger_row(raw.headers["request-id"])
+    # usage: prompt 3663 of which 3584 cached, completion 117; test prices 2.5 / 1.25 / 10 per million:
+    # 79*2500 + 3584*1250 + 117*10000 = 197_500 + 4_480_000 + 1_170_000
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (79, 3584, 117)
+    assert row["cost_nanousd"] == 5_847_500

@@ -98,10 +98,11 @@ def test_one_hour_cache_writes_cost_more_than_five_minute_ones():
     assert usd(price.cost(usage)) == "0.017430"
 
 
-def test_every_catalog_model_with_a_price_is_a_catalog_model():
+def test_every_anthropic_catalog_model_has_a_price():
     catalog, table = Catalog.load(), PriceTable.load()
     for m in catalog.models:
-        assert table.for_model(m.id), f"{m.id} has no price"
+        if m.id.startswith("anthropic/"):
+            assert table.for_model(m.id), f"{m.id} has no price"
 
 
 def _with_usage(e) -> bool:
