@@ -128,6 +128,7 @@ def test_budget_reserves_worst_case_then_402(gateway, upstream):
     with pytest.raises(anthropic.APIStatusError) as info:
         client.messages.create(model=MODEL, max_tokens=4000, messages=PROMPT)
     assert info.value.status_code == 402 and info.value.body["error"]["type"] == "billing_error"
+    assert "has $0.029448 of its budget left" in info.value.body["error"]["message"]  # 0.03 - 0.000552
     assert info.value.response.headers["x-should-retry"] == "false"
 
 

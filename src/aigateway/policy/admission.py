@@ -24,7 +24,7 @@ from aigateway.observability.logging import log
 from aigateway.policy.counters import Bucket, Counters, Spend, Verdict
 from aigateway.policy.keys import GatewayKey, KeyPolicy
 from aigateway.routing.catalog import Route
-from aigateway.routing.prices import Price, PriceTable
+from aigateway.routing.prices import Price, PriceTable, usd
 
 # Input tokens the API adds beyond the body (the tool-use system prompt is a few hundred tokens).
 PREAMBLE_TOKENS = 1024
@@ -128,7 +128,7 @@ class Admission:
             raise GatewayError("Rate limits cannot be checked right now", status=503) from None
         headers = _limit_headers(all_buckets, verdict)
         if not verdict.ok:
-            _refuse(all_buckets, verdict, headers)
+            _refuse(all_buckets, spend, verdict, headers)
         return Ticket(buckets, token_buckets, spend, tokens, price, headers)
 
     def settle(self, ticket: Ticket, usage: Usage | None) -> int | None:
@@ -209,9 +209,13 @@ def _limit_headers(buckets: list[Bucket], verdict: Verdict) -> list[tuple[bytes,
     return headers
 
 
-def _refuse(buckets: list[Bucket], verdict: Verdict, headers: list[tuple[bytes, bytes]]) -> None:
-    if verdict.failed == -1:
-        raise BudgetExhausted("This API key has exhausted its budget for the current period")
+def _refuse(buckets: list[Bucket], spend: Spend | None, verdict: Verdict, headers: list[tuple[bytes, bytes]]) -> None:
+    if verdict.failed == -1 and spend is not None:
+        left = max(0, spend.limit - (verdict.spent or 0))
+        raise BudgetExhausted(
+            f"This request may cost up to ${usd(spend.amount)} (max_tokens at the output price); this API key "
+            f"has ${usd(left)} of its budget left for the current period"
+        )
     bucket = buckets[verdict.failed or 0]
     kind = "requests" if bucket.name.startswith("rpm:") else "tokens"
     seconds = max(1, -(-verdict.retry_after_ms // 1000))
