@@ -189,6 +189,7 @@ def test_models_show_prices(gateway, api_key):
     pricing = doc["pricing"]["anthropic"]
     assert pricing["input"] == "3" and pricing["cache_write_1h"] == "6" and pricing["cache_read"] == "0.3"
     assert pricing["currency"] == "USD" and pricing["version"]
+    assert pricing["long_context"]["above_input_tokens"] == 200000 and pricing["long_context"]["output"] == "22.5"
 
 
 def test_translated_requests_are_limited_and_priced(gateway, upstream):

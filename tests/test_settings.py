@@ -155,7 +155,8 @@ keys:
   refresh_interval: 5
 prices:
   - {model: anthropic/claude-sonnet-4, provider: anthropic, input: 2.5, output: 12, cache_write_5m: 3.125,
-     cache_write_1h: 5, cache_read: 0.25}
+     cache_write_1h: 5, cache_read: 0.25, long_context: {above_input_tokens: 100000, input: 5, output: 24,
+     cache_write_5m: 6.25, cache_write_1h: 10, cache_read: 0.5}}
 """
 
 
@@ -163,6 +164,11 @@ def test_accounting_keys(tmp_path):
     s = load_settings(write(tmp_path, ACCOUNTING), tmp_path, env={"ADMIN": "a" * 32})
     assert s.redis_prefix == "prod:" and s.keys.refresh_interval == 5 and s.admin_key == "a" * 32
     assert str(s.prices[0].input) == "2.5" and str(s.prices[0].cache_read) == "0.25"
+    from aigateway.routing.prices import PriceTable
+
+    price = PriceTable.load(p.model_dump() for p in s.prices).get("anthropic/claude-sonnet-4", "anthropic")
+    assert price is not None and price.long_threshold == 100_000 and price.long is not None
+    assert (price.input, price.long.output) == (2500, 24000)
     for secret in ("db-password", "redis-password", "a" * 32):
         assert secret not in repr(s)
 

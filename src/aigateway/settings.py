@@ -111,11 +111,23 @@ class KeysConfig(_Strict):
     )
 
 
+class LongContextPrice(_Strict):
+    """A tier for requests whose whole input exceeds `above_input_tokens`: all their tokens cost this."""
+
+    above_input_tokens: int = Field(ge=1)
+    input: Decimal = Field(ge=0, decimal_places=3)
+    output: Decimal = Field(ge=0, decimal_places=3)
+    cache_write_5m: Decimal = Field(ge=0, decimal_places=3)
+    cache_write_1h: Decimal = Field(ge=0, decimal_places=3)
+    cache_read: Decimal = Field(ge=0, decimal_places=3)
+
+
 class PriceConfig(_Strict):
     """USD per million tokens for one (model, provider); replaces the shipped price if any."""
 
     model: str
     provider: str
+    long_context: LongContextPrice | None = None
     input: Decimal = Field(ge=0, decimal_places=3)
     output: Decimal = Field(ge=0, decimal_places=3)
     cache_write_5m: Decimal = Field(ge=0, decimal_places=3)

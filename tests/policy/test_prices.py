@@ -155,3 +155,18 @@ def test_config_overrides_a_price_and_marks_the_version():
     assert table.version.endswith("+config") and table.get(HAIKU_45, "anthropic") == PriceTable.load().get(
         HAIKU_45, "anthropic"
     )
+
+
+def test_long_context_tier_bills_the_whole_request():
+    price = PriceTable.load().get(SONNET_4, "anthropic")
+    assert price is not None
+    # 150_000 uncached + 60_000 cache reads = 210_000 input tokens > 200_000: every token at the tier,
+    # 150_000*6000 + 60_000*600 + 2_000*22500 = 900_000_000 + 36_000_000 + 45_000_000
+    assert price.cost(Usage(150_000, 2_000, 60_000, 0, 0)) == 981_000_000
+    # exactly at the threshold: the standard rates, 200_000*3000
+    assert price.cost(Usage(200_000, 0, 0, 0, 0)) == 600_000_000
+    # the reservation follows the tier of the estimate: 250_000*12000 (1 h write) + 1_000*22500
+    assert price.worst_case(250_000, 1_000) == 3_022_500_000
+    assert price.worst_case(1_000, 1_000) == 1_000 * 6000 + 1_000 * 15000
+    haiku = PriceTable.load().get(HAIKU_45, "anthropic")
+    assert haiku is not None and haiku.long is None and haiku.cost(Usage(300_000, 0, 0, 0, 0)) == 300_000_000

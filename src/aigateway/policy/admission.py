@@ -4,7 +4,8 @@ Invariants:
 - `admit` runs before anything is sent upstream and raises (403 permission, 429 rate limit, 402
   budget) before any counter moves, or takes from every counter at once (see `counters`);
 - a budgeted request reserves its worst case: `estimate_input_tokens(body)` at the dearest input
-  rate of the price (a 1 h cache write) plus `max_tokens` at the output rate; `settle` replaces
+  rate of the price (a 1 h cache write; the long-context tier's when the estimate is above its
+  threshold) plus `max_tokens` at the output rate; `settle` replaces
   the reservation with the actual cost, so spend plus reservations never exceeds the budget;
 - every admitted request is settled exactly once, whatever happened (`Ticket.settled`);
 - count_tokens is free upstream: it is checked for allowed models/providers only.
@@ -118,7 +119,7 @@ class Admission:
                 raise PermissionDenied(
                     f"Model '{route.model}' has no price on this gateway; a key with a budget cannot use it"
                 )
-            worst = est_input * price.max_input + max_tokens * price.output
+            worst = price.worst_case(est_input, max_tokens)
             spend = Spend(budget[0], policy.budget_nanousd or 0, worst, budget[2])
         all_buckets = buckets + token_buckets
         try:

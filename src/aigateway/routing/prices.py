@@ -7,11 +7,14 @@ Invariants:
 - cost is computed from the four disjoint buckets of `Usage` (uncached input, cache reads, cache
   writes split by TTL, output): a cached token is charged once, at its own rate;
 - the table is keyed by (catalog model id, provider): the same model can cost differently per
-  provider, and a price follows the catalog's aliases.
+  provider, and a price follows the catalog's aliases;
+- a price may have a long-context tier: when a request's whole input (uncached + cache reads +
+  cache writes) exceeds its threshold, every token of that request is billed at the tier's rates.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -51,9 +54,22 @@ class Price:
     cache_write_5m: int
     cache_write_1h: int
     cache_read: int
+    long_threshold: int | None = None  # input tokens above which `long` applies to the whole request
+    long: Price | None = None
 
     @classmethod
     def per_million(cls, raw: Mapping[str, Any]) -> Price:
+        base = cls._rates(raw)
+        tier = raw.get("long_context")
+        if not tier:
+            return base
+        threshold = tier.get("above_input_tokens")
+        if not isinstance(threshold, int) or threshold < 1:
+            raise ValueError("long_context.above_input_tokens: must be a whole number >= 1")
+        return dataclasses.replace(base, long_threshold=threshold, long=cls._rates(tier))
+
+    @classmethod
+    def _rates(cls, raw: Mapping[str, Any]) -> Price:
         rates = {}
         for name in _FIELDS:
             try:
@@ -66,9 +82,25 @@ class Price:
             if per_million < 0 or per_token != per_token.to_integral_value():
                 raise ValueError(f"{name}: must be >= 0 with at most three decimals")
             rates[name] = int(per_token)
-        return cls(**rates)
+        r = rates
+        return cls(r["input"], r["output"], r["cache_write_5m"], r["cache_write_1h"], r["cache_read"])
+
+    def tier(self, input_tokens: int) -> Price:
+        """The rates a request with this many input tokens (all buckets) is billed at."""
+        if self.long is not None and self.long_threshold is not None and input_tokens > self.long_threshold:
+            return self.long
+        return self
+
+    def worst_case(self, max_input_tokens: int, max_output_tokens: int) -> int:
+        """Most a request can cost: every input token at the dearest input rate, all of max_tokens."""
+        rates = self.tier(max_input_tokens)
+        return max_input_tokens * rates.max_input + max_output_tokens * rates.output
 
     def cost(self, usage: Usage) -> int:
+        total_input = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+        rates = self.tier(total_input)
+        if rates is not self:
+            return rates.cost(usage)
         return (
             usage.input_tokens * self.input
             + usage.output_tokens * self.output
@@ -82,8 +114,11 @@ class Price:
         """The dearest rate an input token can be billed at (a 1 h cache write, usually)."""
         return max(self.input, self.cache_write_5m, self.cache_write_1h, self.cache_read)
 
-    def per_million_view(self) -> dict[str, str]:
-        return {name: _per_million_text(getattr(self, name)) for name in _FIELDS}
+    def per_million_view(self) -> dict[str, object]:
+        view: dict[str, object] = {name: _per_million_text(getattr(self, name)) for name in _FIELDS}
+        if self.long is not None:
+            view["long_context"] = {"above_input_tokens": self.long_threshold, **self.long.per_million_view()}
+        return view
 
 
 def _per_million_text(rate: int) -> str:
