@@ -128,8 +128,9 @@ def test_rpm_holds_across_replicas(replicas, upstream):
     started = time.monotonic()
     results = _burst(replicas, secret, 30, "anthropic/claude-sonnet-4")
     refill = int((time.monotonic() - started) // 6)  # the bucket gives one request back every 6 s
-    statuses = sorted(status for status, _ in results)
-    assert statuses == [200] * (10 + refill) + [429] * (20 - refill)  # exactly 10 when the burst is under 6 s
+    ok = sum(status == 200 for status, _ in results)
+    assert 10 <= ok <= 10 + refill  # exactly 10 when the burst takes under 6 s, as it does
+    assert sorted(status for status, _ in results) == [200] * ok + [429] * (30 - ok)
     rows = replicas.rows(key_id, expect=30)
     assert sorted(r["request_id"] for r in rows) == sorted(rid for _, rid in results)  # one row each
 
