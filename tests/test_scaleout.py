@@ -198,3 +198,28 @@ def _streamed(url: str, secret: str) -> tuple[str, str]:
     with client.messages.stream(model="anthropic/claude-sonnet-4", max_tokens=64, messages=PROMPT) as stream:
         message = stream.get_final_message()
         return "".join(b.text for b in message.content if b.type == "text"), stream.response.headers["request-id"]
+
+
+def test_usage_report_on_postgresql(replicas, upstream):
+    key_id, secret = replicas.make_key()
+    upstream.expect(*(Reply.replay(fixtures.exchange("anthropic", "text-sync")) for _ in range(2)))
+    for gw in replicas.both():
+        assert _call(gw.url, secret, "anthropic/claude-sonnet-4", 16)[0] == 200
+    replicas.rows(key_id, expect=2)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    by_day = httpx.get(replicas.b.url + "/v1/usage?group_by=day", headers={"x-api-key": secret}).json()
+    assert by_day["data"] == [
+        {
+            "day": today,
+            "requests": 2,
+            "input_tokens": 34,
+            "output_tokens": 30,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+            "cost_usd": "0.000552",  # 2 * (17*3000 + 15*15000) nano-dollars
+            "unpriced_requests": 0,
+        }
+    ]
+    headers = {"x-api-key": ADMIN_KEY}
+    by_key = httpx.get(replicas.a.url + f"/v1/usage?group_by=provider&key_id={key_id}", headers=headers).json()
+    assert [(r["provider"], r["requests"]) for r in by_key["data"]] == [("anthropic", 2)]
