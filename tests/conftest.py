@@ -42,6 +42,9 @@ admin_key: ${{TEST_ADMIN_KEY}}
 prices:  # test values for the config path (the shipped table holds Anthropic's published prices only)
   - {{model: openai/gpt-4o, provider: openai, input: 2.5, output: 10, cache_write_5m: 2.5, cache_write_1h: 2.5,
      cache_read: 1.25}}
+routing:               # one upstream call per attempt, no breaker: tests count upstream calls;
+  retries: 0           # tests/routing runs gateways with the default routing settings
+  breaker: {{failures: 1000000}}
 """
 
 

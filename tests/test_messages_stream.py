@@ -27,13 +27,15 @@ def headers(api_key: str) -> dict[str, str]:
     return {"x-api-key": api_key, "anthropic-version": "2023-06-01", "content-type": "application/json"}
 
 
-def first_event_len(sse: bytes) -> int:
-    return sse.index(b"\n\n") + 2
+def first_content_len(sse: bytes) -> int:
+    """Up to the end of the first content-bearing event: the commit point (DESIGN.md), before
+    which the gateway holds a stream so that a failure can still go to another attempt."""
+    return sse.index(b"\n\n", sse.index(b"event: content_block_start")) + 2
 
 
-def test_first_event_arrives_while_upstream_holds_the_rest(gateway, api_key, upstream):
+def test_first_content_arrives_while_upstream_holds_the_rest(gateway, api_key, upstream):
     sse = STREAM.response_bytes()
-    reply = Reply.replay(STREAM, chunk_size=first_event_len(sse))
+    reply = Reply.replay(STREAM, chunk_size=first_content_len(sse))
     reply.hold_after = 1
     upstream.expect(reply)
     got = b""
@@ -41,11 +43,11 @@ def test_first_event_arrives_while_upstream_holds_the_rest(gateway, api_key, ups
         "POST", gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=10
     ) as resp:
         chunks = resp.iter_raw()
-        while b"\n\n" not in got:
+        while b"event: content_block_start" not in got or not got.endswith(b"\n\n"):
             got += next(chunks)
-        # The upstream still holds everything after the first event, and we already have it.
+        # The upstream still holds everything after the first content, and we already have it.
         assert not reply.release.is_set()
-        assert got.startswith(b"event: message_start")
+        assert got == sse[: first_content_len(sse)]
         reply.release.set()
         for chunk in chunks:
             got += chunk
@@ -55,7 +57,7 @@ def test_first_event_arrives_while_upstream_holds_the_rest(gateway, api_key, ups
 
 def test_client_disconnect_closes_upstream_and_is_recorded(gateway, api_key, upstream):
     sse = STREAM.response_bytes()
-    reply = Reply.replay(STREAM, chunk_size=first_event_len(sse))
+    reply = Reply.replay(STREAM, chunk_size=first_content_len(sse))
     reply.hold_after = 1
     (served,) = upstream.expect(reply)
     body = json.dumps(stream_body()).encode()
@@ -123,7 +125,7 @@ def test_upstream_stream_error_event_is_relayed_and_recorded(gateway, api_key, u
 def test_streams_are_independent(gateway, api_key, upstream):
     """One held stream does not delay another one."""
     sse = STREAM.response_bytes()
-    slow = Reply.replay(STREAM, chunk_size=first_event_len(sse))
+    slow = Reply.replay(STREAM, chunk_size=first_content_len(sse))
     slow.hold_after = 1
     upstream.expect(slow)
     done = threading.Event()

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.admin import routes as admin
@@ -46,7 +48,6 @@ _OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
     ("GET", "/v1/usage"): usage.get_usage,  # authenticates itself: admin key or gateway key
     ("GET", "/v1/balance"): usage.get_balance,
 }
-_HEALTH_BODY = b'{"status":"ok"}'
 
 
 class App:
@@ -100,7 +101,8 @@ class App:
             await admin.dispatch(gw, req)
             return
         if path == "/health" and method in ("GET", "HEAD"):
-            await req.respond(200, _HEALTH_BODY if method == "GET" else b"")
+            body = msgspec.json.encode({"status": "ok", "providers": gw.health.snapshot()})
+            await req.respond(200, body if method == "GET" else b"")
             return
         if path == "/" and method == "HEAD":  # Claude Code's connectivity probe
             await req.respond(200, b"", content_type=None)
@@ -159,7 +161,7 @@ async def start_gateway(settings: Settings) -> Gateway:
     ledger.start()
     gw = Gateway(
         settings=settings,
-        catalog=Catalog.load(),
+        catalog=Catalog.load([entry.model_dump() for entry in settings.catalog]),
         providers=build_providers(settings),
         engine=engine,
         keys=keys,

@@ -97,16 +97,22 @@ class UpstreamError(GatewayError):
         passthrough_body: bytes | None = None,
         headers: dict[str, str] | None = None,
         retryable: bool | None = None,
+        upstream_status: int | None = None,
+        credential_refused: bool = False,
     ):
         super().__init__(message, status=status, error_type=error_type)
         self.provider = provider
         self.passthrough_body = passthrough_body
         self.headers = headers or {}
         self.retryable = is_retryable_status(status) if retryable is None else retryable
+        self.upstream_status = status if upstream_status is None else upstream_status
+        self.credential_refused = credential_refused  # the gateway's key for this provider was refused
 
 
 class UpstreamUnavailable(UpstreamError):
     """Connect failure, reset or timeout: the upstream gave no usable answer."""
 
-    def __init__(self, message: str, *, provider: str, status: int = 502):
+    def __init__(self, message: str, *, provider: str, status: int = 502, move_on: bool = False):
         super().__init__(message, provider=provider, status=status, error_type="api_error")
+        # Retrying the same upstream is pointless (nothing listens there; it was too slow to start).
+        self.move_on = move_on

@@ -16,6 +16,10 @@ from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import Provider
 from aigateway.routing.catalog import Catalog
+from aigateway.routing.health import Health
+from aigateway.routing.options import GatewayOptions, parse_options
+from aigateway.routing.plan import Attempt, Lane, build_lanes, build_plan, check_byok
+from aigateway.routing.retry import RetryPolicy
 from aigateway.settings import Settings
 from aigateway.tokens import TokenCountCache
 
@@ -41,6 +45,37 @@ class Gateway:
     admission: Admission
     token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    health: Health = field(init=False)
+    lanes: dict[str, list[Lane]] = field(init=False)
+    retry_policy: RetryPolicy = field(init=False)
+
+    def __post_init__(self) -> None:
+        routing = self.settings.routing
+        self.health = Health(threshold=routing.breaker.failures, cooldown=routing.breaker.cooldown)
+        self.lanes = build_lanes(self.providers)
+        self.kinds = {name: self.settings.provider_kind(name) for name in self.providers}
+        self.retry_policy = RetryPolicy(
+            retries=routing.retries,
+            max_attempts=routing.max_attempts,
+            backoff_base=routing.backoff_base,
+            backoff_max=routing.backoff_max,
+            deadline=routing.deadline,
+        )
+        self._defaults = parse_options(routing.defaults)
+        self._model_defaults = {m: parse_options(v) for m, v in routing.models.items()}
+        self._key_defaults = {k: parse_options(v) for k, v in routing.keys.items()}
+
+    def routing_options(self, model: str, key_name: str, requested: GatewayOptions | None) -> GatewayOptions:
+        """The request's own options over the key's defaults over the model's over the gateway's."""
+        merged = self._defaults
+        for layer in (self._model_defaults.get(model), self._key_defaults.get(key_name), requested):
+            if layer is not None:
+                merged = layer.merged(merged)
+        check_byok(merged, self.kinds)
+        return merged
+
+    def plan(self, model: str, options: GatewayOptions) -> list[Attempt]:
+        return build_plan(model, options, kinds=self.kinds, lanes=self.lanes, catalog=self.catalog, health=self.health)
 
     async def authenticate(self, req: Request) -> GatewayKey:
         secret = presented_secret(req)

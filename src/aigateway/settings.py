@@ -23,7 +23,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aigateway.errors import InvalidRequest
 from aigateway.providers.openai.profiles import PROFILES
+from aigateway.routing.options import parse_options
 
 # Provider kinds this build can talk to: kind -> (default base URL, standard key variable or None).
 PROVIDER_KINDS: dict[str, tuple[str, str | None]] = {
@@ -56,13 +58,21 @@ class _Strict(BaseModel):
 
 class Timeouts(_Strict):
     connect: float = Field(default=10.0, gt=0, description="seconds to open a connection to the upstream")
-    read: float = Field(default=600.0, gt=0, description="seconds the upstream may stay silent")
+    read: float = Field(default=600.0, gt=0, description="seconds the upstream may stay silent (idle gap)")
+    first_byte: float | None = Field(default=None, gt=0, description="seconds to the first content; then fail over")
+    total: float | None = Field(default=None, gt=0, description="seconds for a whole attempt, stream included")
+
+
+class WeightedKey(_Strict):
+    key: str = Field(repr=False)
+    weight: float = Field(default=1.0, gt=0)
 
 
 class ProviderConfig(_Strict):
     type: str | None = None
     base_url: str = ""  # empty: the kind's public endpoint
     api_key: str | None = Field(default=None, repr=False)
+    api_keys: list[WeightedKey] = []  # several credentials, balanced by weight (instead of api_key)
     api_version: str | None = None  # azure only: the `api-version` query parameter
     headers: dict[str, str] = {}  # sent with every upstream request (e.g. OpenRouter's HTTP-Referer)
     timeouts: Timeouts = Timeouts()
@@ -99,6 +109,34 @@ class LedgerConfig(_Strict):
     flush_interval: float = Field(default=0.2, gt=0, description="seconds between batched ledger writes")
     batch_size: int = Field(default=500, ge=1)
     spool: bool = Field(default=True, description="write-ahead spool in the data directory: no row lost on SIGKILL")
+
+
+class BreakerConfig(_Strict):
+    failures: int = Field(default=5, ge=1, description="consecutive failures that open a breaker")
+    cooldown: float = Field(default=30.0, gt=0, description="seconds an open breaker waits before a probe")
+
+
+class RoutingConfig(_Strict):
+    retries: int = Field(default=2, ge=0, description="extra tries of one attempt on transient errors")
+    max_attempts: int = Field(default=6, ge=1, description="upstream calls per request, all attempts together")
+    backoff_base: float = Field(default=0.25, gt=0)
+    backoff_max: float = Field(default=8.0, gt=0)
+    deadline: float = Field(default=120.0, gt=0, description="seconds after which no new attempt starts")
+    breaker: BreakerConfig = BreakerConfig()
+    # providerOptions.gateway defaults (same vocabulary), for every request, per model, per key name
+    defaults: dict[str, Any] = {}
+    models: dict[str, dict[str, Any]] = {}
+    keys: dict[str, dict[str, Any]] = {}
+
+
+class CatalogEntry(_Strict):
+    """A model added to (or replacing one of) the shipped catalog: routing/models.yaml's shape."""
+
+    id: str
+    display_name: str | None = None
+    created_at: str | None = None
+    aliases: list[str] = []
+    providers: dict[str, str] = Field(min_length=1)
 
 
 class LoggingConfig(_Strict):
@@ -145,6 +183,8 @@ class Settings(_Strict):
     prices: list[PriceConfig] = []
     keys: KeysConfig = KeysConfig()
     ledger: LedgerConfig = LedgerConfig()
+    routing: RoutingConfig = RoutingConfig()
+    catalog: list[CatalogEntry] = []
     logging: LoggingConfig = LoggingConfig()
     # Not from the file: where the embedded store lives.
     data_dir: Path = Path("data")
@@ -194,6 +234,7 @@ def load_settings(config: Path | None, data_dir: Path, env: Mapping[str, str] | 
         f"{label}:{lines.get(('providers', name), 1)}: providers.{name}: {problem}"
         for name, problem in _provider_problems(settings)
     ]
+    problems += [f"{label}:{lines.get(path, 1)}: {problem}" for path, problem in _routing_problems(settings)]
     if problems:
         raise ConfigError(problems)
     return _with_default_urls(settings)
@@ -220,10 +261,27 @@ def _provider_problems(settings: Settings) -> list[tuple[str, str]]:
             problems.append((name, f"unknown provider type {kind!r} (known: {known}); set `type:` to one of them"))
         else:
             cfg = settings.providers[name]
-            if cfg.api_key is None and kind not in KEYLESS_KINDS:
+            if cfg.api_key is None and not cfg.api_keys and kind not in KEYLESS_KINDS:
                 problems.append((name, "api_key: Field required"))
+            if cfg.api_key is not None and cfg.api_keys:
+                problems.append((name, "set api_key or api_keys, not both"))
             if kind == "azure" and not (cfg.base_url and cfg.api_version):
                 problems.append((name, "azure needs base_url (https://RESOURCE.openai.azure.com) and api_version"))
+    return problems
+
+
+def _routing_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
+    """Routing defaults use the request's `providerOptions.gateway` vocabulary, checked the same way."""
+    routing = settings.routing
+    tables: list[tuple[tuple[str, ...], dict[str, Any]]] = [(("routing", "defaults"), routing.defaults)]
+    tables += [(("routing", "models", m), v) for m, v in routing.models.items()]
+    tables += [(("routing", "keys", k), v) for k, v in routing.keys.items()]
+    problems = []
+    for path, value in tables:
+        try:
+            parse_options(value, ".".join(path))
+        except InvalidRequest as exc:
+            problems.append((path, exc.message))
     return problems
 
 

@@ -53,8 +53,59 @@ async def test_unreachable_redis_fails_closed():
     key = GatewayKey("key_1", "k", "h", KeyPolicy(rpm=5))
     route = Route("anthropic/claude-sonnet-4", "anthropic", "claude-sonnet-4-0", None)
     with pytest.raises(GatewayError) as info:
-        await admission.admit(key, route, b"{}", 16)
+        await admission.admit(key, [route], b"{}", 16)
     assert info.value.status == 503
-    unlimited = await admission.admit(GatewayKey("key_2", "k", "h"), route, b"{}", 16)  # never asks Redis
+    unlimited = await admission.admit(GatewayKey("key_2", "k", "h"), [route], b"{}", 16)  # never asks Redis
     assert unlimited.headers == []
     await admission.aclose()
+
+
+def test_a_plan_keeps_the_attempts_the_key_may_make_and_reserves_the_dearest():
+    from aigateway.errors import PermissionDenied
+    from aigateway.policy.admission import Admission
+    from aigateway.policy.counters import LocalCounters
+    from aigateway.policy.keys import GatewayKey, KeyPolicy
+    from aigateway.routing.catalog import Catalog, Route
+    from aigateway.routing.prices import PriceTable
+
+    catalog = Catalog.load()
+    admission = Admission(LocalCounters(), PriceTable.load())
+    haiku = Route(
+        "anthropic/claude-haiku-4.5", "anthropic", "claude-haiku-4-5", catalog.get("anthropic/claude-haiku-4.5")
+    )
+    opus = Route("anthropic/claude-opus-4.1", "anthropic", "claude-opus-4-1", catalog.get("anthropic/claude-opus-4.1"))
+    unpriced = Route("anthropic/claude-x", "anthropic", "claude-x", None)
+    only_haiku = GatewayKey("k", "k", "h", KeyPolicy(allowed_models=("anthropic/claude-haiku-4.5",)))
+    assert admission.usable(only_haiku, [opus, haiku], spends=False) == [False, True]
+    with pytest.raises(PermissionDenied, match=r"may not use model 'anthropic/claude-opus-4\.1'"):
+        admission.usable(only_haiku, [opus], spends=False)
+    budgeted = GatewayKey("b", "b", "h", KeyPolicy(budget_nanousd=10**12, budget_period="total"))
+    assert admission.usable(budgeted, [unpriced, haiku], spends=True) == [False, True]
+    assert admission.usable(budgeted, [unpriced], spends=False) == [True]  # count_tokens spends nothing
+
+
+async def test_the_reservation_is_the_dearest_attempt_and_the_cost_the_one_that_answered():
+    from aigateway.ir.usage import Usage
+    from aigateway.policy.admission import Admission
+    from aigateway.policy.counters import LocalCounters
+    from aigateway.policy.keys import GatewayKey, KeyPolicy
+    from aigateway.routing.catalog import Catalog, Route
+    from aigateway.routing.prices import PriceTable
+
+    catalog = Catalog.load()
+    counters = LocalCounters()
+    admission = Admission(counters, PriceTable.load())
+    haiku = Route(
+        "anthropic/claude-haiku-4.5", "anthropic", "claude-haiku-4-5", catalog.get("anthropic/claude-haiku-4.5")
+    )
+    opus = Route("anthropic/claude-opus-4.1", "anthropic", "claude-opus-4-1", catalog.get("anthropic/claude-opus-4.1"))
+    key = GatewayKey("b", "b", "h", KeyPolicy(budget_nanousd=10**12, budget_period="total"))
+    body = b"{}"
+    ticket = await admission.admit(key, [haiku, opus], body, 100)
+    est = estimate_input_tokens(body)
+    assert (
+        ticket.spend is not None and ticket.spend.amount == est * 30_000 + 100 * 75_000
+    )  # Opus 4.1: 1 h write, output
+    assert admission.settle(ticket, haiku, Usage(10, 20)) == 10 * 1000 + 20 * 5000  # Haiku answered
+    await admission.aclose()
+    assert await counters.spent(ticket.spend.name) == 110_000

@@ -2,6 +2,9 @@
 
 Tests queue what it answers next (`expect`), then read what it received (`received`). Recorded
 bodies are sent byte for byte, SSE split into small chunks so that relays must reassemble them.
+It is also the fault-injection harness: per reply it can reset the connection, answer any status
+(529 N times is N replies), stall before the first byte, hold or pause mid-stream, and send any
+body (malformed JSON, a truncated stream, an error event mid-stream).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ class Reply:
     hold_after: int | None = None  # after this many chunks, wait for `release` (or the peer to leave)
     release: threading.Event = field(default_factory=threading.Event)
     stall: float = 0.0  # seconds to wait before answering at all
+    reset: bool = False  # drop the connection instead of answering (a reset, as a crashed upstream)
+    pause_after: int | None = None  # after this many chunks, go silent for `pause` seconds
+    pause: float = 0.0
 
     @classmethod
     def replay(cls, ex: Exchange, *, chunk_size: int | None = None) -> Reply:
@@ -112,6 +118,10 @@ class FakeUpstream:
         reply = served.reply
         if reply.stall:
             await asyncio.sleep(reply.stall)
+        if reply.reset:
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response()
         if reply.chunk_size is None:
             return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
         resp = web.StreamResponse(status=reply.status, headers=reply.headers)
@@ -120,6 +130,8 @@ class FakeUpstream:
         for n, start in enumerate(range(0, len(body), size)):
             if n == reply.hold_after and not await self._hold(request, served):
                 return resp
+            if n == reply.pause_after:
+                await asyncio.sleep(reply.pause)
             try:
                 await resp.write(body[start : start + size])
             except ConnectionError:

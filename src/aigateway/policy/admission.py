@@ -8,6 +8,9 @@ Invariants:
   threshold) plus `max_tokens` at the output rate; `settle` replaces
   the reservation with the actual cost, so spend plus reservations never exceeds the budget;
 - every admitted request is settled exactly once, whatever happened (`Ticket.settled`);
+- a request runs as a plan of attempts (fallbacks): attempts the key may not make are dropped
+  (`usable`), the reservation is the dearest worst case of those left, and the cost is settled
+  at the price of the route that answered; per-model limits count the model asked for;
 - count_tokens is free upstream: it is checked for allowed models/providers only.
 """
 
@@ -79,7 +82,6 @@ class Ticket:
     token_buckets: list[Bucket]
     spend: Spend | None
     reserved_tokens: int
-    price: Price | None
     headers: list[tuple[bytes, bytes]]
     settled: bool = False
 
@@ -94,32 +96,40 @@ class Admission:
         model = route.entry.id if route.entry is not None else route.model
         return self.prices.get(model, route.provider)
 
-    def check_access(self, key: GatewayKey, route: Route) -> None:
+    def refusal(self, key: GatewayKey, route: Route, *, spends: bool) -> str | None:
+        """Why this key may not use this route, or None."""
         policy = key.policy
         names = {route.model, route.entry.id if route.entry else route.model}
         if policy.allowed_models and not names & set(policy.allowed_models):
-            raise PermissionDenied(f"This API key may not use model '{route.model}'")
+            return f"This API key may not use model '{route.model}'"
         if policy.allowed_providers and route.provider not in policy.allowed_providers:
-            raise PermissionDenied(f"This API key may not use provider '{route.provider}'")
+            return f"This API key may not use provider '{route.provider}'"
+        if spends and policy.budget_nanousd is not None and self.price_for(route) is None:
+            return f"Model '{route.model}' has no price on this gateway; a key with a budget cannot use it"
+        return None
 
-    async def admit(self, key: GatewayKey, route: Route, body: bytes, max_tokens: int) -> Ticket:
-        self.check_access(key, route)
-        policy, price = key.policy, self.price_for(route)
+    def usable(self, key: GatewayKey, routes: list[Route], *, spends: bool) -> list[bool]:
+        """Which routes of a plan the key may use; PermissionDenied (the first reason) if none."""
+        reasons = [self.refusal(key, r, spends=spends) for r in routes]
+        if routes and all(reasons):
+            raise PermissionDenied(reasons[0] or "")
+        return [reason is None for reason in reasons]
+
+    async def admit(self, key: GatewayKey, routes: list[Route], body: bytes, max_tokens: int) -> Ticket:
+        """Takes the key's rate limits and reserves the dearest worst case among `routes` (the plan)."""
+        policy = key.policy
         if not (policy.rpm or policy.tpm or policy.rpm_per_model or policy.tpm_per_model) and (
             policy.budget_nanousd is None
         ):  # nothing to count: no estimate, no round trip to the counters
-            return Ticket([], [], None, 0, price, [])
+            return Ticket([], [], None, 0, [])
         est_input = estimate_input_tokens(body)
         tokens = est_input + max_tokens
-        buckets, token_buckets = _buckets(key, route, tokens)
+        buckets, token_buckets = _buckets(key, routes[0], tokens)
         spend = None
         budget = budget_key(key.id, policy, time.time())
         if budget is not None:
-            if price is None:
-                raise PermissionDenied(
-                    f"Model '{route.model}' has no price on this gateway; a key with a budget cannot use it"
-                )
-            worst = price.worst_case(est_input, max_tokens)
+            prices = [p for p in map(self.price_for, routes) if p is not None]  # `usable` kept priced ones
+            worst = max(p.worst_case(est_input, max_tokens) for p in prices)
             spend = Spend(budget[0], policy.budget_nanousd or 0, worst, budget[2])
         all_buckets = buckets + token_buckets
         try:
@@ -130,11 +140,12 @@ class Admission:
         headers = _limit_headers(all_buckets, verdict)
         if not verdict.ok:
             _refuse(all_buckets, spend, verdict, headers)
-        return Ticket(buckets, token_buckets, spend, tokens, price, headers)
+        return Ticket(buckets, token_buckets, spend, tokens, headers)
 
-    def settle(self, ticket: Ticket, usage: Usage | None) -> int | None:
-        """Returns the request's cost; corrects the counters in the background."""
-        cost = None if ticket.price is None or usage is None else ticket.price.cost(usage)
+    def settle(self, ticket: Ticket, route: Route | None, usage: Usage | None) -> int | None:
+        """Returns the request's cost (at the price of the route that answered); corrects the
+        counters in the background."""
+        cost = self.cost(route, usage)
         if ticket.settled:
             return cost
         ticket.settled = True

@@ -8,9 +8,10 @@ failures into `UpstreamUnavailable` naming itself, so no caller ever sees a raw 
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 import aiohttp
 
@@ -73,6 +74,7 @@ def _unavailable(provider: str, exc: BaseException) -> UpstreamUnavailable:
         return UpstreamUnavailable(
             f"Upstream provider '{provider}' is unreachable: {exc.os_error.strerror or 'connection failed'}",
             provider=provider,
+            move_on=True,
         )
     return UpstreamUnavailable(f"Upstream provider '{provider}' failed: {type(exc).__name__}", provider=provider)
 
@@ -86,9 +88,25 @@ class Provider(abc.ABC):
         self.name = name
         self.config = config
         self._session: aiohttp.ClientSession | None = None
+        self._owner: Provider | None = None  # set on credential copies, which share its pool
+
+    def with_api_key(self, api_key: str) -> Self:
+        """This upstream with another credential (a weighted key, a request's own key), sharing
+        the connection pool: credentials change headers, not connections."""
+        clone = copy.copy(self)
+        clone.config = self.config.model_copy(update={"api_key": api_key, "api_keys": []})
+        clone._owner = self._owner or self
+        clone._session = None
+        clone._credential_changed()
+        return clone
+
+    def _credential_changed(self) -> None:  # noqa: B027 -- a hook, most providers need nothing
+        """Providers that precompute auth headers refresh them here."""
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        if self._owner is not None:
+            return self._owner.session
         if self._session is None:
             t = self.config.timeouts
             self._session = aiohttp.ClientSession(

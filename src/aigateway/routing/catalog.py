@@ -1,13 +1,14 @@
 """The model catalog: `creator/model` ids, display data, and which provider serves each as what.
 
-Invariant: resolution never fails for a well-formed id whose provider is configured; a model the
-catalog does not list is forwarded under its own name, so new models work the day they ship.
+A model the catalog does not list still works (`provider/anything` is forwarded as `anything`,
+routing/plan.py), so new models work the day they ship. The config may add entries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -38,26 +39,22 @@ class Catalog:
             self._by_id[alias] = self._by_id[target]
 
     @classmethod
-    def load(cls) -> Catalog:
+    def load(cls, extra: list[dict[str, Any]] | None = None) -> Catalog:
+        """The shipped catalog, with the config's entries added (same id: the config's wins)."""
         text = resources.files("aigateway.routing").joinpath("models.yaml").read_text(encoding="utf-8")
+        entries = {raw["id"]: raw for raw in yaml.safe_load(text)["models"]}
+        entries.update({raw["id"]: raw for raw in extra or []})
         models, aliases = [], {}
-        for raw in yaml.safe_load(text)["models"]:
+        for raw in entries.values():
             model = CatalogModel(
                 id=raw["id"],
-                display_name=raw.get("display_name", raw["id"]),
-                created_at=raw.get("created_at", EPOCH),
+                display_name=raw.get("display_name") or raw["id"],
+                created_at=raw.get("created_at") or EPOCH,
                 providers=dict(raw["providers"]),
             )
             models.append(model)
-            aliases.update({a: model.id for a in raw.get("aliases", [])})
+            aliases.update({a: model.id for a in raw.get("aliases") or []})
         return cls(models, aliases)
 
     def get(self, model_id: str) -> CatalogModel | None:
         return self._by_id.get(model_id)
-
-    def route(self, model_id: str, provider: str) -> Route:
-        """`model_id` is `provider/model`; `provider` is its (already checked) first part."""
-        entry = self._by_id.get(model_id)
-        if entry is not None and provider in entry.providers:
-            return Route(model_id, provider, entry.providers[provider], entry)
-        return Route(model_id, provider, model_id.split("/", 1)[1], entry)

@@ -16,6 +16,7 @@ from aigateway.asgi import Request
 from aigateway.errors import InvalidRequest, NotFound
 from aigateway.gateway import Gateway
 from aigateway.routing.catalog import CatalogModel
+from aigateway.routing.plan import matching
 
 
 def _info(gw: Gateway, m: CatalogModel) -> dict[str, object]:
@@ -30,8 +31,13 @@ def _info(gw: Gateway, m: CatalogModel) -> dict[str, object]:
     return info
 
 
+def _is_served(gw: Gateway, m: CatalogModel) -> bool:
+    """A configured provider can serve it: one named as the entry says, or of that kind."""
+    return any(matching(p, gw.kinds) for p in m.providers)
+
+
 def _served(gw: Gateway) -> list[CatalogModel]:
-    return [m for m in gw.catalog.models if any(p in gw.providers for p in m.providers)]
+    return [m for m in gw.catalog.models if _is_served(gw, m)]
 
 
 async def list_models(gw: Gateway, req: Request) -> None:
@@ -70,6 +76,6 @@ def _position(ids: list[str], model_id: str, field: str) -> int:
 
 async def get_model(gw: Gateway, req: Request, model_id: str) -> None:
     entry = gw.catalog.get(model_id)
-    if entry is None or not any(p in gw.providers for p in entry.providers):
+    if entry is None or not _is_served(gw, entry):
         raise NotFound(f"model: {model_id}")
     await req.respond(200, msgspec.json.encode(_info(gw, entry)))

@@ -15,9 +15,11 @@ import msgspec
 from aigateway.errors import InvalidRequest
 
 
-class CountTokensHead(msgspec.Struct):
+class CountTokensHead(msgspec.Struct, kw_only=True):
     model: msgspec.Raw
     messages: list[msgspec.Raw]
+    # Raw, so its presence costs nothing to notice; empty when absent
+    provider_options: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw, name="providerOptions")
 
 
 class MessagesHead(CountTokensHead):

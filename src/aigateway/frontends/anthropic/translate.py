@@ -98,6 +98,7 @@ class EncodedStream:
         self.saw_stop = False
         self.error_type: str | None = None
         self.first_content_at: float | None = None
+        self._finished = False
 
     @classmethod
     def open(
@@ -120,6 +121,10 @@ class EncodedStream:
         return self._render(self._decoder.feed(chunk))
 
     def finish(self) -> bytes:
+        """The decoder's last events; later calls give nothing (the relay may ask twice)."""
+        if self._finished:
+            return b""
+        self._finished = True
         return self._render(self._decoder.finish())
 
     @property

@@ -15,11 +15,12 @@ class _Head(msgspec.Struct):
 _decode = msgspec.json.Decoder(_Head).decode
 
 
-def read_usage(body: bytes) -> tuple[Usage, str | None]:
+def read_usage(body: bytes) -> tuple[Usage, str | None] | None:
+    """None when the body is not a JSON object: an answer no client could use."""
     usage = Usage()
     try:
         head = _decode(body)
     except msgspec.DecodeError:
-        return usage, None
+        return None
     usage.update_from_anthropic(head.usage)
     return usage, head.stop_reason

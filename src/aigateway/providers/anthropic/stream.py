@@ -18,7 +18,7 @@ _CONTENT_EVENTS = frozenset({"content_block_start", "content_block_delta"})
 
 
 class AnthropicStreamTap:
-    __slots__ = ("_sse", "error_type", "first_content_at", "saw_stop", "stop_reason", "usage")
+    __slots__ = ("_sse", "error_body", "error_type", "first_content_at", "saw_stop", "stop_reason", "usage")
 
     def __init__(self) -> None:
         self._sse = SSEDecoder()
@@ -27,11 +27,15 @@ class AnthropicStreamTap:
         self.error_type: str | None = None
         self.first_content_at: float | None = None
         self.saw_stop = False
+        self.error_body: bytes | None = None  # the error event's payload: Anthropic's envelope
 
     def feed(self, chunk: bytes) -> bytes:
         complete, events = self._sse.feed(chunk)
         for ev in events:
-            self._see(ev.event, ev.data)
+            try:
+                self._see(ev.event, ev.data)
+            except msgspec.DecodeError:  # an event we must read is not JSON: the stream failed
+                self.error_type = self.error_type or "api_error"
         return complete
 
     def finish(self) -> bytes:
@@ -63,3 +67,4 @@ class AnthropicStreamTap:
             self.saw_stop = True
         elif name == "error":
             self.error_type = (_decode(data).get("error") or {}).get("type") or "api_error"
+            self.error_body = data.encode()

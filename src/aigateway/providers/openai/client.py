@@ -33,12 +33,16 @@ class OpenAIProvider(TranslatingProvider):
         super().__init__(name, config)
         self.kind = kind
         self.profile = PROFILES[kind]
-        headers = {"content-type": "application/json", **self.profile.extra_headers, **config.headers}
-        if config.api_key:
+        self._credential_changed()
+
+    def _credential_changed(self) -> None:
+        headers = {"content-type": "application/json", **self.profile.extra_headers, **self.config.headers}
+        key = self.config.api_key
+        if key:
             if self.profile.auth == "api-key":
-                headers["api-key"] = config.api_key
+                headers["api-key"] = key
             else:
-                headers["authorization"] = "Bearer " + config.api_key
+                headers["authorization"] = "Bearer " + key
         self._headers = headers
 
     def _path(self, upstream_model: str) -> str:

@@ -41,6 +41,8 @@ def map_error(provider: str, status: int, body: bytes, headers: Mapping[str, str
             status=502,
             error_type="api_error",
             retryable=False,
+            upstream_status=status,
+            credential_refused=True,
         )
     client_status, error_type = ERROR_MAP.get(status, (502 if status >= 500 else 400, _fallback_type(status)))
     detail = _message(body)
@@ -53,6 +55,7 @@ def map_error(provider: str, status: int, body: bytes, headers: Mapping[str, str
         status=client_status,
         error_type=error_type,
         headers=forwarded,
+        upstream_status=status,
     )
 
 

@@ -1,0 +1,136 @@
+"""Runs an attempt plan until one attempt reaches its commit point.
+
+`start(attempt)` makes the upstream call and returns once the answer is safe to hand to the
+client (the whole body, or a stream up to its first content-bearing event); it raises
+`UpstreamError` otherwise. Around it this module applies, per attempt: the breaker of the
+(provider, credential), the first-byte timeout, retries with backoff on transient errors
+(`retry.decide`), and the move to the next attempt. Nothing here runs after the commit point:
+once `run` returns, the answer belongs to the client and failures are the relay's to report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from aigateway.errors import UpstreamError, UpstreamUnavailable
+from aigateway.observability.logging import log
+from aigateway.routing.health import Health
+from aigateway.routing.plan import Attempt
+from aigateway.routing.retry import RetryPolicy, backoff, decide, retry_after
+
+T = TypeVar("T")
+
+
+@dataclass
+class Tried:
+    provider: str
+    credential: str
+    upstream_model: str
+    outcome: str  # "ok", or the status / error type that ended the try
+
+
+@dataclass
+class Attempts(Generic[T]):
+    plan: list[Attempt]
+    policy: RetryPolicy
+    health: Health
+    started: float  # time.monotonic() of the request's arrival
+    request_id: str
+    tried: list[Tried] = field(default_factory=list)
+
+    async def run(self, start: Callable[[Attempt], Awaitable[T]]) -> tuple[Attempt, T]:
+        last: UpstreamError | None = None
+        for i, attempt in enumerate(self.plan):
+            more = i + 1 < len(self.plan)
+            breaker = self.health.breaker(attempt.route.provider, attempt.lane.credential)
+            for retry in range(self.policy.retries + 1):
+                if len(self.tried) >= self.policy.max_attempts or self._past_deadline(0):
+                    raise last or _exhausted(attempt)
+                if not breaker.allow():
+                    last = last or _circuit_open(attempt)
+                    break
+                try:
+                    result = await self._one(attempt, start)
+                except UpstreamError as exc:
+                    last = exc
+                    self._note(attempt, exc)
+                    if _upstream_fault(exc):
+                        breaker.failure()
+                    else:
+                        breaker.success()
+                    verdict = decide(exc, more_attempts=more)
+                    if verdict == "stop":
+                        raise
+                    if verdict == "next" or retry == self.policy.retries:
+                        break
+                    delay = backoff(self.policy, retry, retry_after(exc.headers))
+                    if self._past_deadline(delay):
+                        raise
+                    await asyncio.sleep(delay)
+                    continue
+                breaker.success()
+                self.tried.append(
+                    Tried(attempt.route.provider, attempt.lane.credential, attempt.route.upstream_model, "ok")
+                )
+                return attempt, result
+        raise last or _exhausted(self.plan[-1])
+
+    async def _one(self, attempt: Attempt, start: Callable[[Attempt], Awaitable[T]]) -> T:
+        limit = attempt.first_byte_timeout
+        if limit is None:
+            return await start(attempt)
+        deadline = asyncio.timeout(limit)
+        try:
+            async with deadline:
+                return await start(attempt)
+        except (TimeoutError, UpstreamError):
+            if not deadline.expired():
+                raise
+            # The clock ran out (the client library may report it as its own timeout).
+            provider = attempt.route.provider
+            raise UpstreamUnavailable(
+                f"Upstream provider '{provider}' did not start answering within {limit:g} s",
+                provider=provider,
+                status=504,
+                move_on=True,
+            ) from None
+
+    def _past_deadline(self, wait: float) -> bool:
+        return time.monotonic() + wait - self.started > self.policy.deadline
+
+    def _note(self, attempt: Attempt, exc: UpstreamError) -> None:
+        tried = Tried(attempt.route.provider, attempt.lane.credential, attempt.route.upstream_model, "")
+        tried.outcome = f"{exc.upstream_status} {exc.error_type}"
+        self.tried.append(tried)
+        log.warning("attempt failed", extra={"fields": {"request_id": self.request_id, **vars(tried)}})
+
+
+def _upstream_fault(exc: UpstreamError) -> bool:
+    """Failures that say the upstream (or our credential for it) is unwell."""
+    if isinstance(exc, UpstreamUnavailable) or exc.credential_refused:
+        return True
+    return exc.upstream_status in (408, 429) or exc.upstream_status >= 500
+
+
+def _circuit_open(attempt: Attempt) -> UpstreamError:
+    provider = attempt.route.provider
+    return UpstreamError(
+        f"Upstream provider '{provider}' is failing and was not called (circuit open)",
+        provider=provider,
+        status=529,
+        error_type="overloaded_error",
+    )
+
+
+def _exhausted(attempt: Attempt) -> UpstreamError:
+    provider = attempt.route.provider
+    return UpstreamError(
+        f"No attempt left for provider '{provider}' within the request's limits",
+        provider=provider,
+        status=529,
+        error_type="overloaded_error",
+    )

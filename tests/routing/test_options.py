@@ -1,0 +1,190 @@
+"""providerOptions.gateway: order, only, models, byok, timeouts; credentials; breakers; disconnects."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import anthropic
+import httpx
+import pytest
+
+from tests.routing.conftest import BYOK_KEY, OAI_KEYS
+from tests.support import fixtures
+from tests.support.upstream import Reply
+
+SYNC = fixtures.exchange("anthropic", "text-sync")
+STREAM = fixtures.exchange("anthropic", "text-stream")
+OAI = fixtures.exchange("openai-chat", "text-sync")
+PROMPT = [{"role": "user", "content": "What is 4200 + 42?"}]
+
+
+def create(client: anthropic.Anthropic, model: str, gateway: dict | None = None):
+    extra = {"extra_body": {"providerOptions": {"gateway": gateway}}} if gateway is not None else {}
+    return client.messages.with_raw_response.create(model=model, max_tokens=50, messages=PROMPT, **extra)
+
+
+def paths(upstream) -> list[str]:
+    return [r.path_qs.split("/v1/")[0].strip("/") for r in upstream.received]
+
+
+def test_order_changes_which_provider_is_called_first(rclient, upstream):
+    upstream.expect(Reply.replay(SYNC))
+    raw = create(rclient, "test/sonnet", {"order": ["secondary", "primary"]})
+    assert paths(upstream) == ["secondary"] and raw.headers["x-aigateway-provider"] == "secondary"
+
+
+def test_only_restricts_the_providers(rclient, upstream):
+    busy = Reply(529, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+                 {"content-type": "application/json"})  # fmt: skip
+    upstream.expect(busy, busy, busy)
+    with pytest.raises(anthropic.APIStatusError):
+        create(rclient, "test/sonnet", {"only": ["primary"]})
+    assert paths(upstream) == ["primary"] * 3  # secondary was not allowed
+
+
+def test_only_without_a_match_is_a_404(rclient, upstream):
+    with pytest.raises(anthropic.NotFoundError):
+        create(rclient, "test/sonnet", {"only": ["oai"]})
+    assert upstream.received == []
+
+
+def test_models_falls_back_to_the_next_model(rclient, upstream):
+    busy = Reply(529, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+                 {"content-type": "application/json"})  # fmt: skip
+    upstream.expect(busy, busy, busy, Reply.replay(OAI))
+    raw = create(rclient, "primary/claude-sonnet-4-0", {"models": ["test/gpt"]})
+    message = raw.parse()
+    assert message.content[0].text == json.loads(OAI.response_bytes())["choices"][0]["message"]["content"]
+    assert paths(upstream) == ["primary"] * 3 + ["oai"]
+    assert raw.headers["x-aigateway-provider"] == "oai" and raw.headers["x-aigateway-attempts"] == "4"
+
+
+def test_provider_options_never_reach_the_upstream(rclient, upstream):
+    upstream.expect(Reply.replay(SYNC))
+    create(rclient, "test/sonnet", {"order": ["primary"], "user": "u-1", "tags": ["t"]})
+    assert b"providerOptions" not in upstream.received[0].body
+    assert json.loads(upstream.received[0].body)["model"] == "claude-sonnet-4-0"
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [({"orderr": ["x"]}, "unknown field `orderr`"), ({"sort": "speed"}, "sort"), ({"models": "x"}, "models")],
+)
+def test_bad_options_are_400s_naming_the_field(options, field, rclient, upstream):
+    with pytest.raises(anthropic.BadRequestError) as info:
+        create(rclient, "test/sonnet", options)
+    assert info.value.body["error"]["message"].startswith("providerOptions.gateway")
+    assert field in info.value.body["error"]["message"]
+    assert upstream.received == []
+
+
+def test_byok_credentials_are_used_first_and_never_logged(rclient, router, upstream):
+    upstream.expect(Reply.replay(OAI))
+    raw = create(rclient, "test/gpt", {"byok": {"oai": [{"apiKey": BYOK_KEY}]}})
+    assert upstream.received[0].headers["Authorization"] == "Bearer " + BYOK_KEY
+    assert raw.headers["x-aigateway-provider"] == "oai"
+    assert BYOK_KEY not in router.log_text()
+
+
+def test_byok_for_a_provider_that_is_not_configured_is_a_400(rclient, upstream):
+    with pytest.raises(anthropic.BadRequestError) as info:
+        create(rclient, "test/gpt", {"byok": {"mistral": [{"apiKey": BYOK_KEY}]}})
+    assert "byok.mistral" in info.value.body["error"]["message"]
+    assert BYOK_KEY not in json.dumps(info.value.body)
+
+
+def test_a_429_on_one_credential_moves_to_the_next(rclient, upstream):
+    limited = Reply(429, json.dumps({"error": {"message": "Rate limit reached", "type": "requests"}}).encode(),
+                    {"content-type": "application/json"})  # fmt: skip
+    upstream.expect(limited, Reply.replay(OAI))
+    create(rclient, "test/gpt")
+    used = [r.headers["Authorization"].removeprefix("Bearer ") for r in upstream.received]
+    assert sorted(used) == sorted(OAI_KEYS)  # the second try used the other credential
+
+
+def test_weighted_credentials_share_the_load(rclient, upstream):
+    upstream.expect(*[Reply.replay(OAI) for _ in range(30)])
+    for _ in range(30):
+        create(rclient, "test/gpt")
+    used = [r.headers["Authorization"].removeprefix("Bearer ") for r in upstream.received]
+    assert set(used) == set(OAI_KEYS)  # equal weights: both carry traffic
+
+
+def test_provider_timeout_in_the_request_fails_over(rclient, upstream):
+    slow = Reply(stall=3.0, body=SYNC.response_bytes(), headers={"content-type": "application/json"})
+    upstream.expect(slow, Reply.replay(SYNC))
+    started = time.monotonic()
+    raw = create(
+        rclient, "test/sonnet", {"order": ["secondary", "primary"], "providerTimeouts": {"gateway": {"secondary": 300}}}
+    )
+    assert raw.headers["x-aigateway-provider"] == "primary"
+    assert time.monotonic() - started < 2.0
+
+
+def test_breaker_opens_after_repeated_failures_and_shows_on_health(breaker_gateway, upstream):
+    key = breaker_gateway.create_key("breaker")
+    client = anthropic.Anthropic(base_url=breaker_gateway.url, api_key=key, max_retries=0)
+    reset = Reply(reset=True)
+    upstream.expect(reset, reset, reset, Reply.replay(SYNC))  # primary fails 3 times: breaker opens at 2
+    create(client, "test/sonnet")
+    health = httpx.get(breaker_gateway.url + "/health").json()
+    assert {"credential": "default", "state": "open", "failures": 2} in health["providers"]["primary"]
+    upstream.reset()
+    upstream.expect(Reply.replay(SYNC))
+    raw = create(client, "test/sonnet")
+    assert paths(upstream) == ["secondary"]  # primary is not even tried while open
+    assert raw.headers["x-aigateway-attempts"] == "1"
+    time.sleep(1.1)  # cooldown: the next request probes primary, which recovers
+    upstream.reset()
+    upstream.expect(Reply.replay(SYNC))
+    create(client, "test/sonnet")
+    assert paths(upstream) == ["primary"]
+    assert httpx.get(breaker_gateway.url + "/health").json()["providers"]["primary"][0]["state"] == "closed"
+
+
+def _raw_request(router, key: str, body: dict) -> tuple[socket.socket, bytes]:
+    data = json.dumps(body).encode()
+    head = (
+        f"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection(("127.0.0.1", router.port))
+    sock.sendall(head + data)
+    return sock, b""
+
+
+def test_disconnect_mid_stream_ends_the_upstream_request_within_100_ms(router, router_key, upstream):
+    sse = STREAM.response_bytes()
+    first = sse.index(b"\n\n", sse.index(b"content_block_delta")) + 2
+    reply = Reply.replay(STREAM, chunk_size=first)
+    reply.hold_after = 1
+    (served,) = upstream.expect(reply)
+    sock, got = _raw_request(
+        router, router_key, {"model": "test/sonnet", "max_tokens": 50, "messages": PROMPT, "stream": True}
+    )
+    with sock:
+        while b"content_block_delta" not in got:
+            got += sock.recv(65536)
+    left_at = time.monotonic()
+    assert served.finished.wait(5)
+    assert served.peer_closed_at is not None and served.peer_closed_at - left_at < 0.1
+
+
+def test_disconnect_before_the_answer_cancels_the_upstream_call(router, router_key, upstream):
+    held = Reply(body=SYNC.response_bytes(), headers={"content-type": "application/json"}, chunk_size=64, hold_after=1)
+    (served,) = upstream.expect(held)
+    sock, _ = _raw_request(router, router_key, {"model": "test/sonnet", "max_tokens": 50, "messages": PROMPT})
+    with sock:
+        deadline = time.monotonic() + 5
+        while not upstream.received and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+    left_at = time.monotonic()
+    assert served.finished.wait(5)
+    assert served.peer_closed_at is not None and served.peer_closed_at - left_at < 0.1
+    deadline = time.monotonic() + 5
+    while not router.ledger_rows("status = 499 AND streamed = 0") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert router.ledger_rows("status = 499 AND streamed = 0")  # the request still has its row
