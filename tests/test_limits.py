@@ -3,6 +3,7 @@ errors and headers; every request is one ledger row with its cost."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import anthropic
@@ -206,3 +207,18 @@ def test_translated_requests_are_limited_and_priced(gateway, upstream):
     # 79*2500 + 3584*1250 + 117*10000 = 197_500 + 4_480_000 + 1_170_000
     assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (79, 3584, 117)
     assert row["cost_nanousd"] == 5_847_500
+
+
+def test_a_fallback_the_key_may_use_is_taken_and_priced(gateway, upstream):
+    """The plan asks for Sonnet with Haiku as fallback; the key may only use Haiku: Haiku answers."""
+    _, secret = make_key(gateway, allowed_models=["anthropic/claude-haiku-4.5"], budget_usd="1", budget_period="day")
+    upstream.expect(text_sync())
+    raw = sdk(gateway, secret).messages.with_raw_response.create(
+        model=MODEL,
+        max_tokens=16,
+        messages=PROMPT,
+        extra_body={"providerOptions": {"gateway": {"models": ["anthropic/claude-haiku-4.5"]}}},
+    )
+    assert json.loads(upstream.received[0].body)["model"] == "claude-haiku-4-5"
+    row = gateway.ledger_row(raw.headers["request-id"])
+    assert (row["model"], row["cost_nanousd"]) == ("anthropic/claude-haiku-4.5", 92_000)  # 17*1000 + 15*5000
