@@ -143,12 +143,15 @@ def test_keyless_local_server_gets_no_authorization(client, upstream):
     assert "Authorization" not in upstream.received[0].headers
 
 
-def test_dropped_parameters_are_named_in_a_header(client, upstream):
+def test_dropped_parameters_are_named_in_a_header_and_logged(client, gateway, upstream):
     rec = next(r for r in RECORDINGS if str(r) == "openai-chat/text-sync#1")
     upstream.expect(_reply(rec))
     _, headers = _read(client, rec, extra_body={"top_k": 5, "context_management": {"edits": []}})
     assert headers["x-aigateway-dropped"] == "top_k, context_management"
     assert "top_k" not in json.loads(upstream.received[0].body)
+    logged = [json.loads(line) for line in gateway.log_text().splitlines() if headers["request-id"] in line]
+    warning = next(line for line in logged if line["msg"] == "parameters dropped")
+    assert warning["dropped"] == ["top_k", "context_management"] and warning["provider"] == "openai"
 
 
 @pytest.mark.parametrize("rec", ERRORS, ids=str)

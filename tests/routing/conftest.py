@@ -43,7 +43,13 @@ catalog:
     providers: {{oai: gpt-4o}}
   - id: test/everywhere
     providers: {{dead: claude-sonnet-4-0, primary: claude-sonnet-4-0, secondary: claude-sonnet-4-0}}
+  - id: test/sonnet-secondary-first
+    providers: {{primary: claude-sonnet-4-0, secondary: claude-sonnet-4-0}}
 routing:
+  models:
+    test/sonnet-secondary-first: {{order: [secondary]}}
+  keys:
+    prefers-secondary: {{order: [secondary]}}
   backoff_base: 0.01
   backoff_max: 0.05
   breaker: {{failures: {breaker_failures}, cooldown: 1.0}}

@@ -188,3 +188,33 @@ def test_disconnect_before_the_answer_cancels_the_upstream_call(router, router_k
     while not router.ledger_rows("status = 499 AND streamed = 0") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert router.ledger_rows("status = 499 AND streamed = 0")  # the request still has its row
+
+
+def _stream(client: anthropic.Anthropic, model: str, gateway: dict) -> str:
+    with client.messages.stream(
+        model=model, max_tokens=50, messages=PROMPT, extra_body={"providerOptions": {"gateway": gateway}}
+    ) as s:
+        s.get_final_message()
+        return s.response.headers["x-aigateway-provider"]
+
+
+def test_sort_by_ttft_uses_live_measurements(rclient, upstream):
+    slow = Reply.replay(STREAM)
+    slow.stall = 0.4
+    upstream.expect(slow, Reply.replay(STREAM))
+    assert _stream(rclient, "test/sonnet", {"order": ["primary"], "only": ["primary"]}) == "primary"
+    assert _stream(rclient, "test/sonnet", {"only": ["secondary"]}) == "secondary"
+    upstream.expect(Reply.replay(STREAM))
+    # both measured now: the faster first token wins, whatever the catalog's order
+    assert _stream(rclient, "test/sonnet", {"sort": "ttft"}) == "secondary"
+
+
+def test_config_defaults_per_model_and_per_key(router, rclient, upstream):
+    upstream.expect(Reply.replay(SYNC))
+    assert create(rclient, "test/sonnet-secondary-first").headers["x-aigateway-provider"] == "secondary"
+    key = router.create_key("prefers-secondary")
+    client = anthropic.Anthropic(base_url=router.url, api_key=key, max_retries=0)
+    upstream.expect(Reply.replay(SYNC))
+    assert create(client, "test/sonnet").headers["x-aigateway-provider"] == "secondary"
+    upstream.expect(Reply.replay(SYNC))  # the request's own options win over the key's
+    assert create(client, "test/sonnet", {"order": ["primary"]}).headers["x-aigateway-provider"] == "primary"

@@ -117,20 +117,15 @@ def _upstream_fault(exc: UpstreamError) -> bool:
 
 
 def _circuit_open(attempt: Attempt) -> UpstreamError:
-    provider = attempt.route.provider
-    return UpstreamError(
-        f"Upstream provider '{provider}' is failing and was not called (circuit open)",
-        provider=provider,
-        status=529,
-        error_type="overloaded_error",
-    )
+    return _overloaded(attempt, "is failing and was not called (circuit open)")
 
 
 def _exhausted(attempt: Attempt) -> UpstreamError:
+    return _overloaded(attempt, "has no attempt left within the request's limits")
+
+
+def _overloaded(attempt: Attempt, what: str) -> UpstreamError:
     provider = attempt.route.provider
     return UpstreamError(
-        f"No attempt left for provider '{provider}' within the request's limits",
-        provider=provider,
-        status=529,
-        error_type="overloaded_error",
+        f"Upstream provider '{provider}' {what}", provider=provider, status=529, error_type="overloaded_error"
     )

@@ -8,6 +8,7 @@ fixtures where one exists.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,31 +38,22 @@ class Profile:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-_OPENAI_REASONING = re.compile(r"^(o\d|gpt-5|codex)")
+_OPENAI = Profile(
+    "https://api.openai.com/v1",
+    "OPENAI_API_KEY",
+    max_tokens_field="max_completion_tokens",
+    reasoning_models=re.compile(r"^(o\d|gpt-5|codex)"),
+    lowest_effort="minimal",
+    no_sampling_when_reasoning=True,
+    pdf=True,
+    think_tags=False,
+)
 
 PROFILES: dict[str, Profile] = {
-    "openai": Profile(
-        "https://api.openai.com/v1",
-        "OPENAI_API_KEY",
-        max_tokens_field="max_completion_tokens",
-        reasoning_models=_OPENAI_REASONING,
-        lowest_effort="minimal",
-        no_sampling_when_reasoning=True,
-        pdf=True,
-        think_tags=False,
-    ),
-    # Azure OpenAI: the model id is the deployment name; see `client.py` for the URL shape.
-    "azure": Profile(
-        "",  # required in config: https://RESOURCE.openai.azure.com
-        None,
-        auth="api-key",
-        max_tokens_field="max_completion_tokens",
-        reasoning_models=_OPENAI_REASONING,
-        lowest_effort="minimal",
-        no_sampling_when_reasoning=True,
-        pdf=True,
-        think_tags=False,
-    ),
+    "openai": _OPENAI,
+    # Azure OpenAI serves OpenAI's models: the model id is the deployment name (see `client.py`
+    # for the URL shape) and base_url is required in config (https://RESOURCE.openai.azure.com).
+    "azure": dataclasses.replace(_OPENAI, base_url="", key_env=None, auth="api-key"),
     # deepseek-reasoner always reasons and has no control for it; history carries reasoning_content.
     "deepseek": Profile("https://api.deepseek.com", "DEEPSEEK_API_KEY", reasoning="none", reasoning_history=True),
     "groq": Profile(
