@@ -13,6 +13,7 @@ from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
 from tests.support.upstream import FakeUpstream
 
 UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
+ADMIN_KEY = "admin-secret-for-the-test-session-0123456789"
 OPENAI_KINDS = ("openai", "deepseek", "groq", "mistral", "xai", "openrouter", "ollama", "together")
 
 
@@ -39,6 +40,10 @@ providers:
 {bedrock_family(upstream_url)}
 ledger:
   flush_interval: 0.05
+admin_key: ${{TEST_ADMIN_KEY}}
+prices:  # test values for the config path (the shipped table holds Anthropic's published prices only)
+  - {{model: openai/gpt-4o, provider: openai, input: 2.5, output: 10, cache_write_5m: 2.5, cache_write_1h: 2.5,
+     cache_read: 1.25}}
 routing:               # one upstream call per request, no breaker: tests count upstream calls;
   max_attempts: 1      # tests/routing runs gateways with the default routing settings
   breaker: {{failures: 1000000}}
@@ -86,7 +91,12 @@ def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) ->
     gw = GatewayProcess(
         gateway_config(upstream.url),
         tmp_path_factory.mktemp("gateway"),
-        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY, "TEST_BEDROCK_TOKEN": BEDROCK_TOKEN, **AWS_ENV},
+        env={
+            "TEST_UPSTREAM_KEY": UPSTREAM_KEY,
+            "TEST_ADMIN_KEY": ADMIN_KEY,
+            "TEST_BEDROCK_TOKEN": BEDROCK_TOKEN,
+            **AWS_ENV,
+        },
     )
     gw.start()
     yield gw
@@ -95,7 +105,7 @@ def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) ->
     log = gw.log_text()
     assert '"msg":"request"' in log
     aws_secrets = (AWS_ENV["AWS_SECRET_ACCESS_KEY"], AWS_ENV["AWS_SESSION_TOKEN"], BEDROCK_TOKEN)
-    for secret in (UPSTREAM_KEY, *ISSUED_KEYS, *aws_secrets):
+    for secret in (UPSTREAM_KEY, ADMIN_KEY, *ISSUED_KEYS, *aws_secrets):
         assert secret not in log, "a secret reached the gateway log"
 
 
