@@ -8,11 +8,13 @@ from pathlib import Path
 import anthropic
 import pytest
 
+from tests.support.bedrock import AWS_ENV, BEDROCK_TOKEN
 from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
 from tests.support.google import TOKEN_PATH, ServiceAccount
 from tests.support.upstream import FakeUpstream
 
 UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
+ADMIN_KEY = "admin-secret-for-the-test-session-0123456789"
 GOOGLE_KEYS: list[str] = []  # a line of each service account's private key, to search logs for
 VERTEX_SHORT_LIFETIME = 227  # google-auth refreshes 225 s before expiry: stale after 2 s
 OPENAI_KINDS = ("openai", "deepseek", "groq", "mistral", "xai", "openrouter", "ollama", "together")
@@ -38,11 +40,16 @@ providers:
     base_url: {upstream_url}/corp/anthropic/
     api_key: ${{TEST_UPSTREAM_KEY}}
 {openai_family(upstream_url)}
+{bedrock_family(upstream_url)}
 {more_providers}
 ledger:
   flush_interval: 0.05
-routing:               # one upstream call per attempt, no breaker: tests count upstream calls;
-  retries: 0           # tests/routing runs gateways with the default routing settings
+admin_key: ${{TEST_ADMIN_KEY}}
+prices:  # test values for the config path (the shipped table holds Anthropic's published prices only)
+  - {{model: openai/gpt-4o, provider: openai, input: 2.5, output: 10, cache_write_5m: 2.5, cache_write_1h: 2.5,
+     cache_read: 1.25}}
+routing:               # one upstream call per request, no breaker: tests count upstream calls;
+  max_attempts: 1      # tests/routing runs gateways with the default routing settings
   breaker: {{failures: 1000000}}
 """
 
@@ -58,6 +65,18 @@ def openai_family(upstream_url: str) -> str:
     return "\n".join(blocks)
 
 
+def bedrock_family(upstream_url: str) -> str:
+    """Bedrock signing with the AWS_ENV credentials, and Bedrock with an API key."""
+    return f"""  bedrock:
+    base_url: {upstream_url}/bedrock
+    region: us-east-1
+  bedrock_key:
+    type: bedrock
+    base_url: {upstream_url}/bedrock-key
+    region: eu-central-1
+    api_key: ${{TEST_BEDROCK_TOKEN}}"""
+
+
 def vertex_config(upstream: FakeUpstream, workdir: Path) -> str:
     """Vertex with real service accounts whose tokens the fake upstream issues (`vertex_short`
     gets tokens google-auth counts as stale two seconds later). A gateway of its own: with
@@ -71,13 +90,15 @@ def vertex_config(upstream: FakeUpstream, workdir: Path) -> str:
         lines = ["type: vertex", f"base_url: {upstream.url}/{name}/v1", "project: test-project"]
         lines += ["location: us-east5", f"credentials_file: {path}"]
         blocks.append(f"  {name}:" + "".join("\n    " + line for line in lines))
-    return "providers:\n" + "\n".join(blocks) + "\nledger:\n  flush_interval: 0.05\nrouting:\n  retries: 0\n"
+    return "providers:\n" + "\n".join(blocks) + "\nledger:\n  flush_interval: 0.05\nrouting:\n  max_attempts: 1\n"
 
 
 def assert_no_secrets_logged(gw: GatewayProcess, upstream: FakeUpstream) -> None:
     log = gw.log_text()
     assert '"msg":"request"' in log
-    for secret in (UPSTREAM_KEY, *ISSUED_KEYS, *GOOGLE_KEYS, *(t.token for t in upstream.tokens.issued)):
+    aws_secrets = (AWS_ENV["AWS_SECRET_ACCESS_KEY"], AWS_ENV["AWS_SESSION_TOKEN"], BEDROCK_TOKEN)
+    google_secrets = (*GOOGLE_KEYS, *(t.token for t in upstream.tokens.issued))
+    for secret in (UPSTREAM_KEY, ADMIN_KEY, *ISSUED_KEYS, *aws_secrets, *google_secrets):
         assert secret not in log, "a secret reached the gateway log"
 
 
@@ -97,8 +118,16 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     gemini = f"  gemini:\n    base_url: {upstream.url}/gemini/v1beta\n    api_key: ${{TEST_UPSTREAM_KEY}}"
-    config = gateway_config(upstream.url, gemini)
-    gw = GatewayProcess(config, tmp_path_factory.mktemp("gateway"), env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY})
+    gw = GatewayProcess(
+        gateway_config(upstream.url, gemini),
+        tmp_path_factory.mktemp("gateway"),
+        env={
+            "TEST_UPSTREAM_KEY": UPSTREAM_KEY,
+            "TEST_ADMIN_KEY": ADMIN_KEY,
+            "TEST_BEDROCK_TOKEN": BEDROCK_TOKEN,
+            **AWS_ENV,
+        },
+    )
     gw.start()
     yield gw
     gw.stop()

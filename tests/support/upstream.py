@@ -51,6 +51,7 @@ class Received:
     path_qs: str
     headers: dict[str, str]
     body: bytes
+    raw_path: str = ""  # the request target exactly as sent (percent-encoding kept)
 
 
 @dataclass
@@ -109,7 +110,7 @@ class FakeUpstream:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        self.received.append(Received(request.method, request.path_qs, dict(request.headers), body))
+        self.received.append(Received(request.method, request.path_qs, dict(request.headers), body, request.raw_path))
         if not self._queue:
             return web.json_response(
                 {"type": "error", "error": {"type": "api_error", "message": "fake upstream: no reply queued"}},

@@ -16,8 +16,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import msgspec
-
 from aigateway.asgi import JSON, Request
 from aigateway.errors import UpstreamError, UpstreamUnavailable
 from aigateway.frontends.anthropic import translate
@@ -83,7 +81,7 @@ def route_names(route: Route) -> Headers:
 
 def route_headers(route: Route, upstream: UpstreamResponse) -> Headers:
     headers = route_names(route)
-    upstream_id = upstream.headers.get("request-id")
+    upstream_id = upstream.headers.get("request-id") or upstream.headers.get("x-amzn-requestid")  # AWS: Bedrock
     if upstream_id:  # what the provider's support will ask for
         headers.append((b"x-upstream-request-id", upstream_id.encode("latin-1")))
     return headers
@@ -138,7 +136,7 @@ class Call:
             if not self.stream or upstream.status != 200:
                 body = await upstream.read()
                 if upstream.status >= 400:
-                    raise _passthrough_error(route, upstream, body)
+                    raise attempt.lane.provider.passthrough_error(upstream.status, body, upstream.headers)
                 usage, stop = _read_usage(route, body) if self.messages else (None, None)
                 content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
                 return Whole(body, content_type, route_headers(route, upstream), usage, stop)
@@ -223,20 +221,4 @@ def _stream_failure(route: Route, relay: StreamRelay) -> UpstreamError:
         status=_ERROR_STATUS.get(error_type, 502),
         error_type=error_type,
         passthrough_body=body,
-    )
-
-
-def _passthrough_error(route: Route, upstream: UpstreamResponse, body: bytes) -> UpstreamError:
-    """An Anthropic-speaking upstream's error: its body reaches the client unchanged."""
-    try:
-        error_type = str(msgspec.json.decode(body)["error"]["type"])
-    except (msgspec.DecodeError, KeyError, TypeError):
-        error_type = "api_error"
-    return UpstreamError(
-        f"Upstream provider '{route.provider}' answered {upstream.status}",
-        provider=route.provider,
-        status=upstream.status,
-        error_type=error_type,
-        passthrough_body=body,
-        headers={k.lower(): v for k, v in upstream.headers.items()},
     )
