@@ -157,3 +157,18 @@ def test_unreadable_credentials_are_a_502_naming_the_provider(tmp_path):
         asyncio.run(token.token())
     assert caught.value.status == 502 and not caught.value.retryable
     assert "provider 'vertex'" in caught.value.message and "providers.vertex.credentials_file" in caught.value.message
+
+
+def test_errors_tell_routing_what_happened():
+    """A refused key moves on to another provider; a 503 is retried though the client sees 529."""
+    from aigateway.providers.gemini.errors import map_error
+    from aigateway.routing.retry import decide
+    from tests.support import gemini_recordings
+
+    key = gemini_recordings.recording("error-400-api-key#1")
+    refused = map_error("gemini", 400, key.body, {}, "secret", "api_key")
+    assert refused.credential_refused and refused.status == 502 and decide(refused, more_attempts=True) == "next"
+    busy = map_error("gemini", 503, b'{"error": {"code": 503, "status": "UNAVAILABLE"}}', {}, None, "api_key")
+    assert busy.status == 529 and busy.upstream_status == 503 and decide(busy, more_attempts=True) == "retry"
+    bad = map_error("gemini", 400, b'{"error": {"code": 400, "status": "INVALID_ARGUMENT"}}', {}, None, "api_key")
+    assert decide(bad, more_attempts=True) == "stop"

@@ -83,6 +83,8 @@ def map_error(
             status=502,
             error_type="api_error",
             retryable=False,
+            upstream_status=status,
+            credential_refused=True,  # routing may move on to another provider or credential
         )
     client_status, error_type = _BY_STATUS.get(code) or _BY_HTTP.get(
         status, (502 if status >= 500 else 400, "api_error" if status >= 500 else "invalid_request_error")
@@ -102,6 +104,7 @@ def map_error(
         status=client_status,
         error_type=error_type,
         headers=forwarded,
+        upstream_status=status,  # what routing decides on (a 503 is retried although the client sees 529)
     )
 
 

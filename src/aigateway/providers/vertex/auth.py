@@ -71,4 +71,5 @@ class GoogleToken:
             status=502,
             error_type="api_error",
             retryable=False,
+            credential_refused=True,  # routing may move on to another provider
         )
