@@ -21,7 +21,7 @@ import msgspec
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.admin import routes as admin
-from aigateway.frontends.anthropic import models, routes, usage
+from aigateway.frontends.anthropic import generation, models, routes, usage
 from aigateway.frontends.anthropic.errors import error_body, send_error
 from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
@@ -47,6 +47,7 @@ _KEYED: dict[tuple[str, str], Handler] = {
 _OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
     ("GET", "/v1/usage"): usage.get_usage,  # authenticates itself: admin key or gateway key
     ("GET", "/v1/balance"): usage.get_balance,
+    ("GET", "/v1/generation"): generation.get_generation,  # likewise
 }
 
 

@@ -202,6 +202,9 @@ def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome
         usage=out.usage,
         ttft=out.ttft,
         cost=cost,
+        attempts=len(out.tried),
+        end_user=out.options.user if out.options else None,
+        tags=out.options.tags if out.options else None,
     )
     gw.ledger.record(row)
     log_request(row)
