@@ -479,3 +479,23 @@ def test_google_model_id_is_served_by_whichever_google_provider_is_configured(fi
     assert headers["x-aigateway-upstream-model"] == "gemini-2.5-flash"
     assert upstream.received[0].path_qs.endswith("/models/gemini-2.5-flash:generateContent")
     assert "google/gemini-2.5-flash" in [m.id for m in client.models.list(limit=1000).data]
+
+
+def test_claude_code_itself_carries_geminis_thought_signature_back(gateway, api_key, upstream, tmp_path):
+    """`claude -p` on a Gemini model: turn 1 is gemini/tools-stream's two calls with a signature;
+    Claude Code runs them (they are not its tools, so it reports errors) and sends turn 2 built from
+    the blocks it kept. Gemini must find its signature on the first call of turn 2."""
+    from tests.test_claude_code import claude
+
+    first, second = recs.recording("tools-stream#1"), recs.recording("tools-stream#2")
+    upstream.expect(reply(first), *[reply(second) for _ in range(4)])
+    proc = claude(gateway, api_key, tmp_path, "gemini/gemini-2.5-flash", "gemini/gemini-2.5-flash-lite")
+    assert proc.stdout.strip() == expected(second).text
+
+    turn2 = json.loads(upstream.received[1].body)["contents"]
+    calls = [p for p in turn2[-2]["parts"] if "functionCall" in p]
+    assert [c["functionCall"]["args"] for c in calls] == [{"password": "mellon"}, {"password": "radiance"}]
+    assert calls[0]["thoughtSignature"] == expected(first).signatures[0] and "thoughtSignature" not in calls[1]
+    responses = [p["functionResponse"] for p in turn2[-1]["parts"] if "functionResponse" in p]
+    assert [r["name"] for r in responses] == ["secret_retrieval_tool"] * 2
+    assert all("error" in r["response"] for r in responses)  # Claude Code has no such tool: is_error
