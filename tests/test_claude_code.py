@@ -75,3 +75,26 @@ def test_claude_code_on_an_openai_model(gateway, api_key, upstream, tmp_path):
     assert body["model"] == "gpt-4o" and body["stream"] is True
     assert body["messages"][0]["role"] == "system" and body["tools"]  # Claude Code's prompt and tools
     assert sent[0].headers["Authorization"] != "Bearer " + api_key
+
+
+def test_claude_code_on_claude_through_bedrock(gateway, api_key, upstream, tmp_path):
+    """Claude Code on Bedrock's Claude: its request goes to InvokeModel signed, with its beta
+    flags in the body, and Bedrock's event stream comes back as the SSE Claude Code reads."""
+    from tests.support.bedrock import chunk_frame, verify_sigv4
+    from tests.support.stream_grammar import parse_events
+
+    sse = (fixtures.ROOT / "anthropic" / "text-stream.response.sse").read_bytes()  # "4200 + 42 = 4242"
+    stream = b"".join(chunk_frame(e.data.encode()) for e in parse_events(sse))
+    reply = Reply(body=stream, headers={"content-type": "application/vnd.amazon.eventstream"}, chunk_size=61)
+    upstream.expect(*[reply for _ in range(5)])
+    model = "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    proc = claude(gateway, api_key, tmp_path, model, "bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0")
+    assert proc.stdout.strip() == "4200 + 42 = 4242"
+
+    inference = [r for r in upstream.received if r.raw_path.endswith("/invoke-with-response-stream")]
+    assert inference, [r.raw_path for r in upstream.received]
+    body = json.loads(inference[0].body)
+    assert "model" not in body and "stream" not in body and body["anthropic_version"] == "bedrock-2023-05-31"
+    assert "claude-code-20250219" in body["anthropic_beta"] and body["tools"] and body["system"]
+    for got in inference:
+        verify_sigv4(got)

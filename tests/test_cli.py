@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 
-from tests.support.gateway import BIN, cli
+from tests.support.gateway import BIN, ISSUED_KEYS, cli
 
 
 def run(*args, env=None, check=True):
@@ -62,3 +62,46 @@ def test_help_imports_nothing_heavy():
         "import sys, aigateway.cli; print(sorted(m for m in ('sqlalchemy', 'aiohttp', 'pydantic') if m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def test_keys_with_policy_and_usage(tmp_path):
+    data = str(tmp_path / "data")
+    out = run(
+        "keys",
+        "create",
+        "--name",
+        "capped",
+        "--rpm",
+        "30",
+        "--budget",
+        "2.50",
+        "--budget-period",
+        "week",
+        "--models",
+        "anthropic/claude-haiku-4.5",
+        "--tags",
+        "a,b",
+        "--data-dir",
+        data,
+    )
+    assert "rpm=30" in out.stdout and "budget_usd=$2.500000/week" in out.stdout
+    ISSUED_KEYS.append(out.stdout.strip().splitlines()[-1])
+    key_id = out.stdout.split()[2]
+    updated = run("keys", "update", key_id, "--rpm", "none", "--tpm", "5000", "--data-dir", data).stdout
+    assert "rpm=" not in updated and "tpm=5000" in updated and "tags=a,b" in updated
+    bad = run("keys", "update", key_id, "--tpm", "lots", "--data-dir", data, check=False)
+    assert bad.returncode == 2 and "--tpm" in bad.stderr
+    assert run("keys", "update", "key_nope", "--rpm", "1", "--data-dir", data, check=False).returncode == 1
+    con = sqlite3.connect(tmp_path / "data" / "aigateway.db")
+    with con:
+        con.execute(
+            "INSERT INTO ledger (request_id, created_at, key_id, endpoint, model, provider, streamed, status,"
+            " input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, latency_ms, cost_nanousd)"
+            " VALUES ('req_1', 1764000000, ?, 'messages', 'anthropic/claude-haiku-4.5', 'anthropic', 0, 200,"
+            " 423, 202, 0, 0, 5.0, 1433000)",
+            (key_id,),
+        )
+    con.close()
+    report = run("usage", "--from", "2025-11-24", "--to", "2025-11-26", "--group-by", "model", "--data-dir", data)
+    line = next(x for x in report.stdout.splitlines() if x.startswith("anthropic/claude-haiku-4.5"))
+    assert line.split()[1:] == ["1", "423", "202", "0", "0", "0.001433"]

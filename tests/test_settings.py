@@ -132,6 +132,26 @@ def test_example_config_is_valid(repo_root):
     assert "anthropic" in s.providers
 
 
+def test_example_config_commented_google_providers_are_valid(repo_root, tmp_path):
+    lines = (repo_root / "config.example.yaml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  # gemini:"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("  #"))
+    block = [line.replace("  # ", "  ", 1).split("  # ", 1)[0].rstrip() for line in lines[start:end]]
+    s = load_settings(write(tmp_path, "providers:\n" + "\n".join(block) + "\n"), tmp_path, env={"GEMINI_API_KEY": "g"})
+    assert s.providers["gemini"].base_url == "https://generativelanguage.googleapis.com/v1beta"
+    vertex = s.providers["vertex"]
+    assert (vertex.project, vertex.location, vertex.api_key) == ("my-project", "us-east5", None)
+    assert vertex.credentials_file == "/etc/aigateway/vertex-sa.json"
+
+
+def test_vertex_needs_project_and_location(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "providers:\n  vertex:\n    project: p\n"), tmp_path, env={})
+    assert info.value.problems == [
+        f"{tmp_path / 'config.yaml'}:2: providers.vertex: vertex needs project and location (e.g. us-east5, or global)"
+    ]
+
+
 def test_example_config_commented_providers_are_valid(repo_root, tmp_path):
     """The commented-out provider examples, switched on, load as written."""
     lines = (repo_root / "config.example.yaml").read_text().splitlines()
@@ -144,3 +164,62 @@ def test_example_config_commented_providers_are_valid(repo_root, tmp_path):
     assert set(s.providers) == {"openai", "azure", "openrouter", "ollama", "gpu"}
     assert s.provider_kind("gpu") == "vllm" and s.providers["azure"].api_version == "2024-10-21"
     assert s.providers["openrouter"].headers == {"HTTP-Referer": "https://example.com"}
+
+
+ACCOUNTING = """\
+database_url: postgresql://gw:db-password@127.0.0.1/gw
+redis_url: redis://:redis-password@127.0.0.1:6379/0
+redis_prefix: "prod:"
+admin_key: ${ADMIN}
+keys:
+  refresh_interval: 5
+prices:
+  - {model: anthropic/claude-sonnet-4, provider: anthropic, input: 2.5, output: 12, cache_write_5m: 3.125,
+     cache_write_1h: 5, cache_read: 0.25, long_context: {above_input_tokens: 100000, input: 5, output: 24,
+     cache_write_5m: 6.25, cache_write_1h: 10, cache_read: 0.5}}
+"""
+
+
+def test_accounting_keys(tmp_path):
+    s = load_settings(write(tmp_path, ACCOUNTING), tmp_path, env={"ADMIN": "a" * 32})
+    assert s.redis_prefix == "prod:" and s.keys.refresh_interval == 5 and s.admin_key == "a" * 32
+    assert str(s.prices[0].input) == "2.5" and str(s.prices[0].cache_read) == "0.25"
+    from aigateway.routing.prices import PriceTable
+
+    price = PriceTable.load(p.model_dump() for p in s.prices).get("anthropic/claude-sonnet-4", "anthropic")
+    assert price is not None and price.long_threshold == 100_000 and price.long is not None
+    assert (price.input, price.long.output) == (2500, 24000)
+    for secret in ("db-password", "redis-password", "a" * 32):
+        assert secret not in repr(s)
+
+
+def test_environment_takes_the_place_of_urls_and_admin_key(tmp_path):
+    env = {
+        "ADMIN": "a" * 32,
+        "AIGATEWAY_DATABASE_URL": "postgresql://other/db",
+        "AIGATEWAY_REDIS_URL": "redis://other:6379/1",
+        "AIGATEWAY_ADMIN_KEY": "b" * 32,
+    }
+    s = load_settings(write(tmp_path, ACCOUNTING), tmp_path, env=env)
+    assert (s.database_url, s.redis_url, s.admin_key) == ("postgresql://other/db", "redis://other:6379/1", "b" * 32)
+    s = load_settings(None, tmp_path, env={"AIGATEWAY_DATABASE_URL": "postgresql://x/y"})
+    assert s.sqlalchemy_url == "postgresql://x/y" and s.redis_url is None
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("admin_key: short\n", "admin_key: String should have at least 16 characters"),
+        ("keys:\n  refresh_interval: 0\n", "keys.refresh_interval: Input should be greater than 0"),
+        (
+            "prices:\n  - {model: m, provider: p, input: 0.0001, output: 1, cache_write_5m: 1, cache_write_1h: 1,"
+            " cache_read: 1}\n",
+            "prices.0.input: Decimal input should have no more than 3 decimal places",
+        ),
+        ("prices:\n  - {model: m, provider: p, input: 1}\n", "prices.0.output: Field required"),
+    ],
+)
+def test_accounting_errors(tmp_path, text, what):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), tmp_path, env={})
+    assert any(what in p for p in info.value.problems), info.value.problems

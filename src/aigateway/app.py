@@ -5,8 +5,10 @@ Middleware order: there is none. uvicorn hands each request to `App.__call__`, w
 `GatewayError` into the door's envelope. Streaming bodies go straight from the handler to
 uvicorn; nothing in between buffers them.
 
-Lifespan: start-up opens the store (running migrations), loads keys and starts the background
-tasks (key refresh, ledger writer); shutdown flushes the ledger and closes upstream pools.
+Lifespan: start-up opens the store (running migrations), loads keys, seeds budget counters and
+starts the background tasks (key refresh, budget seeding, ledger writer); shutdown flushes the
+ledger, settles counters and closes upstream pools. Admin routes (`/admin/...`) and the usage
+routes live in their own modules; app.py only dispatches to them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import msgspec
 
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.errors import GatewayError, NotFound
-from aigateway.frontends.anthropic import models, routes
+from aigateway.frontends.admin import routes as admin
+from aigateway.frontends.anthropic import generation, models, routes, usage
 from aigateway.frontends.anthropic.errors import error_body, send_error
 from aigateway.frontends.openai import models as openai_models
 from aigateway.frontends.openai import routes as openai_routes
@@ -26,11 +29,16 @@ from aigateway.frontends.openai.errors import error_body as openai_error_body
 from aigateway.frontends.openai.errors import send_error as send_openai_error
 from aigateway.gateway import Gateway
 from aigateway.observability.logging import log
+from aigateway.policy.admission import Admission
+from aigateway.policy.budget import BudgetSeeder
+from aigateway.policy.counters import Counters, LocalCounters
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
+from aigateway.policy.spool import Spool, replay
 from aigateway.providers.base import TranslatingProvider
 from aigateway.providers.registry import build_providers
 from aigateway.routing.catalog import Catalog
+from aigateway.routing.prices import PriceTable
 from aigateway.settings import Settings
 from aigateway.store.sql import open_store
 from aigateway.tokens import warm_up
@@ -41,6 +49,11 @@ _KEYED: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/messages/count_tokens"): routes.count_tokens,
     ("POST", "/v1/chat/completions"): openai_routes.chat_completions,
     ("POST", "/v1/embeddings"): openai_routes.embeddings,
+}
+_OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
+    ("GET", "/v1/usage"): usage.get_usage,  # authenticates itself: admin key or gateway key
+    ("GET", "/v1/balance"): usage.get_balance,
+    ("GET", "/v1/generation"): generation.get_generation,  # likewise
 }
 
 
@@ -89,6 +102,13 @@ class App:
             key = await gw.authenticate(req)
             await handler(gw, req, key)
             return
+        open_handler = _OPEN.get((method, path))
+        if open_handler is not None:
+            await open_handler(gw, req)
+            return
+        if path.startswith(admin.PREFIX):
+            await admin.dispatch(gw, req)
+            return
         if path == "/health" and method in ("GET", "HEAD"):
             body = msgspec.json.encode({"status": "ok", "providers": gw.health.snapshot()})
             await req.respond(200, body if method == "GET" else b"")
@@ -125,11 +145,29 @@ class App:
                 return
 
 
+def _counters(settings: Settings) -> Counters:
+    if settings.redis_url:
+        from aigateway.store.redis import RedisCounters  # only deployments with Redis import it
+
+        return RedisCounters(settings.redis_url, settings.redis_prefix)
+    return LocalCounters()
+
+
 async def start_gateway(settings: Settings) -> Gateway:
     engine = await open_store(settings.sqlalchemy_url)
-    keys = KeyCache(engine)
+    keys = KeyCache(engine, refresh_interval=settings.keys.refresh_interval)
     await keys.refresh()
-    ledger = Ledger(engine, flush_interval=settings.ledger.flush_interval, batch_size=settings.ledger.batch_size)
+    prices = PriceTable.load(p.model_dump() for p in settings.prices)
+    admission = Admission(_counters(settings), prices)
+    spool = None
+    if settings.ledger.spool:  # rows a killed process left behind are written before spend is seeded
+        await replay(engine, settings.data_dir / "spool")
+        spool = Spool(settings.data_dir / "spool")
+    seeder = BudgetSeeder(engine, admission)
+    await seeder.seed(keys.keys)
+    ledger = Ledger(
+        engine, flush_interval=settings.ledger.flush_interval, batch_size=settings.ledger.batch_size, spool=spool
+    )
     ledger.start()
     gw = Gateway(
         settings=settings,
@@ -138,8 +176,10 @@ async def start_gateway(settings: Settings) -> Gateway:
         engine=engine,
         keys=keys,
         ledger=ledger,
+        admission=admission,
     )
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
+    gw.tasks.append(asyncio.create_task(seeder.run(keys), name="budget-seed"))
     if any(isinstance(p, TranslatingProvider) for p in gw.providers.values()):
         # Tokenizers take about half a second to build: off the loop, before the first request needs them.
         gw.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="tokenizer-warm-up"))

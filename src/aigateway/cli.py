@@ -1,4 +1,4 @@
-"""Command line: `aigateway serve | keys | config check`.
+"""Command line: `aigateway serve | keys | usage | config check`.
 
 Every command takes `--config FILE` and `--data-dir DIR` (also `AIGATEWAY_CONFIG`,
 `AIGATEWAY_DATA_DIR`). Imports are deferred into the commands so `--help` answers at once.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,21 @@ from typing import Any
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config file (env AIGATEWAY_CONFIG)")
     parser.add_argument("--data-dir", help="directory of the embedded store (env AIGATEWAY_DATA_DIR; default ./data)")
+
+
+def _policy_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of `keys create` and `keys update`; `none` removes a limit."""
+    add = parser.add_argument
+    add("--models", help="comma-separated model ids the key may use (default: all)")
+    add("--providers", help="comma-separated providers the key may use (default: all)")
+    add("--rpm", help="requests per minute")
+    add("--tpm", help="tokens per minute (all input, cached or not, plus output)")
+    add("--rpm-per-model", help="requests per minute for each model")
+    add("--tpm-per-model", help="tokens per minute for each model")
+    add("--budget", help="spend limit in USD per --budget-period, e.g. 25.00")
+    add("--budget-period", choices=["day", "week", "month", "total"], help="budget period (UTC); default month")
+    add("--expires", help="expiry: RFC 3339 time, e.g. 2027-01-01T00:00:00Z")
+    add("--tags", help="comma-separated tags")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,11 +48,24 @@ def _parser() -> argparse.ArgumentParser:
     create = keys_sub.add_parser("create", help="create a key; prints its secret once, alone on the last line")
     _common(create)
     create.add_argument("--name", required=True)
+    _policy_flags(create)
+    update = keys_sub.add_parser("update", help="change a key's policy; flags not given stay as they are")
+    _common(update)
+    update.add_argument("id")
+    update.add_argument("--name")
+    _policy_flags(update)
     lst = keys_sub.add_parser("list", help="list keys (never their secrets)")
     _common(lst)
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
     _common(revoke)
     revoke.add_argument("id")
+
+    usage = sub.add_parser("usage", help="requests, tokens and cost from the ledger")
+    _common(usage)
+    usage.add_argument("--from", dest="start", help="start (RFC 3339, date or Unix seconds; default 30 days ago)")
+    usage.add_argument("--to", dest="end", help="end, exclusive (default now)")
+    usage.add_argument("--group-by", choices=["day", "model", "provider", "key"], default="day")
+    usage.add_argument("--key", help="only this key id")
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
@@ -60,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings, args)
     if args.command == "keys":
         return asyncio.run(_keys(settings, args))
+    if args.command == "usage":
+        return asyncio.run(_usage(settings, args))
     if args.command == "config":
         names = ", ".join(settings.providers) or "none"
         print(f"{config_path or '(environment)'}: OK; providers: {names}")
@@ -105,26 +136,64 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _keys(settings: Any, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The policy flags that were given, as `change_policy` takes them."""
+    changes: dict[str, Any] = {}
+    lists = {"models": "allowed_models", "providers": "allowed_providers", "tags": "tags"}
+    for flag, name in lists.items():
+        value = getattr(args, flag)
+        if value is not None:
+            changes[name] = None if value == "none" else [v.strip() for v in value.split(",") if v.strip()]
+    for name in ("rpm", "tpm", "rpm_per_model", "tpm_per_model"):
+        value = getattr(args, name)
+        if value is not None:
+            try:
+                changes[name] = None if value == "none" else int(value)
+            except ValueError:
+                raise ValueError(f"--{name.replace('_', '-')}: must be a whole number or none") from None
+    if args.budget is not None:
+        changes["budget_usd"] = None if args.budget == "none" else args.budget
+        if args.budget != "none":
+            changes["budget_period"] = args.budget_period or "month"
+    elif args.budget_period is not None:
+        changes["budget_period"] = args.budget_period
+    if args.expires is not None:
+        changes["expires_at"] = None if args.expires == "none" else args.expires
+    return changes
 
+
+def _describe_policy(policy: Any) -> str:
+    from aigateway.routing.prices import usd
+
+    parts = []
+    for name, value in policy.view(usd).items():
+        if value is None or value == [] or name == "budget_period":
+            continue
+        if name == "budget_usd":
+            value = f"${value}/{policy.budget_period}"
+        elif name == "expires_at":
+            value = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+        elif isinstance(value, list):
+            value = ",".join(value)
+        parts.append(f"{name}={value}")
+    return " ".join(parts) or "-"
+
+
+async def _keys(settings: Any, args: argparse.Namespace) -> int:
     from aigateway.policy import keys
     from aigateway.store.sql import open_store
 
     engine = await open_store(settings.sqlalchemy_url)
     try:
-        if args.keys_command == "create":
-            row, secret = await keys.create_key(engine, args.name)
-            print(f"Created key {row.id} ({row.name}). Store the secret now; it is not shown again:")
-            print(secret)
-            return 0
+        if args.keys_command in ("create", "update"):
+            return await _keys_write(engine, args)
         if args.keys_command == "list":
             rows = await keys.list_keys(engine)
-            print(f"{'ID':<22} {'NAME':<24} {'ENDS':<6} {'CREATED (UTC)':<20} STATUS")
+            print(f"{'ID':<22} {'NAME':<24} {'ENDS':<6} {'CREATED (UTC)':<20} {'STATUS':<8} POLICY")
             for r in rows:
-                created = datetime.fromtimestamp(r.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+                created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.created_at))
                 status = "revoked" if r.revoked_at else "active"
-                print(f"{r.id:<22} {r.name:<24} …{r.hint:<5} {created:<20} {status}")
+                print(f"{r.id:<22} {r.name:<24} …{r.hint:<5} {created:<20} {status:<8} {_describe_policy(r.policy)}")
             return 0
         if args.keys_command == "revoke":
             if await keys.revoke_key(engine, args.id):
@@ -135,3 +204,55 @@ async def _keys(settings: Any, args: argparse.Namespace) -> int:
         return 2
     finally:
         await engine.dispose()
+
+
+async def _keys_write(engine: Any, args: argparse.Namespace) -> int:
+    from aigateway.policy import keys
+
+    try:
+        changes = _changes(args)
+        if args.keys_command == "create":
+            row, secret = await keys.create_key(engine, args.name, keys.change_policy(keys.KeyPolicy(), changes))
+            print(f"Created key {row.id} ({row.name}); policy: {_describe_policy(row.policy)}.")
+            print("Store the secret now; it is not shown again:")
+            print(secret)
+            return 0
+        current = await keys.get_key(engine, args.id)
+        if current is None or current.revoked_at is not None:
+            print(f"No active key with id {args.id}", file=sys.stderr)
+            return 1
+        policy = keys.change_policy(current.policy, changes)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    await keys.update_key(engine, args.id, policy, args.name)
+    print(f"Updated {args.id}; policy: {_describe_policy(policy)}")
+    return 0
+
+
+async def _usage(settings: Any, args: argparse.Namespace) -> int:
+    from aigateway.policy.usage import parse_time, usage_report
+    from aigateway.store.sql import open_store
+
+    try:
+        end = parse_time(args.end, "--to") if args.end else time.time()
+        start = parse_time(args.start, "--from") if args.start else end - 30 * 86_400
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    engine = await open_store(settings.sqlalchemy_url)
+    try:
+        rows = await usage_report(engine, start, end, args.group_by, args.key)
+    finally:
+        await engine.dispose()
+    head = args.group_by.upper()
+    print(
+        f"{head:<40} {'REQUESTS':>9} {'INPUT':>11} {'OUTPUT':>11} "
+        f"{'CACHE READ':>11} {'CACHE WRITE':>11} {'COST USD':>14}"
+    )
+    for r in rows:
+        print(
+            f"{r[args.group_by] or '-':<40} {r['requests']:>9} {r['input_tokens']:>11} {r['output_tokens']:>11} "
+            f"{r['cache_read_input_tokens']:>11} {r['cache_creation_input_tokens']:>11} {r['cost_usd']:>14}"
+        )
+    return 0

@@ -4,8 +4,11 @@
     ├── ClientError                   the caller's request is wrong
     │   ├── InvalidRequest            400 invalid_request_error (names the field)
     │   ├── AuthenticationFailed      401 authentication_error
+    │   ├── BudgetExhausted           402 billing_error (the key's budget for the period is spent)
+    │   ├── PermissionDenied          403 permission_error (model, provider or admin route not allowed)
     │   ├── NotFound                  404 not_found_error
-    │   └── RequestTooLarge           413 request_too_large
+    │   ├── RequestTooLarge           413 request_too_large
+    │   └── RateLimited               429 rate_limit_error, with retry-after and the limit headers
     └── UpstreamError                 an upstream call failed: provider, status, upstream body, retryable
         └── UpstreamUnavailable       no answer at all (connect error, timeout): api_error
 
@@ -13,6 +16,7 @@ Front doors render a GatewayError into their own envelope. An `UpstreamError` th
 upstream's own body (`passthrough_body`) is sent unchanged when the client speaks the upstream's
 protocol, because clients match on its wording.
 Whether a status is worth retrying is decided in one place: `is_retryable_status`.
+`response_headers` are extra headers the front door sends with the error (retry-after, limits).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ def is_retryable_status(status: int) -> bool:
 class GatewayError(Exception):
     status: int = 500
     error_type: str = "api_error"
+    response_headers: tuple[tuple[bytes, bytes], ...] = ()
 
     def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None):
         super().__init__(message)
@@ -58,6 +63,25 @@ class NotFound(ClientError):
 class RequestTooLarge(ClientError):
     status = 413
     error_type = "request_too_large"
+
+
+class PermissionDenied(ClientError):
+    status = 403
+    error_type = "permission_error"
+
+
+class BudgetExhausted(ClientError):
+    status = 402
+    error_type = "billing_error"
+
+
+class RateLimited(ClientError):
+    status = 429
+    error_type = "rate_limit_error"
+
+    def __init__(self, message: str, headers: list[tuple[bytes, bytes]]):
+        super().__init__(message)
+        self.response_headers = tuple(headers)
 
 
 class UpstreamError(GatewayError):

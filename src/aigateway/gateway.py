@@ -1,24 +1,37 @@
-"""The gateway's running state: settings, catalog, providers, keys, ledger, store, token counts."""
+"""The gateway's running state: settings, catalog, providers, keys, ledger, store, admission, token counts."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.asgi import Request
 from aigateway.errors import AuthenticationFailed
+from aigateway.policy.admission import Admission
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import Provider
-from aigateway.routing.catalog import Catalog
+from aigateway.routing.catalog import Catalog, Route
 from aigateway.routing.health import Health
 from aigateway.routing.options import GatewayOptions, parse_options
 from aigateway.routing.plan import Attempt, Lane, build_lanes, build_plan, check_byok
 from aigateway.routing.retry import RetryPolicy
 from aigateway.settings import Settings
 from aigateway.tokens import TokenCountCache
+
+
+def presented_secret(req: Request) -> bytes | None:
+    """`x-api-key` or `Authorization: Bearer`, as the Anthropic SDKs and Claude Code send them."""
+    secret = req.headers.get(b"x-api-key")
+    if not secret:
+        auth = req.headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            secret = auth[7:].strip()
+    return secret or None
 
 
 @dataclass
@@ -29,6 +42,7 @@ class Gateway:
     engine: AsyncEngine
     keys: KeyCache
     ledger: Ledger
+    admission: Admission
     token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     health: Health = field(init=False)
@@ -61,27 +75,45 @@ class Gateway:
         return merged
 
     def plan(self, model: str, options: GatewayOptions) -> list[Attempt]:
-        return build_plan(model, options, kinds=self.kinds, lanes=self.lanes, catalog=self.catalog, health=self.health)
+        return build_plan(
+            model,
+            options,
+            kinds=self.kinds,
+            lanes=self.lanes,
+            catalog=self.catalog,
+            health=self.health,
+            cost=self._rate,
+        )
+
+    def _rate(self, route: Route) -> float | None:
+        """What `sort: cost` ranks by: the input plus output price per token."""
+        price = self.admission.price_for(route)
+        return None if price is None else float(price.input + price.output)
 
     async def authenticate(self, req: Request) -> GatewayKey:
-        """`x-api-key` or `Authorization: Bearer`, as the Anthropic SDKs and Claude Code send them."""
-        secret = req.headers.get(b"x-api-key")
-        if not secret:
-            auth = req.headers.get(b"authorization", b"")
-            if auth[:7].lower() == b"bearer ":
-                secret = auth[7:].strip()
+        secret = presented_secret(req)
         if not secret:
             raise AuthenticationFailed("Missing API key: send it as x-api-key or Authorization: Bearer")
         key = await self.keys.lookup(secret.decode("latin-1"))
         if key is None:
             raise AuthenticationFailed("Invalid API key")
+        expires = key.policy.expires_at
+        if expires is not None and time.time() >= expires:
+            raise AuthenticationFailed("This API key has expired")
         return key
+
+    def is_admin(self, req: Request) -> bool:
+        """True when the request carries the admin key (compared in constant time)."""
+        admin = self.settings.admin_key
+        secret = presented_secret(req)
+        return bool(admin and secret and hmac.compare_digest(secret, admin.encode()))
 
     async def aclose(self) -> None:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.ledger.close()
+        await self.admission.aclose()
         for provider in self.providers.values():
             await provider.aclose()
         await self.engine.dispose()

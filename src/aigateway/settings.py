@@ -6,6 +6,8 @@ then defaults (no file; `./data`). Without a file, each known provider whose sta
 variable is set (`ANTHROPIC_API_KEY`, ...) is enabled with its public base URL.
 
 Errors are `ConfigError`s whose lines read `FILE:LINE: path.to.key: what is wrong`.
+`AIGATEWAY_DATABASE_URL`, `AIGATEWAY_REDIS_URL` and `AIGATEWAY_ADMIN_KEY`, when set, take the place
+of `database_url`, `redis_url` and `admin_key` from the file (secrets can stay out of it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime
 import os
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,9 +31,24 @@ from aigateway.routing.options import parse_options
 PROVIDER_KINDS: dict[str, tuple[str, str | None]] = {
     "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
     **{kind: (profile.base_url, profile.key_env) for kind, profile in PROFILES.items()},
+    "gemini": ("https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY"),
+    # {location} is filled from the provider's `location` (global: aiplatform.googleapis.com).
+    "vertex": ("https://{location}-aiplatform.googleapis.com/v1", None),
 }
+# AWS Bedrock: `{region}` is filled from the block's `region`; without a Bedrock API key the
+# standard AWS credential chain signs the requests, so no key is required.
+PROVIDER_KINDS["bedrock"] = ("https://bedrock-runtime.{region}.amazonaws.com", "AWS_BEARER_TOKEN_BEDROCK")
 # Servers people run themselves, usually without a key.
 KEYLESS_KINDS = frozenset({"ollama", "vllm", "lmstudio", "openai_compatible"})
+KEYLESS_KINDS |= {"bedrock"}  # AWS credentials come from the standard chain
+
+_ENV_OVERRIDES = {
+    "database_url": "AIGATEWAY_DATABASE_URL",
+    "redis_url": "AIGATEWAY_REDIS_URL",
+    "admin_key": "AIGATEWAY_ADMIN_KEY",
+}
+# Authenticated by Google credentials (a service-account file or the environment's), not a key.
+CREDENTIAL_KINDS = frozenset({"vertex"})
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -65,9 +83,15 @@ class ProviderConfig(_Strict):
     api_key: str | None = Field(default=None, repr=False)
     api_keys: list[WeightedKey] = []  # several credentials, balanced by weight (instead of api_key)
     api_version: str | None = None  # azure only: the `api-version` query parameter
+    region: str | None = None  # bedrock only: AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)
     headers: dict[str, str] = {}  # sent with every upstream request (e.g. OpenRouter's HTTP-Referer)
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(default=256, ge=1)
+    # vertex only: the Google Cloud project and region, and a service-account JSON file (unset:
+    # the environment's application-default credentials)
+    project: str | None = None
+    location: str | None = None
+    credentials_file: str | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -99,6 +123,7 @@ class ServerConfig(_Strict):
 class LedgerConfig(_Strict):
     flush_interval: float = Field(default=0.2, gt=0, description="seconds between batched ledger writes")
     batch_size: int = Field(default=500, ge=1)
+    spool: bool = Field(default=True, description="write-ahead spool in the data directory: no row lost on SIGKILL")
 
 
 class BreakerConfig(_Strict):
@@ -133,10 +158,45 @@ class LoggingConfig(_Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class KeysConfig(_Strict):
+    refresh_interval: float = Field(
+        default=2.0, gt=0, description="seconds between key reloads: the bound on revocation and policy changes"
+    )
+
+
+class LongContextPrice(_Strict):
+    """A tier for requests whose whole input exceeds `above_input_tokens`: all their tokens cost this."""
+
+    above_input_tokens: int = Field(ge=1)
+    input: Decimal = Field(ge=0, decimal_places=3)
+    output: Decimal = Field(ge=0, decimal_places=3)
+    cache_write_5m: Decimal = Field(ge=0, decimal_places=3)
+    cache_write_1h: Decimal = Field(ge=0, decimal_places=3)
+    cache_read: Decimal = Field(ge=0, decimal_places=3)
+
+
+class PriceConfig(_Strict):
+    """USD per million tokens for one (model, provider); replaces the shipped price if any."""
+
+    model: str
+    provider: str
+    long_context: LongContextPrice | None = None
+    input: Decimal = Field(ge=0, decimal_places=3)
+    output: Decimal = Field(ge=0, decimal_places=3)
+    cache_write_5m: Decimal = Field(ge=0, decimal_places=3)
+    cache_write_1h: Decimal = Field(ge=0, decimal_places=3)
+    cache_read: Decimal = Field(ge=0, decimal_places=3)
+
+
 class Settings(_Strict):
     server: ServerConfig = ServerConfig()
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)
+    redis_url: str | None = Field(default=None, repr=False)
+    redis_prefix: str = "aigw:"
+    admin_key: str | None = Field(default=None, repr=False, min_length=16)
     providers: dict[str, ProviderConfig] = {}
+    prices: list[PriceConfig] = []
+    keys: KeysConfig = KeysConfig()
     ledger: LedgerConfig = LedgerConfig()
     routing: RoutingConfig = RoutingConfig()
     catalog: list[CatalogEntry] = []
@@ -178,6 +238,9 @@ def load_settings(config: Path | None, data_dir: Path, env: Mapping[str, str] | 
         raise ConfigError([f"{label}:1: the top level must be a mapping"])
     if "data_dir" in raw:
         raise ConfigError([f"{label}:{lines.get(('data_dir',), 1)}: data_dir: set it with --data-dir"])
+    for name, var in _ENV_OVERRIDES.items():
+        if env.get(var):
+            raw[name] = env[var]
     try:
         settings = Settings.model_validate({**raw, "data_dir": data_dir})
     except ValidationError as exc:
@@ -213,10 +276,12 @@ def _provider_problems(settings: Settings) -> list[tuple[str, str]]:
             problems.append((name, f"unknown provider type {kind!r} (known: {known}); set `type:` to one of them"))
         else:
             cfg = settings.providers[name]
-            if cfg.api_key is None and not cfg.api_keys and kind not in KEYLESS_KINDS:
+            if cfg.api_key is None and not cfg.api_keys and kind not in KEYLESS_KINDS | CREDENTIAL_KINDS:
                 problems.append((name, "api_key: Field required"))
             if cfg.api_key is not None and cfg.api_keys:
                 problems.append((name, "set api_key or api_keys, not both"))
+            if kind == "vertex" and not (cfg.project and cfg.location):
+                problems.append((name, "vertex needs project and location (e.g. us-east5, or global)"))
             if kind == "azure" and not (cfg.base_url and cfg.api_version):
                 problems.append((name, "azure needs base_url (https://RESOURCE.openai.azure.com) and api_version"))
     return problems

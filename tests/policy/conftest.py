@@ -31,3 +31,36 @@ async def engine(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator:
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+REDIS = os.environ.get("AIGATEWAY_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+async def drop_prefix(prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS)
+    try:
+        keys = [k async for k in client.scan_iter(match=prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(params=["local", "redis"])
+async def counters(request: pytest.FixtureRequest) -> AsyncIterator:
+    """The two implementations of the counters, each with fresh state (Redis: a prefix of its own)."""
+    from aigateway.policy.counters import LocalCounters
+    from aigateway.store.redis import RedisCounters
+
+    if request.param == "local":
+        yield LocalCounters()
+        return
+    prefix = f"aigw-test-{uuid.uuid4().hex[:12]}:"
+    store = RedisCounters(REDIS, prefix)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+        await drop_prefix(prefix)

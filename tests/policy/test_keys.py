@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import event
 
 from aigateway.policy.keys import KeyCache, create_key, revoke_key
@@ -50,3 +51,60 @@ async def test_malformed_keys_cost_no_query(engine):
     for secret in ("", "sk-ant-123", "agw_short", "Bearer agw_" + "x" * 43):
         assert await cache.lookup(secret) is None
     assert queries == []
+
+
+async def test_policy_round_trips_through_the_store_and_the_cache(engine):
+    from aigateway.policy.keys import KeyPolicy, change_policy, get_key, update_key
+
+    policy = change_policy(
+        KeyPolicy(),
+        {
+            "allowed_models": ["anthropic/claude-haiku-4.5"],
+            "rpm": 60,
+            "tpm_per_model": 1000,
+            "budget_usd": "19.99",
+            "budget_period": "month",
+            "expires_at": "2030-01-01T00:00:00Z",
+            "tags": ["team-a", "ci"],
+        },
+    )
+    assert policy.budget_nanousd == 19_990_000_000 and policy.expires_at == 1893456000.0
+    row, secret = await create_key(engine, "with-policy", policy)
+    cache = KeyCache(engine)
+    await cache.refresh()
+    key = await cache.lookup(secret)
+    assert key is not None and key.policy == policy
+    loosened = change_policy(policy, {"rpm": None, "budget_usd": None})
+    assert loosened.budget_period is None and loosened.rpm is None and loosened.tags == ("team-a", "ci")
+    assert await update_key(engine, row.id, loosened, name="renamed")
+    stored = await get_key(engine, row.id)
+    assert stored is not None and stored.policy == loosened and stored.name == "renamed"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"rpm": 0}, "rpm: must be a whole number >= 1"),
+        ({"tpm": "10"}, "tpm: must be a whole number >= 1"),
+        ({"budget_usd": "ten"}, "budget_usd: must be a decimal number"),
+        ({"budget_usd": "1"}, "budget_period: required"),
+        ({"budget_usd": "1", "budget_period": "year"}, "budget_period: must be one of"),
+        ({"expires_at": "tomorrow"}, "expires_at: must be an RFC 3339 time"),
+        ({"allowed_models": "anthropic/x"}, "allowed_models: must be a list of strings"),
+        ({"colour": "blue"}, "colour: unknown field"),
+    ],
+)
+def test_bad_policy_changes_name_the_field(changes, message):
+    from aigateway.policy.keys import KeyPolicy, change_policy
+
+    with pytest.raises(ValueError, match=message):
+        change_policy(KeyPolicy(), changes)
+
+
+def test_limits_stay_where_counters_are_exact():
+    from aigateway.policy.keys import KeyPolicy, change_policy
+
+    with pytest.raises(ValueError, match="budget: at most"):
+        change_policy(KeyPolicy(), {"budget_usd": "1000000.01", "budget_period": "total"})
+    with pytest.raises(ValueError, match="tpm: at most"):
+        change_policy(KeyPolicy(), {"tpm": 10**9 + 1})

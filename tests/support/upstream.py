@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from tests.support.fixtures import Exchange
+from tests.support.google import TOKEN_PATH, TokenEndpoint
 
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "date", "server"}
 
@@ -50,6 +51,7 @@ class Received:
     path_qs: str
     headers: dict[str, str]
     body: bytes
+    raw_path: str = ""  # the request target exactly as sent (percent-encoding kept)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class FakeUpstream:
     def __init__(self) -> None:
         self._queue: deque[Served] = deque()
         self.received: list[Received] = []
+        self.tokens = TokenEndpoint()  # Google's OAuth token endpoint, outside the reply queue
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.port = 0
@@ -89,6 +92,7 @@ class FakeUpstream:
 
     async def _start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post(TOKEN_PATH, self._token)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -100,9 +104,13 @@ class FakeUpstream:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
 
+    async def _token(self, request: web.Request) -> web.StreamResponse:
+        status, body = self.tokens.grant(await request.read())
+        return web.json_response(body, status=status)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        self.received.append(Received(request.method, request.path_qs, dict(request.headers), body))
+        self.received.append(Received(request.method, request.path_qs, dict(request.headers), body, request.raw_path))
         if not self._queue:
             return web.json_response(
                 {"type": "error", "error": {"type": "api_error", "message": "fake upstream: no reply queued"}},

@@ -2,6 +2,9 @@
 
 Invariant: the four buckets are disjoint. `input_tokens` excludes cache reads and cache writes
 (spec §4.3), so total input = input + cache_read + cache_write and nothing is counted twice.
+`cache_creation_1h_input_tokens` is not a fifth bucket: it is the part of the cache writes made
+with the one-hour TTL (Anthropic's `cache_creation.ephemeral_1h_input_tokens`), priced higher than
+five-minute writes; the five-minute part is `cache_creation_input_tokens - cache_creation_1h_input_tokens`.
 Stream usage is cumulative: later values overwrite earlier ones, they are never added (§5.4).
 """
 
@@ -10,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+_COUNTERS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
 
 @dataclass(slots=True)
 class Usage:
@@ -17,12 +22,28 @@ class Usage:
     output_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    cache_creation_1h_input_tokens: int = 0
 
     def update_from_anthropic(self, usage: dict[str, Any] | None) -> None:
         """Overwrite with the non-null counters of an Anthropic `usage` object."""
         if not usage:
             return
-        for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+        for name in _COUNTERS:
             value = usage.get(name)
             if isinstance(value, int):
                 setattr(self, name, value)
+        split = usage.get("cache_creation")
+        if isinstance(split, dict):
+            one_hour = split.get("ephemeral_1h_input_tokens")
+            if isinstance(one_hour, int):
+                self.cache_creation_1h_input_tokens = one_hour
+        # Never more 1 h writes than writes, whatever an upstream sends.
+        self.cache_creation_1h_input_tokens = min(self.cache_creation_1h_input_tokens, self.cache_creation_input_tokens)
+
+    @property
+    def cache_creation_5m_input_tokens(self) -> int:
+        return self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens + self.output_tokens

@@ -5,7 +5,9 @@ Invariants:
 - a background task writes the buffer in batches every `flush_interval` seconds (or sooner when
   `batch_size` rows wait), at most `_CHUNK` rows per statement with a yield to the loop between
   them, so a flush never stalls requests; a failed write keeps its rows and retries next tick;
-- `close` writes everything still buffered, so a clean shutdown loses nothing.
+- `close` writes everything still buffered, so a clean shutdown loses nothing;
+- with a spool (policy/spool.py) every row is also on disk before `record` returns, and its
+  segment is deleted only once the row is committed, so a killed process loses no finished row.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log
 from aigateway.store.tables import ledger
+
+if TYPE_CHECKING:
+    from aigateway.policy.spool import Spool
 
 _CHUNK = 100
 
@@ -45,6 +50,12 @@ class LedgerRow(NamedTuple):
     cache_write_tokens: int
     ttft_ms: float | None
     latency_ms: float
+    cache_write_1h_tokens: int
+    cost_nanousd: int | None  # None: the model has no price
+    # Defaults keep rows spooled before these columns existed readable.
+    attempts: int = 0  # upstream calls made
+    end_user: str | None = None  # providerOptions.gateway.user
+    tags: str | None = None  # providerOptions.gateway.tags, comma-separated
 
     @classmethod
     def build(
@@ -64,6 +75,10 @@ class LedgerRow(NamedTuple):
         stop_reason: str | None = None,
         usage: Usage | None = None,
         ttft: float | None = None,
+        cost: int | None = None,
+        attempts: int = 0,
+        end_user: str | None = None,
+        tags: list[str] | None = None,
     ) -> LedgerRow:
         u = usage or Usage()
         return cls(
@@ -84,12 +99,20 @@ class LedgerRow(NamedTuple):
             cache_write_tokens=u.cache_creation_input_tokens,
             ttft_ms=None if ttft is None else round((ttft - started_mono) * 1000, 3),
             latency_ms=round((time.monotonic() - started_mono) * 1000, 3),
+            cache_write_1h_tokens=u.cache_creation_1h_input_tokens,
+            cost_nanousd=cost,
+            attempts=attempts,
+            end_user=end_user,
+            tags=",".join(tags) if tags else None,
         )
 
 
 class Ledger:
-    def __init__(self, engine: AsyncEngine, *, flush_interval: float = 0.2, batch_size: int = 500):
+    def __init__(
+        self, engine: AsyncEngine, *, flush_interval: float = 0.2, batch_size: int = 500, spool: Spool | None = None
+    ):
         self._engine = engine
+        self._spool = spool
         self._buf: list[LedgerRow] = []
         self._interval = flush_interval
         self._batch = batch_size
@@ -100,9 +123,18 @@ class Ledger:
         self._insert = str(ledger.insert().compile(dialect=engine.dialect, column_keys=list(LedgerRow._fields)))
 
     def record(self, row: LedgerRow) -> None:
+        if self._spool is not None:
+            self._spool.append(row)
         self._buf.append(row)
         if len(self._buf) >= self._batch:
             self._wake.set()
+
+    def pending(self, request_id: str) -> dict[str, object] | None:
+        """A row recorded but not yet written, if it is still in memory."""
+        for row in reversed(self._buf):
+            if row.request_id == request_id:
+                return row._asdict()
+        return None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-writer")
@@ -116,12 +148,19 @@ class Ledger:
                 await self.flush()
             except Exception:
                 log.exception("ledger write failed; rows kept for the next attempt")
+            if self._spool is not None:
+                try:
+                    await self._spool.sync()
+                except OSError:
+                    log.exception("ledger spool sync failed")
 
     async def flush(self) -> None:
         async with self._lock:
             if not self._buf:
                 return
             rows, self._buf = self._buf, []
+            # The closed segments hold exactly the rows taken (and any a failed flush put back).
+            segments = self._spool.rotate() if self._spool is not None else []
             try:
                 while rows:
                     await self._write(rows[:_CHUNK])
@@ -130,6 +169,8 @@ class Ledger:
             except BaseException:
                 self._buf[:0] = rows
                 raise
+            if self._spool is not None:
+                self._spool.release(segments)
 
     async def _write(self, chunk: list[LedgerRow]) -> None:
         try:
@@ -151,4 +192,8 @@ class Ledger:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        try:
+            await self.flush()
+        finally:
+            if self._spool is not None:
+                self._spool.close(committed=not self._buf)

@@ -79,6 +79,12 @@ def _unavailable(provider: str, exc: BaseException) -> UpstreamUnavailable:
     return UpstreamUnavailable(f"Upstream provider '{provider}' failed: {type(exc).__name__}", provider=provider)
 
 
+def _upstream_error_type(body: bytes) -> str:
+    _, _, rest = body.partition(b'"error":{"type":"')
+    end = rest.find(b'"')
+    return rest[:end].decode("utf-8", "replace") if 0 < end < 64 else "api_error"
+
+
 class Provider(abc.ABC):
     """One configured upstream. `wire` names the protocol it speaks natively."""
 
@@ -134,6 +140,19 @@ class Provider(abc.ABC):
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         """Forward a request already in this provider's wire protocol."""
 
+    def passthrough_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        """An error answer to a passthrough request. By default the upstream's own body goes back
+        unchanged (clients match on Anthropic's wording); an upstream whose errors are not in the
+        client's protocol (Bedrock) maps them instead."""
+        return UpstreamError(
+            f"Upstream provider '{self.name}' answered {status}",
+            provider=self.name,
+            status=status,
+            error_type=_upstream_error_type(body),
+            passthrough_body=body,
+            headers={k.lower(): v for k, v in headers.items()},
+        )
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -184,3 +203,7 @@ class TranslatingProvider(Provider):
     @abc.abstractmethod
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """An upstream error response in the gateway's error tree."""
+
+    async def count_tokens(self, request: MessagesRequest, upstream_model: str) -> int | None:
+        """The upstream's own count of the request's input tokens; None: it has no counter."""
+        return None

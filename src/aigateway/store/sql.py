@@ -1,14 +1,15 @@
 """The SQL store: SQLite by default (file in the data directory), PostgreSQL by URL.
 
 Invariant: the schema is only ever changed by the Alembic migrations in `migrations/`;
-`open_store` brings a database up to head before anything reads it.
+`open_store` brings a database up to head before anything reads it, one process at a time on
+PostgreSQL (an advisory lock), so replicas may start together.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -50,5 +51,8 @@ def _upgrade(conn: Connection) -> None:
 async def open_store(url: str) -> AsyncEngine:
     engine = make_engine(url)
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Replicas starting together: one migrates, the others wait, then find the schema at head.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(7243501)"))
         await conn.run_sync(_upgrade)
     return engine

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -16,6 +16,18 @@ gateway_keys = Table(
     Column("hint", String(16), nullable=False),  # last four characters, to tell keys apart
     Column("created_at", Float, nullable=False),
     Column("revoked_at", Float, nullable=True),
+    # Policy (migration 0002). Lists are JSON arrays as text; NULL means "no limit".
+    Column("allowed_models", Text, nullable=True),
+    Column("allowed_providers", Text, nullable=True),
+    Column("rpm", Integer, nullable=True),
+    Column("tpm", Integer, nullable=True),
+    Column("rpm_per_model", Integer, nullable=True),
+    Column("tpm_per_model", Integer, nullable=True),
+    Column("budget_nanousd", BigInteger, nullable=True),
+    Column("budget_period", String(8), nullable=True),
+    Column("expires_at", Float, nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("updated_at", Float, nullable=True),
 )
 
 ledger = Table(
@@ -38,6 +50,15 @@ ledger = Table(
     Column("cache_write_tokens", Integer, nullable=False),
     Column("ttft_ms", Float, nullable=True),
     Column("latency_ms", Float, nullable=False),
+    # Migration 0002: the 1 h part of cache writes, and the cost in nano-dollars (NULL: no price).
+    Column("cache_write_1h_tokens", Integer, nullable=False, server_default="0"),
+    Column("cost_nanousd", BigInteger, nullable=True),
+    # Migration 0003: upstream calls made (retries and failovers included), providerOptions user/tags.
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("end_user", String(200), nullable=True),
+    Column("tags", Text, nullable=True),
     Index("ix_ledger_created_at", "created_at"),
     Index("ix_ledger_key_created", "key_id", "created_at"),
+    Index("ix_ledger_model_created", "model", "created_at"),
+    Index("ix_ledger_provider_created", "provider", "created_at"),
 )

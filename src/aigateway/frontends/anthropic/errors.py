@@ -36,6 +36,7 @@ async def send_error(req: Request, exc: GatewayError) -> None:
     headers = [(b"x-should-retry", b"true" if retryable else b"false")]
     if isinstance(exc, UpstreamError):
         headers += [(name.encode(), value.encode("latin-1")) for name, value in exc.headers.items()]
+    headers += exc.response_headers
     await req.respond(exc.status, error_body(exc.error_type, exc.message, req.id), headers)
 
 

@@ -1,5 +1,7 @@
 """`GET /v1/models` and `GET /v1/models/{id}` in Anthropic's shape (spec §8).
 
+Each model object carries one field beyond Anthropic's: `pricing`, per configured provider, USD per
+million tokens for each usage bucket and the price table's version.
 Lists the catalog's `creator/model` ids that a configured provider can serve; pagination follows
 the API: `limit` (1..1000, default 20), `after_id`, `before_id`, with `has_more`/`first_id`/`last_id`.
 """
@@ -17,8 +19,16 @@ from aigateway.routing.catalog import CatalogModel
 from aigateway.routing.plan import matching
 
 
-def _info(m: CatalogModel) -> dict[str, object]:
-    return {"type": "model", "id": m.id, "display_name": m.display_name, "created_at": m.created_at}
+def _info(gw: Gateway, m: CatalogModel) -> dict[str, object]:
+    info: dict[str, object] = {"type": "model", "id": m.id, "display_name": m.display_name, "created_at": m.created_at}
+    # Our addition to Anthropic's shape: USD per million tokens for each configured provider.
+    prices = gw.admission.prices
+    info["pricing"] = {
+        provider: {"currency": "USD", "unit": "per_million_tokens", "version": prices.version, **p.per_million_view()}
+        for provider, p in prices.for_model(m.id).items()
+        if provider in gw.providers
+    }
+    return info
 
 
 def _is_served(gw: Gateway, m: CatalogModel) -> bool:
@@ -49,7 +59,7 @@ async def list_models(gw: Gateway, req: Request) -> None:
     page = models[start : min(stop, start + limit)]
     has_more = (start + len(page) < stop) if "before_id" not in params else start > 0
     body = {
-        "data": [_info(m) for m in page],
+        "data": [_info(gw, m) for m in page],
         "has_more": has_more,
         "first_id": page[0].id if page else None,
         "last_id": page[-1].id if page else None,
@@ -68,4 +78,4 @@ async def get_model(gw: Gateway, req: Request, model_id: str) -> None:
     entry = gw.catalog.get(model_id)
     if entry is None or not _is_served(gw, entry):
         raise NotFound(f"model: {model_id}")
-    await req.respond(200, msgspec.json.encode(_info(entry)))
+    await req.respond(200, msgspec.json.encode(_info(gw, entry)))

@@ -10,7 +10,10 @@ Invariants:
 - once a stream has started, a failure becomes one `event: error` and the stream ends
   (relay.py); a client that leaves cancels the upstream request at once, before and after
   the commit point;
-- every authenticated request leaves exactly one ledger row, whatever happened.
+- every authenticated request leaves exactly one ledger row, whatever happened, with its cost;
+- admission (policy/admission.py) runs on the plan before any attempt: attempts the key may not
+  make are dropped, rate limits are taken and the worst case of the plan is reserved; what it
+  reserved is settled to the actual usage, at the price of the route that answered, in `_record`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from aigateway.frontends.anthropic.upstream import Call, Streaming, Whole
 from aigateway.gateway import Gateway
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log_request
+from aigateway.policy.admission import Ticket
 from aigateway.policy.keys import GatewayKey
 from aigateway.policy.ledger import LedgerRow
 from aigateway.routing.catalog import Route
@@ -44,9 +48,25 @@ T = TypeVar("T")
 class _Outcome:
     """What the ledger and the log learn about one request as it runs."""
 
-    __slots__ = ("error_type", "options", "route", "status", "stop_reason", "streamed", "tried", "ttft", "usage")
+    __slots__ = (
+        "error_type",
+        "key",
+        "limit_headers",
+        "options",
+        "route",
+        "status",
+        "stop_reason",
+        "streamed",
+        "ticket",
+        "tried",
+        "ttft",
+        "usage",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, key: GatewayKey) -> None:
+        self.key = key
+        self.ticket: Ticket | None = None
+        self.limit_headers: list[tuple[bytes, bytes]] = []
         self.route: Route | None = None
         self.streamed = False
         self.status = 200
@@ -60,8 +80,8 @@ class _Outcome:
 
 @contextlib.contextmanager
 def _accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Iterator[_Outcome]:
-    """Yields the request's outcome and records it, whatever happens."""
-    out = _Outcome()
+    """Yields the request's outcome, then settles and records it, whatever happens."""
+    out = _Outcome(key)
     try:
         yield out
     except GatewayError as exc:
@@ -95,8 +115,9 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
         body = msgspec.json.encode(raw)
         head, model = parse_head(body, kind)
     out.options = options = gw.routing_options(model, key.name, options)
+    plan = await _admit(gw, gw.plan(model, options), body, head, out)
     attempts: Attempts[Whole | Streaming] = Attempts(
-        gw.plan(model, options), gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
+        plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
     )
     call = Call(gw, req, body, head, model, req.path)
 
@@ -105,7 +126,7 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
         return await call.start(attempt)
 
     attempt, opened = await _unless_gone(req, attempts.run(start))
-    headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode())]
+    headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode()), *out.limit_headers]
     if isinstance(opened, Whole):
         out.usage, out.stop_reason = opened.usage, opened.stop_reason
         _measure(gw, attempt, out, first=None)
@@ -120,6 +141,20 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
     _measure(gw, attempt, out, first=opened.relay.first_content_at, started=opened.started)
     if ended.client_gone:
         raise ClientGone
+
+
+async def _admit(gw: Gateway, plan: list[Attempt], body: bytes, head: CountTokensHead, out: _Outcome) -> list[Attempt]:
+    """The attempts this key may make; for messages, rate limits taken and the plan's worst case reserved."""
+    if not plan:
+        return plan
+    out.route = plan[0].route  # a refusal is recorded against the route asked for
+    messages = isinstance(head, MessagesHead)
+    usable = gw.admission.usable(out.key, [a.route for a in plan], spends=messages)
+    plan = [a for a, ok in zip(plan, usable, strict=True) if ok]
+    if isinstance(head, MessagesHead):
+        out.ticket = await gw.admission.admit(out.key, [a.route for a in plan], body, head.max_tokens)
+        out.limit_headers = out.ticket.headers
+    return plan
 
 
 async def _unless_gone(req: Request, work: Awaitable[T]) -> T:
@@ -150,6 +185,7 @@ def _measure(gw: Gateway, attempt: Attempt, out: _Outcome, *, first: float | Non
 
 def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome) -> None:
     route = out.route
+    cost = gw.admission.settle(out.ticket, route, out.usage) if out.ticket else gw.admission.cost(route, out.usage)
     row = LedgerRow.build(
         request_id=req.id,
         started=req.started,
@@ -165,6 +201,10 @@ def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome
         stop_reason=out.stop_reason,
         usage=out.usage,
         ttft=out.ttft,
+        cost=cost,
+        attempts=len(out.tried),
+        end_user=out.options.user if out.options else None,
+        tags=out.options.tags if out.options else None,
     )
     gw.ledger.record(row)
     log_request(row)

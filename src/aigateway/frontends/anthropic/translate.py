@@ -45,7 +45,9 @@ def dropped_header(prepared: Prepared) -> list[tuple[bytes, bytes]]:
 
 
 def is_sse(upstream: UpstreamResponse) -> bool:
-    return upstream.headers.get("content-type", "").startswith("text/event-stream")
+    """A streamed answer: SSE, or AWS's binary event stream (Bedrock ConverseStream)."""
+    content_type = upstream.headers.get("content-type", "")
+    return content_type.startswith(("text/event-stream", "application/vnd.amazon.eventstream"))
 
 
 async def read_message(

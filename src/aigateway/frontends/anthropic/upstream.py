@@ -16,8 +16,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import msgspec
-
 from aigateway.asgi import JSON, Request
 from aigateway.errors import UpstreamError, UpstreamUnavailable
 from aigateway.frontends.anthropic import translate
@@ -30,7 +28,7 @@ from aigateway.providers.anthropic.stream import AnthropicStreamTap
 from aigateway.providers.base import PassthroughRequest, TranslatingProvider, UpstreamResponse
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import Attempt
-from aigateway.tokens import count_header
+from aigateway.tokens import COUNT_HEADER, count_header
 
 Headers = list[tuple[bytes, bytes]]
 # Anthropic's in-stream error types and the status the same error has as a response (spec §6).
@@ -83,7 +81,7 @@ def route_names(route: Route) -> Headers:
 
 def route_headers(route: Route, upstream: UpstreamResponse) -> Headers:
     headers = route_names(route)
-    upstream_id = upstream.headers.get("request-id")
+    upstream_id = upstream.headers.get("request-id") or upstream.headers.get("x-amzn-requestid")  # AWS: Bedrock
     if upstream_id:  # what the provider's support will ask for
         headers.append((b"x-upstream-request-id", upstream_id.encode("latin-1")))
     return headers
@@ -117,7 +115,7 @@ class Call:
             return await self._passthrough(attempt)
         assert isinstance(provider, TranslatingProvider), f"{attempt.route.provider} speaks neither protocol"
         if not self.messages:
-            return self._count_locally(attempt.route)
+            return await self._count(attempt.route, provider)
         return await self._translated(attempt, provider)
 
     async def _passthrough(self, attempt: Attempt) -> Whole | Streaming:
@@ -138,7 +136,7 @@ class Call:
             if not self.stream or upstream.status != 200:
                 body = await upstream.read()
                 if upstream.status >= 400:
-                    raise _passthrough_error(route, upstream, body)
+                    raise attempt.lane.provider.passthrough_error(upstream.status, body, upstream.headers)
                 usage, stop = _read_usage(route, body) if self.messages else (None, None)
                 content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
                 return Whole(body, content_type, route_headers(route, upstream), usage, stop)
@@ -148,9 +146,13 @@ class Call:
             upstream.close()
             raise
 
-    def _count_locally(self, route: Route) -> Whole:
-        """count_tokens for a provider without a counter: a real tokenizer, marked as such."""
-        self.request  # noqa: B018 -- the same validation a message gets
+    async def _count(self, route: Route, provider: TranslatingProvider) -> Whole:
+        """count_tokens by the provider's own counter where it has one (Gemini's countTokens),
+        else a real tokenizer; either way marked as such."""
+        counted = await provider.count_tokens(self.request, route.upstream_model)  # validates as a message
+        if counted is not None:
+            by_provider = (COUNT_HEADER.encode(), f"counted; provider={route.provider}".encode())
+            return Whole(b'{"input_tokens":%d}' % counted, JSON, [*route_names(route), by_provider])
         count = self.gw.token_counts.count(self.body, route.upstream_model, self.raw)
         name, value = count_header(count)
         body = b'{"input_tokens":%d}' % count.input_tokens
@@ -219,20 +221,4 @@ def _stream_failure(route: Route, relay: StreamRelay) -> UpstreamError:
         status=_ERROR_STATUS.get(error_type, 502),
         error_type=error_type,
         passthrough_body=body,
-    )
-
-
-def _passthrough_error(route: Route, upstream: UpstreamResponse, body: bytes) -> UpstreamError:
-    """An Anthropic-speaking upstream's error: its body reaches the client unchanged."""
-    try:
-        error_type = str(msgspec.json.decode(body)["error"]["type"])
-    except (msgspec.DecodeError, KeyError, TypeError):
-        error_type = "api_error"
-    return UpstreamError(
-        f"Upstream provider '{route.provider}' answered {upstream.status}",
-        provider=route.provider,
-        status=upstream.status,
-        error_type=error_type,
-        passthrough_body=body,
-        headers={k.lower(): v for k, v in upstream.headers.items()},
     )

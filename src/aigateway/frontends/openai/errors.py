@@ -25,6 +25,7 @@ _TYPES: dict[str, tuple[int | None, str, str | None]] = {
     "invalid_request_error": (None, "invalid_request_error", None),
     "authentication_error": (None, "invalid_request_error", "invalid_api_key"),
     "permission_error": (None, "invalid_request_error", "permission_denied"),
+    "billing_error": (None, "insufficient_quota", "insufficient_quota"),  # OpenAI's word for a spent budget
     "not_found_error": (None, "invalid_request_error", "not_found"),
     "request_too_large": (None, "invalid_request_error", "request_too_large"),
     "rate_limit_error": (None, "requests", "rate_limit_exceeded"),
@@ -67,6 +68,7 @@ async def send_error(req: Request, exc: GatewayError) -> None:
     headers = [(b"x-should-retry", b"true" if retryable else b"false")]
     if isinstance(exc, UpstreamError):
         headers += [(n.encode(), v.encode("latin-1")) for n, v in exc.headers.items() if n in _FORWARDED_ERROR_HEADERS]
+    headers += exc.response_headers  # retry-after and the limit headers of a refused request
     status, body = openai_error(exc)
     await req.respond(status, body, headers)
 

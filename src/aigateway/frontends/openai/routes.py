@@ -1,9 +1,10 @@
 """The Chat Completions door: `POST /v1/chat/completions`, `POST /v1/embeddings`.
 
 Invariants:
-- keys, routing (attempt plans, retries, fallbacks), the ledger and the log work as on the
-  Messages door, from the same pieces (`_accounted`, `gw.plan`, `Attempts`): every
-  authenticated request leaves exactly one ledger row with usage in Anthropic's buckets;
+- keys, admission (model permissions, rate limits, budgets), routing (attempt plans, retries,
+  fallbacks), the ledger and the log work as on the Messages door, from the same pieces
+  (`_accounted`, `_admit`, `gw.plan`, `Attempts`): every authenticated request leaves exactly
+  one ledger row with usage in Anthropic's buckets and its cost;
 - every failure is OpenAI's error envelope; once a stream has started, a failure becomes one
   `data: {"error": ...}` chunk and the stream ends without `[DONE]`; a client that leaves
   cancels the upstream at once;
@@ -24,10 +25,12 @@ import msgspec
 from aigateway.asgi import SSE, ClientGone, Request
 from aigateway.errors import InvalidRequest, UpstreamError, UpstreamUnavailable
 from aigateway.frontends.anthropic.relay import CLIENT_CLOSED, Ended
-from aigateway.frontends.anthropic.routes import _accounted, _measure, _Outcome, _unless_gone
+from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead
+from aigateway.frontends.anthropic.routes import _accounted, _admit, _measure, _Outcome, _unless_gone
 from aigateway.frontends.anthropic.upstream import Streaming, Whole
 from aigateway.frontends.openai.call import ChatCall
 from aigateway.frontends.openai.errors import stream_error_chunk
+from aigateway.frontends.openai.request import DEFAULT_MAX_TOKENS
 from aigateway.gateway import Gateway
 from aigateway.policy.keys import GatewayKey
 from aigateway.routing.catalog import Route
@@ -50,6 +53,17 @@ def _decode(body: bytes) -> tuple[dict[str, Any], str]:
     return raw, model
 
 
+def _head(raw: dict[str, Any], endpoint: str) -> CountTokensHead:
+    """What admission (the Messages door's `_admit`) reads of a request: whether it generates,
+    and at most how many tokens (Chat Completions makes the limit optional: the default then).
+    Embeddings generate nothing, so they take limits and model permissions but reserve no spend."""
+    if endpoint != "chat/completions":
+        return CountTokensHead(model=msgspec.Raw(b"null"), messages=[])
+    limit = raw.get("max_completion_tokens") or raw.get("max_tokens")
+    max_tokens = limit if isinstance(limit, int) and limit > 0 else DEFAULT_MAX_TOKENS
+    return MessagesHead(model=msgspec.Raw(b"null"), messages=[], max_tokens=max_tokens)
+
+
 async def chat_completions(gw: Gateway, req: Request, key: GatewayKey) -> None:
     with _accounted(gw, req, key, "chat_completions") as out:
         await _serve(gw, req, key, out, "chat/completions")
@@ -69,8 +83,9 @@ async def _serve(gw: Gateway, req: Request, key: GatewayKey, out: _Outcome, endp
     call = ChatCall(req, body, raw, had_options, endpoint)
     out.streamed = call.stream
     out.options = options = gw.routing_options(model, key.name, requested)
+    plan = await _admit(gw, gw.plan(model, options), body, _head(raw, endpoint), out)
     attempts: Attempts[Whole | Streaming] = Attempts(
-        gw.plan(model, options), gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
+        plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
     )
 
     async def start(attempt: Attempt) -> Whole | Streaming:
@@ -78,7 +93,7 @@ async def _serve(gw: Gateway, req: Request, key: GatewayKey, out: _Outcome, endp
         return await call.start(attempt)
 
     attempt, opened = await _unless_gone(req, attempts.run(start))
-    headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode())]
+    headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode()), *out.limit_headers]
     if isinstance(opened, Whole):
         out.usage, out.stop_reason = opened.usage, opened.stop_reason
         _measure(gw, attempt, out, first=None)

@@ -1,0 +1,235 @@
+"""Admission: may this key make this request now, and what may it cost? Then settle the truth.
+
+Invariants:
+- `admit` runs before anything is sent upstream and raises (403 permission, 429 rate limit, 402
+  budget) before any counter moves, or takes from every counter at once (see `counters`);
+- a budgeted request reserves its worst case: `estimate_input_tokens(body)` at the dearest input
+  rate of the price (a 1 h cache write; the long-context tier's when the estimate is above its
+  threshold) plus `max_tokens` at the output rate; `settle` replaces
+  the reservation with the actual cost, so spend plus reservations never exceeds the budget;
+- every admitted request is settled exactly once, whatever happened (`Ticket.settled`);
+- a request runs as a plan of attempts (fallbacks): attempts the key may not make are dropped
+  (`usable`), the reservation is the dearest worst case of those left, and the cost is settled
+  at the price of the route that answered; per-model limits count the model asked for;
+- count_tokens is free upstream: it is checked for allowed models/providers only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aigateway.errors import BudgetExhausted, GatewayError, PermissionDenied, RateLimited
+from aigateway.ir.usage import Usage
+from aigateway.observability.logging import log
+from aigateway.policy.counters import Bucket, Counters, Spend, Verdict
+from aigateway.policy.keys import GatewayKey, KeyPolicy
+from aigateway.routing.catalog import Route
+from aigateway.routing.prices import Price, PriceTable, usd
+
+# Input tokens the API adds beyond the body (the tool-use system prompt is a few hundred tokens).
+PREAMBLE_TOKENS = 1024
+# A document or image given by URL or file id has no bytes in the body: count it as a full context.
+REFERENCE_TOKENS = 200_000
+_REFERENCE = re.compile(rb'"(?:url|file_id)"\s*:')  # a key, wherever it is nested
+
+
+def estimate_input_tokens(body: bytes) -> int:
+    """An upper bound on the input tokens of a Messages body, from its bytes alone.
+
+    Every token the model reads covers at least one byte of the text it came from, and the JSON
+    around that text only adds bytes, so the body's length bounds the tokens of everything inline
+    (base64 images and PDFs cost far fewer tokens than bytes). What is not inline is added: the
+    API's own preamble, and a whole context per URL or file reference.
+    """
+    refs = len(_REFERENCE.findall(body))
+    return len(body) + PREAMBLE_TOKENS + refs * REFERENCE_TOKENS
+
+
+def budget_window(period: str, now: float) -> tuple[str, float, int | None]:
+    """(window name, window start as a timestamp, seconds to keep its counter) in UTC."""
+    t = datetime.fromtimestamp(now, UTC)
+    day = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        start, end = day, day + timedelta(days=1)
+    elif period == "week":
+        start = day - timedelta(days=day.weekday())
+        end = start + timedelta(days=7)
+    elif period == "month":
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+    else:
+        return "total", 0.0, None
+    keep = int((end - t).total_seconds()) + 86_400  # a day past the end, for late settles
+    return start.strftime("%Y-%m-%d"), start.timestamp(), keep
+
+
+def budget_key(key_id: str, policy: KeyPolicy, now: float) -> tuple[str, float, int | None] | None:
+    if policy.budget_nanousd is None or policy.budget_period is None:
+        return None
+    window, start, ttl = budget_window(policy.budget_period, now)
+    return f"budget:{key_id}:{policy.budget_period}:{window}", start, ttl
+
+
+@dataclass(slots=True)
+class Ticket:
+    """What one admitted request holds, to be settled once it is over."""
+
+    buckets: list[Bucket]
+    token_buckets: list[Bucket]
+    spend: Spend | None
+    reserved_tokens: int
+    headers: list[tuple[bytes, bytes]]
+    settled: bool = False
+
+
+class Admission:
+    def __init__(self, counters: Counters, prices: PriceTable):
+        self.counters = counters
+        self.prices = prices
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def price_for(self, route: Route) -> Price | None:
+        model = route.entry.id if route.entry is not None else route.model
+        return self.prices.get(model, route.provider)
+
+    def refusal(self, key: GatewayKey, route: Route, *, spends: bool) -> str | None:
+        """Why this key may not use this route, or None."""
+        policy = key.policy
+        names = {route.model, route.entry.id if route.entry else route.model}
+        if policy.allowed_models and not names & set(policy.allowed_models):
+            return f"This API key may not use model '{route.model}'"
+        if policy.allowed_providers and route.provider not in policy.allowed_providers:
+            return f"This API key may not use provider '{route.provider}'"
+        if spends and policy.budget_nanousd is not None and self.price_for(route) is None:
+            return f"Model '{route.model}' has no price on this gateway; a key with a budget cannot use it"
+        return None
+
+    def usable(self, key: GatewayKey, routes: list[Route], *, spends: bool) -> list[bool]:
+        """Which routes of a plan the key may use; PermissionDenied (the first reason) if none."""
+        reasons = [self.refusal(key, r, spends=spends) for r in routes]
+        if routes and all(reasons):
+            raise PermissionDenied(reasons[0] or "")
+        return [reason is None for reason in reasons]
+
+    async def admit(self, key: GatewayKey, routes: list[Route], body: bytes, max_tokens: int) -> Ticket:
+        """Takes the key's rate limits and reserves the dearest worst case among `routes` (the plan)."""
+        policy = key.policy
+        if not (policy.rpm or policy.tpm or policy.rpm_per_model or policy.tpm_per_model) and (
+            policy.budget_nanousd is None
+        ):  # nothing to count: no estimate, no round trip to the counters
+            return Ticket([], [], None, 0, [])
+        est_input = estimate_input_tokens(body)
+        tokens = est_input + max_tokens
+        buckets, token_buckets = _buckets(key, routes[0], tokens)
+        spend = None
+        budget = budget_key(key.id, policy, time.time())
+        if budget is not None:
+            prices = [p for p in map(self.price_for, routes) if p is not None]  # `usable` kept priced ones
+            worst = max(p.worst_case(est_input, max_tokens) for p in prices)
+            spend = Spend(budget[0], policy.budget_nanousd or 0, worst, budget[2])
+        all_buckets = buckets + token_buckets
+        try:
+            verdict = await self.counters.acquire(all_buckets, spend)
+        except Exception:
+            log.exception("rate-limit counters unavailable")
+            raise GatewayError("Rate limits cannot be checked right now", status=503) from None
+        headers = _limit_headers(all_buckets, verdict)
+        if not verdict.ok:
+            _refuse(all_buckets, spend, verdict, headers)
+        return Ticket(buckets, token_buckets, spend, tokens, headers)
+
+    def settle(self, ticket: Ticket, route: Route | None, usage: Usage | None) -> int | None:
+        """Returns the request's cost (at the price of the route that answered); corrects the
+        counters in the background."""
+        cost = self.cost(route, usage)
+        if ticket.settled:
+            return cost
+        ticket.settled = True
+        actual_tokens = usage.total_tokens if usage is not None else 0
+        corrections = [Bucket(b.name, b.limit, actual_tokens - ticket.reserved_tokens) for b in ticket.token_buckets]
+        spend = None
+        if ticket.spend is not None:
+            spend = Spend(ticket.spend.name, ticket.spend.limit, (cost or 0) - ticket.spend.amount, ticket.spend.ttl)
+        if corrections or spend is not None:
+            task = asyncio.ensure_future(self._settle(corrections, spend))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+        return cost
+
+    def cost(self, route: Route | None, usage: Usage | None) -> int | None:
+        if route is None or usage is None:
+            return None
+        price = self.price_for(route)
+        return None if price is None else price.cost(usage)
+
+    async def _settle(self, buckets: list[Bucket], spend: Spend | None) -> None:
+        try:
+            await self.counters.settle(buckets, spend)
+        except Exception:
+            log.exception("settling counters failed")
+
+    async def aclose(self) -> None:
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self.counters.aclose()
+
+
+def _buckets(key: GatewayKey, route: Route, tokens: int) -> tuple[list[Bucket], list[Bucket]]:
+    p = key.policy
+    model = route.entry.id if route.entry is not None else route.model  # aliases share one bucket
+    requests, token_buckets = [], []
+    if p.rpm:
+        requests.append(Bucket(f"rpm:{key.id}", p.rpm, 1))
+    if p.rpm_per_model:
+        requests.append(Bucket(f"rpm:{key.id}:{model}", p.rpm_per_model, 1))
+    if p.tpm:
+        token_buckets.append(Bucket(f"tpm:{key.id}", p.tpm, tokens))
+    if p.tpm_per_model:
+        token_buckets.append(Bucket(f"tpm:{key.id}:{model}", p.tpm_per_model, tokens))
+    return requests, token_buckets
+
+
+def _limit_headers(buckets: list[Bucket], verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    """Anthropic's `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}` (spec §2),
+    for the tightest bucket of each kind; reset is RFC 3339, when the bucket is full again."""
+    headers: list[tuple[bytes, bytes]] = []
+    now = time.time()
+    for kind in ("requests", "tokens"):
+        prefix = "rpm:" if kind == "requests" else "tpm:"
+        best: tuple[int, int, Bucket] | None = None
+        for i, b in enumerate(buckets):
+            if not b.name.startswith(prefix):
+                continue
+            remaining = verdict.remaining[i] if verdict.ok else 0
+            reset = verdict.reset_ms[i] if verdict.ok else verdict.retry_after_ms
+            if best is None or remaining < best[0]:
+                best = (remaining, reset, b)
+        if best is None:
+            continue
+        remaining, reset, b = best
+        when = datetime.fromtimestamp(now + reset / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        name = f"anthropic-ratelimit-{kind}-"
+        headers += [
+            ((name + "limit").encode(), str(b.limit).encode()),
+            ((name + "remaining").encode(), str(remaining).encode()),
+            ((name + "reset").encode(), when.encode()),
+        ]
+    return headers
+
+
+def _refuse(buckets: list[Bucket], spend: Spend | None, verdict: Verdict, headers: list[tuple[bytes, bytes]]) -> None:
+    if verdict.failed == -1 and spend is not None:
+        left = max(0, spend.limit - (verdict.spent or 0))
+        raise BudgetExhausted(
+            f"This request may cost up to ${usd(spend.amount)} (max_tokens at the output price); this API key "
+            f"has ${usd(left)} of its budget left for the current period"
+        )
+    bucket = buckets[verdict.failed or 0]
+    kind = "requests" if bucket.name.startswith("rpm:") else "tokens"
+    seconds = max(1, -(-verdict.retry_after_ms // 1000))
+    headers.append((b"retry-after", str(seconds).encode()))
+    raise RateLimited(f"This API key has exceeded its rate limit of {bucket.limit} {kind} per minute", headers)

@@ -1,0 +1,1 @@
+"""AWS Bedrock: Claude by InvokeModel as a passthrough, every other model by Converse."""

@@ -1,0 +1,47 @@
+"""Converse `stopReason` to Anthropic `stop_reason` (spec §10.5; Bedrock "StopReason" enum).
+
+A matched stop sequence: Claude says `stop_sequence` (the sequence, when Bedrock passes it, in
+`additionalModelResponseFields.stop_sequence`); Nova says `end_turn` and leaves the sequence at
+the end of the text. Both become `stop_sequence` with the sequence when the text ends with one
+the client asked for. The text itself is left as the model produced it: a stream has already
+sent it by the time the stop reason arrives, and the JSON answer must say the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STOP_REASONS = {
+    "end_turn": "end_turn",
+    "tool_use": "tool_use",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence",
+    "guardrail_intervened": "refusal",
+    "content_filtered": "refusal",
+    "model_context_window_exceeded": "model_context_window_exceeded",
+    "malformed_model_output": "end_turn",
+    "malformed_tool_use": "end_turn",
+}
+
+
+def map_stop_reason(
+    raw: str | None,
+    *,
+    has_tool_calls: bool,
+    text: str = "",
+    stop_sequences: list[str] | None = None,
+    additional: Any = None,
+) -> tuple[str, str | None]:
+    """(stop_reason, stop_sequence)."""
+    if raw == "max_tokens":
+        return "max_tokens", None
+    if has_tool_calls and raw in (None, "tool_use", "end_turn"):
+        return "tool_use", None
+    if raw in ("stop_sequence", "end_turn", None) and stop_sequences:
+        named = additional.get("stop_sequence") if isinstance(additional, dict) else None
+        if isinstance(named, str) and named in stop_sequences:
+            return "stop_sequence", named
+        ending = next((s for s in stop_sequences if s and text.endswith(s)), None)
+        if ending is not None:
+            return "stop_sequence", ending
+    return STOP_REASONS.get(raw or "end_turn", "end_turn"), None

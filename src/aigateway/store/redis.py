@@ -1,0 +1,128 @@
+"""Shared counters in Redis for several replicas: the same arithmetic as `policy.counters`.
+
+Invariants:
+- each `acquire` and `settle` is one Lua script, so a check and its take are atomic across all
+  replicas; the clock is Redis's own (`TIME`), so replicas with skewed clocks agree;
+- every key starts with the configured prefix; bucket keys expire once they would be full again
+  anyway (a missing bucket is a full one), budget keys when their period is over;
+- a Redis error is raised to the caller: limits fail closed, never silently open.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+
+from aigateway.policy.counters import SCALE, Bucket, Spend, Verdict
+
+# KEYS: bucket keys, then the budget key if any. ARGV: scale, bucket count, has-budget flag,
+# then (limit, amount) per bucket, then (limit, amount, ttl) for the budget.
+_ACQUIRE = """
+local scale = tonumber(ARGV[1])
+local nb = tonumber(ARGV[2])
+local has_budget = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local levels = {}
+for i = 1, nb do
+  local limit = tonumber(ARGV[2 + 2 * i])
+  local need = tonumber(ARGV[3 + 2 * i]) * scale
+  local cap = limit * scale
+  local st = redis.call('HMGET', KEYS[i], 'l', 't')
+  local level = cap
+  if st[1] then level = math.min(cap, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * limit) end
+  if need > level and level < cap then
+    return {0, i - 1, math.ceil((math.min(need, cap) - level) / limit), -1}
+  end
+  levels[i] = level - need
+end
+local spent = -1
+if has_budget == 1 then
+  local base = 4 + 2 * nb
+  local limit = tonumber(ARGV[base])
+  local amount = tonumber(ARGV[base + 1])
+  local ttl = tonumber(ARGV[base + 2])
+  spent = tonumber(redis.call('GET', KEYS[nb + 1]) or '0')
+  if spent + amount > limit then return {0, -1, 0, spent} end
+  spent = redis.call('INCRBY', KEYS[nb + 1], amount)
+  if ttl > 0 then redis.call('EXPIRE', KEYS[nb + 1], ttl) end
+end
+local out = {1, 0, 0, spent}
+for i = 1, nb do
+  local limit = tonumber(ARGV[2 + 2 * i])
+  redis.call('HSET', KEYS[i], 'l', levels[i], 't', now)
+  redis.call('PEXPIRE', KEYS[i], 2 * scale)
+  out[#out + 1] = math.max(0, math.floor(levels[i] / scale))
+  out[#out + 1] = math.ceil((limit * scale - levels[i]) / limit)
+end
+return out
+"""
+
+# Same KEYS and ARGV layout; amounts are signed corrections.
+_SETTLE = """
+local scale = tonumber(ARGV[1])
+local nb = tonumber(ARGV[2])
+local has_budget = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, nb do
+  local limit = tonumber(ARGV[2 + 2 * i])
+  local delta = tonumber(ARGV[3 + 2 * i]) * scale
+  local cap = limit * scale
+  local st = redis.call('HMGET', KEYS[i], 'l', 't')
+  local level = cap
+  if st[1] then level = math.min(cap, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * limit) end
+  redis.call('HSET', KEYS[i], 'l', math.min(cap, level - delta), 't', now)
+  redis.call('PEXPIRE', KEYS[i], 2 * scale)
+end
+if has_budget == 1 then
+  local base = 4 + 2 * nb
+  redis.call('INCRBY', KEYS[nb + 1], ARGV[base + 1])
+  local ttl = tonumber(ARGV[base + 2])
+  if ttl > 0 then redis.call('EXPIRE', KEYS[nb + 1], ttl) end
+end
+return 1
+"""
+
+
+def _args(prefix: str, buckets: list[Bucket], spend: Spend | None) -> tuple[list[str], list[int]]:
+    keys = [prefix + b.name for b in buckets]
+    argv = [SCALE, len(buckets), 0 if spend is None else 1]
+    for b in buckets:
+        argv += [b.limit, b.amount]
+    if spend is not None:
+        keys.append(prefix + spend.name)
+        argv += [spend.limit, spend.amount, spend.ttl or 0]
+    return keys, argv
+
+
+class RedisCounters:
+    def __init__(self, url: str, prefix: str):
+        self._redis: Redis = Redis.from_url(url)
+        self._prefix = prefix
+        self._acquire: Any = self._redis.register_script(_ACQUIRE)
+        self._settle: Any = self._redis.register_script(_SETTLE)
+
+    async def acquire(self, buckets: list[Bucket], spend: Spend | None) -> Verdict:
+        keys, argv = _args(self._prefix, buckets, spend)
+        ok, failed, wait, spent, *rest = [int(x) for x in await self._acquire(keys=keys, args=argv)]
+        spent_value = None if spent < 0 else spent
+        if not ok:
+            return Verdict(False, failed, wait, (), (), spent_value)
+        return Verdict(True, None, 0, tuple(rest[0::2]), tuple(rest[1::2]), spent_value)
+
+    async def settle(self, buckets: list[Bucket], spend: Spend | None) -> None:
+        keys, argv = _args(self._prefix, buckets, spend)
+        await self._settle(keys=keys, args=argv)
+
+    async def spent(self, name: str) -> int:
+        value = await self._redis.get(self._prefix + name)
+        return int(value or 0)
+
+    async def seed(self, name: str, value: int, ttl: int | None) -> None:
+        # NX: a counter the replicas already share is the truth; the ledger only fills a gap.
+        await self._redis.set(self._prefix + name, value, nx=True, ex=ttl or None)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
