@@ -74,10 +74,11 @@ class Gateway:
         check_byok(merged, self.kinds)
         return merged
 
-    def plan(self, model: str, options: GatewayOptions) -> list[Attempt]:
+    def plan(self, model: str, options: GatewayOptions, *, signed_history: bool = False) -> list[Attempt]:
         return build_plan(
             model,
             options,
+            signed_history=signed_history,
             kinds=self.kinds,
             lanes=self.lanes,
             catalog=self.catalog,

@@ -244,3 +244,24 @@ def test_generation_returns_the_ledger_row_with_attempts(router, router_key, rcl
     assert hidden.status_code == 404 and hidden.json()["error"]["type"] == "not_found_error"
     stored = router.ledger_row(request_id)  # and the same numbers once written to the store
     assert (stored["attempts"], stored["end_user"], stored["tags"]) == (2, "u-42", "nightly,eval")
+
+
+def test_signed_reasoning_never_falls_back_to_another_model(rclient, upstream):
+    """known-gateway-bugs row 13: a signature only the signing model accepts stays with that model."""
+    busy = Reply(529, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+                 {"content-type": "application/json"})  # fmt: skip
+    upstream.expect(busy, busy, busy)
+    history = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "EqQBCkYI"}]},
+        {"role": "user", "content": "Again"},
+    ]
+    with pytest.raises(anthropic.APIStatusError) as info:
+        rclient.messages.create(
+            model="primary/claude-sonnet-4-0",
+            max_tokens=50,
+            messages=history,
+            extra_body={"providerOptions": {"gateway": {"models": ["test/gpt"]}}},
+        )
+    assert info.value.status_code == 529
+    assert paths(upstream) == ["primary"] * 3  # test/gpt (another model) was not tried

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Iterator
 from typing import TypeVar
@@ -115,7 +116,7 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
         body = msgspec.json.encode(raw)
         head, model = parse_head(body, kind)
     out.options = options = gw.routing_options(model, key.name, options)
-    plan = await _admit(gw, gw.plan(model, options), body, head, out)
+    plan = await _admit(gw, gw.plan(model, options, signed_history=_signed(body)), body, head, out)
     attempts: Attempts[Whole | Streaming] = Attempts(
         plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
     )
@@ -155,6 +156,14 @@ async def _admit(gw: Gateway, plan: list[Attempt], body: bytes, head: CountToken
         out.ticket = await gw.admission.admit(out.key, [a.route for a in plan], body, head.max_tokens)
         out.limit_headers = out.ticket.headers
     return plan
+
+
+_SIGNATURE = re.compile(rb'"signature"\s*:\s*"[^"]')
+
+
+def _signed(body: bytes) -> bool:
+    """Whether the history holds a non-empty reasoning signature (a cheap scan, no parse)."""
+    return b'"signature"' in body and _SIGNATURE.search(body) is not None
 
 
 async def _unless_gone(req: Request, work: Awaitable[T]) -> T:

@@ -214,7 +214,8 @@ def _read_usage(route: Route, body: bytes) -> tuple[Usage, str | None]:
 def _stream_failure(route: Route, relay: StreamRelay) -> UpstreamError:
     error_type = relay.error_type or "api_error"
     body = relay.error_body if isinstance(relay, AnthropicStreamTap) else None
-    message = f"Upstream provider '{route.provider}' sent {error_type} before any content"
+    detail = relay.error_message if isinstance(relay, translate.EncodedStream) else None
+    message = detail or f"Upstream provider '{route.provider}' sent {error_type} before any content"
     return UpstreamError(
         message,
         provider=route.provider,

@@ -26,7 +26,7 @@ from aigateway.asgi import SSE, ClientGone, Request
 from aigateway.errors import InvalidRequest, UpstreamError, UpstreamUnavailable
 from aigateway.frontends.anthropic.relay import CLIENT_CLOSED, Ended
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead
-from aigateway.frontends.anthropic.routes import _accounted, _admit, _measure, _Outcome, _unless_gone
+from aigateway.frontends.anthropic.routes import _accounted, _admit, _measure, _Outcome, _signed, _unless_gone
 from aigateway.frontends.anthropic.upstream import Streaming, Whole
 from aigateway.frontends.openai.call import ChatCall
 from aigateway.frontends.openai.errors import stream_error_chunk
@@ -83,7 +83,8 @@ async def _serve(gw: Gateway, req: Request, key: GatewayKey, out: _Outcome, endp
     call = ChatCall(req, body, raw, had_options, endpoint)
     out.streamed = call.stream
     out.options = options = gw.routing_options(model, key.name, requested)
-    plan = await _admit(gw, gw.plan(model, options), body, _head(raw, endpoint), out)
+    # Signed reasoning (OpenRouter's reasoning_details, on passthrough) stays with its model.
+    plan = await _admit(gw, gw.plan(model, options, signed_history=_signed(body)), body, _head(raw, endpoint), out)
     attempts: Attempts[Whole | Streaming] = Attempts(
         plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
     )
