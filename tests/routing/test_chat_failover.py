@@ -44,3 +44,26 @@ def test_an_openai_model_rate_limited_falls_over_to_claude(stream, router, route
     assert all("providerOptions" not in json.loads(r.body) for r in upstream.received)
     row = router.ledger_row(headers["request-id"])
     assert (row["provider"], row["status"], row["endpoint"], row["attempts"]) == ("primary", 200, "chat_completions", 3)
+
+
+def test_signed_reasoning_in_the_history_keeps_the_request_on_its_model(router, router_key, upstream):
+    """known-gateway-bugs row 13: a signature only the signing model accepts; no fallback model."""
+    limited = fixtures.exchange("openrouter", "error-429", 1)
+    upstream.expect(Reply.replay(limited), Reply.replay(limited))
+    history = [
+        *PROMPT,
+        {
+            "role": "assistant",
+            "content": "4242",
+            "reasoning_details": [{"type": "reasoning.text", "text": "add", "signature": "EqQBCkgIBxAB"}],
+        },
+        {"role": "user", "content": "And doubled?"},
+    ]
+    oai = openai.OpenAI(base_url=router.url + "/v1", api_key=router_key, max_retries=0)
+    with pytest.raises(openai.RateLimitError):
+        oai.chat.completions.create(
+            model="test/gpt",
+            messages=history,
+            extra_body={"providerOptions": {"gateway": {"models": ["test/sonnet"]}}},
+        )
+    assert [r.path_qs for r in upstream.received] == ["/oai/v1/chat/completions"] * 2
