@@ -49,7 +49,7 @@ def test_an_openai_model_rate_limited_falls_over_to_claude(stream, router, route
 def test_signed_reasoning_in_the_history_keeps_the_request_on_its_model(router, router_key, upstream):
     """known-gateway-bugs row 13: a signature only the signing model accepts; no fallback model."""
     limited = fixtures.exchange("openrouter", "error-429", 1)
-    upstream.expect(Reply.replay(limited), Reply.replay(limited))
+    upstream.expect(*[Reply.replay(limited) for _ in range(6)])  # enough for every retry of the plan
     history = [
         *PROMPT,
         {
@@ -66,4 +66,5 @@ def test_signed_reasoning_in_the_history_keeps_the_request_on_its_model(router, 
             messages=history,
             extra_body={"providerOptions": {"gateway": {"models": ["test/sonnet"]}}},
         )
-    assert [r.path_qs for r in upstream.received] == ["/oai/v1/chat/completions"] * 2
+    paths = [r.path_qs for r in upstream.received]
+    assert len(paths) >= 2 and set(paths) == {"/oai/v1/chat/completions"}  # never the fallback model
