@@ -40,6 +40,7 @@ class StreamRelay(Protocol):
 
     saw_stop: bool
     error_type: str | None
+    error_message: str | None  # a translated stream's own account of an upstream failure
     first_content_at: float | None
 
     @property
@@ -214,8 +215,7 @@ def _read_usage(route: Route, body: bytes) -> tuple[Usage, str | None]:
 def _stream_failure(route: Route, relay: StreamRelay) -> UpstreamError:
     error_type = relay.error_type or "api_error"
     body = relay.error_body if isinstance(relay, AnthropicStreamTap) else None
-    detail = relay.error_message if isinstance(relay, translate.EncodedStream) else None
-    message = detail or f"Upstream provider '{route.provider}' sent {error_type} before any content"
+    message = relay.error_message or f"Upstream provider '{route.provider}' sent {error_type} before any content"
     return UpstreamError(
         message,
         provider=route.provider,

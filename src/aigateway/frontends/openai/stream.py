@@ -156,6 +156,7 @@ class EncodedChatStream:
         self._decoder, self._encoder, self._provider = decoder, encoder, provider
         self.saw_stop = False
         self.error_type: str | None = None
+        self.error_message: str | None = None
         self.first_content_at: float | None = None
         self._finished = False
 
@@ -181,7 +182,7 @@ class EncodedChatStream:
         out = []
         for event in events:
             if isinstance(event, StreamError):
-                self.error_type = event.error_type
+                self.error_type, self.error_message = event.error_type, event.message
                 error = UpstreamError(event.message, provider=self._provider, status=502, error_type=event.error_type)
                 out.append(stream_error_chunk(error))
                 break

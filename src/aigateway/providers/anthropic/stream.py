@@ -34,7 +34,16 @@ _CONTENT_EVENTS = frozenset({"content_block_start", "content_block_delta"})
 
 
 class AnthropicStreamTap:
-    __slots__ = ("_sse", "error_body", "error_type", "first_content_at", "saw_stop", "stop_reason", "usage")
+    __slots__ = (
+        "_sse",
+        "error_body",
+        "error_message",
+        "error_type",
+        "first_content_at",
+        "saw_stop",
+        "stop_reason",
+        "usage",
+    )
 
     def __init__(self) -> None:
         self._sse = SSEDecoder()
@@ -44,6 +53,7 @@ class AnthropicStreamTap:
         self.first_content_at: float | None = None
         self.saw_stop = False
         self.error_body: bytes | None = None  # the error event's payload: Anthropic's envelope
+        self.error_message: str | None = None  # passthrough errors speak for themselves (error_body)
 
     def feed(self, chunk: bytes) -> bytes:
         complete, events = self._sse.feed(chunk)
