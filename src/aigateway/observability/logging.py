@@ -7,7 +7,9 @@ status, token counts and timings, never headers, bodies, prompts or completions.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -15,6 +17,7 @@ import msgspec
 if TYPE_CHECKING:
     from aigateway.policy.ledger import LedgerRow
 
+_encode = msgspec.json.Encoder().encode
 log = logging.getLogger("aigateway")
 _request_log = logging.getLogger("aigateway.request")
 
@@ -45,5 +48,9 @@ def setup_logging(level: str = "info") -> None:
 
 
 def log_request(row: LedgerRow) -> None:
+    """The per-request line, in the same shape as every other line, written with one `write`:
+    going through `logging` (record, lock, formatter) costs more than the rest of the line."""
     if _request_log.isEnabledFor(logging.INFO):
-        _request_log.info("request", extra={"fields": row._asdict()})
+        doc = {"ts": round(time.time(), 3), "level": "info", "logger": "aigateway.request", "msg": "request"}
+        doc.update(row._asdict())
+        os.write(2, _encode(doc) + b"\n")
