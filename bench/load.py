@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import os
@@ -165,7 +166,7 @@ async def _one(session: aiohttp.ClientSession, t: Target, out: Sample | None) ->
         ttft = stamps[-1] - t0
     out.latencies.append(end - t0)
     out.ttfts.append(ttft)
-    out.gaps.extend(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+    out.gaps.extend(b - a for a, b in itertools.pairwise(stamps))
     out.events.append(body.count(b"\n\n"))
 
 

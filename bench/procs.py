@@ -34,9 +34,7 @@ providers:
   paced: {{type: anthropic, base_url: "{up}/paced", api_key: anything}}
   slow: {{type: anthropic, base_url: "{up}/slow", api_key: anything}}
   broken: {{type: anthropic, base_url: "{up}/fail", api_key: anything}}
-  oai: {{type: openai_compatible, base_url: "{up}/openai", api_key: anything}}
-  oaipaced: {{type: openai_compatible, base_url: "{up}/paced/openai", api_key: anything}}
-routing:
+{translated}routing:
   retries: 0
   breaker: {{failures: 1000000000, cooldown: 1}}
   models:
@@ -48,13 +46,19 @@ logging:
 prices:
 {prices}
 """
+# OpenAI-shaped upstreams: with one configured, start-up also builds the tokenizers (in a thread).
+TRANSLATED = """\
+  oai: {{type: openai_compatible, base_url: "{up}/openai", api_key: anything}}
+  oaipaced: {{type: openai_compatible, base_url: "{up}/paced/openai", api_key: anything}}
+"""
 _PRICE = (
     "  - {{model: {model}, provider: {provider}, input: 3, output: 15, cache_write_5m: 3.75,"
     " cache_write_1h: 6, cache_read: 0.3}}"
 )
-PRICED = [
-    ("anthropic/claude-sonnet-4.5", p) for p in ("paced", "slow", "broken")
-] + [("oai/gpt-4o", "oai"), ("oaipaced/gpt-4o", "oaipaced")]
+PRICED = [("anthropic/claude-sonnet-4.5", p) for p in ("paced", "slow", "broken")] + [
+    ("oai/gpt-4o", "oai"),
+    ("oaipaced/gpt-4o", "oaipaced"),
+]
 
 
 def free_port() -> int:
@@ -108,13 +112,17 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:  # type: ign
 class Bench:
     """Owns the work directory, the fake upstream, the gateway key and the gateway process."""
 
-    def __init__(self, work: Path, events: int, ttfb_ms: float, gap_ms: float, log_level: str):
+    def __init__(
+        self, work: Path, events: int, ttfb_ms: float, gap_ms: float, log_level: str, translation: bool = True
+    ):
         self.work = work
         self.up_port, self.gw_port = free_port(), free_port()
         self.up_url = f"http://127.0.0.1:{self.up_port}"
         self.gw_url = f"http://127.0.0.1:{self.gw_port}"
-        prices = "\n".join(_PRICE.format(model=m, provider=p) for m, p in PRICED)
-        cfg = CONFIG.format(up=self.up_url, model=MODEL, log_level=log_level, prices=prices)
+        priced = PRICED if translation else PRICED[:3]
+        prices = "\n".join(_PRICE.format(model=m, provider=p) for m, p in priced)
+        translated = TRANSLATED.format(up=self.up_url) if translation else ""
+        cfg = CONFIG.format(up=self.up_url, model=MODEL, log_level=log_level, prices=prices, translated=translated)
         (work / "config.yaml").write_text(cfg)
         self.common = ["--config", str(work / "config.yaml"), "--data-dir", str(work / "data")]
         self.events, self.ttfb_ms, self.gap_ms = events, ttfb_ms, gap_ms

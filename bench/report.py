@@ -29,7 +29,8 @@ def main_table(rows: list[dict[str, Any]], workers: bool = False) -> str:
     for r in rows:
         d, g, o = r["median"]["direct"], r["median"]["gateway"], r["median"]["overhead"]
         lines.append(
-            f"| {r['name']} | {r['concurrency']} | " + (f"{r['workers']} | " if workers else "")
+            f"| {r['name']} | {r['concurrency']} | "
+            + (f"{r['workers']} | " if workers else "")
             + f"{_f(d['p50_ms'])} | {_f(g['p50_ms'])} | {_f(o['p50_ms'], True)} | {_f(o['p99_ms'], True)} "
             f"| {_f(d['rps'], digits=0)} | {_f(g['rps'], digits=0)} | {_f(g['server_cpu_us'], digits=0)} "
             f"| {_f(o['ttft_p50_ms'], True)} | {_f(o['ttft_p99_ms'], True)} | {_f(o['gap_p99_ms'], True)} "
@@ -67,10 +68,13 @@ def targets(res: dict[str, Any]) -> list[str]:
             ratio = t["median"]["gateway"]["server_cpu_us"] / p["median"]["gateway"]["server_cpu_us"]
             verdict(f"translation / passthrough CPU per event ({pg}, c=32)", round(ratio, 2), 2.0, "x")
     mem = res.get("memory", {})
-    verdict("idle RSS", mem.get("idle_mib"), 80, "MiB")
+    verdict("idle RSS, with OpenAI-shaped providers (tokenizers loaded)", mem.get("idle_mib"), 80, "MiB")
+    ao = res.get("anthropic_only", {})
+    verdict("idle RSS, Anthropic upstreams only", ao.get("idle_mib"), 80, "MiB")
     verdict("RSS growth extrapolated to 1M requests", mem.get("extrapolated_1m_growth_pct"), 5, "%")
     st = res.get("startup", {})
     verdict("launch to healthy /health (median of restarts)", st.get("median_s"), 1.0, "s")
+    verdict("launch to healthy /health, Anthropic only, fresh store", ao.get("median_s"), 1.0, "s")
     return out
 
 
@@ -89,7 +93,8 @@ def render(res: dict[str, Any]) -> str:
             "| head-of-line (gateway, non-streaming c=32) | p50 ms | p99 ms | req/s |",
             "|---|---|---|---|",
             f"| alone | {_f(a['p50_ms'])} | {_f(a['p99_ms'])} | {_f(a['rps'], digits=0)} |",
-            f"| beside 8 slow streams (100 ms/event) | {_f(b['p50_ms'])} | {_f(b['p99_ms'])} | {_f(b['rps'], digits=0)} |",
+            f"| beside 8 slow streams (100 ms/event) | {_f(b['p50_ms'])} | {_f(b['p99_ms'])} "
+            f"| {_f(b['rps'], digits=0)} |",
             f"| the slow streams' own gap p50/p99 ms | {_f(s['gap_p50_ms'])} | {_f(s['gap_p99_ms'])} | - |",
         ]
     if v := res.get("invalid"):
@@ -113,8 +118,16 @@ def render(res: dict[str, Any]) -> str:
             f"({mem['extrapolated_1m_growth_pct']:+.2f} %) at one million.",
         ]
     if st := res.get("startup"):
-        parts += ["", f"Start-up (launch to healthy /health): first start {st.get('first_start_s')} s (empty "
-                  f"store, migrations), restarts {st.get('restarts_s')} s, median {st.get('median_s')} s."]
+        parts += [
+            "",
+            f"Start-up (launch to healthy /health): first start {st.get('first_start_s')} s (empty "
+            f"store, migrations), restarts {st.get('restarts_s')} s, median {st.get('median_s')} s.",
+        ]
+    if ao := res.get("anthropic_only"):
+        parts += [
+            f"Anthropic upstreams only (no OpenAI-shaped provider, so no tokenizer built): healthy after "
+            f"{ao['starts_s']} s (median {ao['median_s']} s), idle RSS {ao['idle_mib']} MiB."
+        ]
     if w := res.get("workers"):
         parts += ["", main_table(w, workers=True)]
     if pe := res.get("peers"):

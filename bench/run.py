@@ -80,8 +80,11 @@ def main() -> None:
         time.sleep(3.0)  # background start-up work (tokenizer warm-up) done
         out["startup"] = {"first_start_s": round(first_start, 3)}
         out["memory"] = {"idle_mib": rss_mib(b.gw.pid)}
-        print(f"pinned: {PINNED}; gateway healthy after {first_start:.3f} s; idle RSS {out['memory']['idle_mib']} MiB;"
-              f" load average {loadavg()}", flush=True)
+        print(
+            f"pinned: {PINNED}; gateway healthy after {first_start:.3f} s; idle RSS {out['memory']['idle_mib']} MiB;"
+            f" load average {loadavg()}",
+            flush=True,
+        )
         results = []
         for spec in sc.specs(b, args.scale):
             if spec.group in groups:
@@ -102,6 +105,7 @@ def main() -> None:
                 b.stop_gateway()
                 times.append(b.start_gateway())
             out["startup"].update(restarts_s=[round(t, 3) for t in times], median_s=round(statistics.median(times), 3))
+            out["anthropic_only"] = anthropic_only(b, args)
         if "workers" in groups:
             out["workers"] = workers_curve(b, args)
         if args.peers:
@@ -120,6 +124,28 @@ def main() -> None:
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(out, indent=1))
     print(f"\nwrote {path.relative_to(BENCH.parent)}")
+
+
+def anthropic_only(b: Bench, args: argparse.Namespace) -> dict[str, Any]:
+    """Start-up and idle RSS with Anthropic upstreams only (no tokenizers to build), fresh store."""
+    work = b.work / "anthropic-only"
+    work.mkdir()
+    a = Bench(work, args.events, args.ttfb_ms, args.gap_ms, args.log_level, translation=False)
+    times, rss = [], []
+    try:
+        for _ in range(max(args.repeats, 3)):
+            times.append(a.start_gateway())
+            assert a.gw is not None
+            time.sleep(2.0)
+            rss.append(rss_mib(a.gw.pid))
+            a.stop_gateway()
+    finally:
+        a.close()
+    return {
+        "starts_s": [round(t, 3) for t in times],
+        "median_s": round(statistics.median(times), 3),
+        "idle_mib": statistics.median(rss),
+    }
 
 
 def workers_curve(b: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:

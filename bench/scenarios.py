@@ -59,11 +59,17 @@ def specs(b: Bench, scale: float) -> list[Spec]:
 
     out: list[Spec] = []
     for c, k in ((1, 2000), (32, 6000), (128, 6000)):
-        out.append(Spec("nonstream", "non-streaming 1 KB", c, n(k, c), *anth("/v1/messages", "anthropic/" + MODEL, False)))
+        out.append(
+            Spec("nonstream", "non-streaming 1 KB", c, n(k, c), *anth("/v1/messages", "anthropic/" + MODEL, False))
+        )
     for c, k in ((32, 3000), (256, 3000)):
-        out.append(Spec("stream", "stream 50 ev, unpaced", c, n(k, c), *anth("/v1/messages", "anthropic/" + MODEL, True)))
+        out.append(
+            Spec("stream", "stream 50 ev, unpaced", c, n(k, c), *anth("/v1/messages", "anthropic/" + MODEL, True))
+        )
     for c, k in ((32, 400), (256, 1500)):
-        out.append(Spec("paced", "stream 50 ev, paced", c, n(k, c), *anth("/paced/v1/messages", "paced/" + MODEL, True)))
+        out.append(
+            Spec("paced", "stream 50 ev, paced", c, n(k, c), *anth("/paced/v1/messages", "paced/" + MODEL, True))
+        )
     hdo = {"content-type": "application/json", "authorization": "Bearer anything"}
     for group, path, provider, todo in (
         ("translation", "/openai/chat/completions", "oai", ((32, 3000), (256, 3000))),
@@ -124,7 +130,9 @@ def run_spec(s: Spec, b: Bench, repeats: int) -> dict[str, Any]:
         "median": med,
         "events_lost": sum(lost) if lost else None,
         "errors": sum(r[t]["errors"] for r in runs for t in ("direct", "gateway")),
-        "first_error": next((r[t]["first_error"] for r in runs for t in ("gateway", "direct") if r[t]["first_error"]), None),
+        "first_error": next(
+            (r[t]["first_error"] for r in runs for t in ("gateway", "direct") if r[t]["first_error"]), None
+        ),
         "runs": runs,
     }
 
@@ -176,8 +184,12 @@ def invalid_keys(b: Bench, repeats: int, scale: float) -> dict[str, Any]:
         r = uvloop.run(_together(good, 8, n, bad, 8, b.gw.pid))
         beside.append(r["main"])
         side.append(r["side"])
-    return {"flood": _median(flood), "valid_alone": _median(alone), "valid_beside_flood": _median(beside),
-            "flood_beside": _median(side)}
+    return {
+        "flood": _median(flood),
+        "valid_alone": _median(alone),
+        "valid_beside_flood": _median(beside),
+        "flood_beside": _median(side),
+    }
 
 
 def memory(b: Bench, total: int, idle_mib: float) -> dict[str, Any]:
