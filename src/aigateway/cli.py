@@ -144,7 +144,10 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
     )
     if args.workers == 1:
         server = uvicorn.Server(config)
-        server.run()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn raises the signal again after its graceful shutdown
+            return 0
         return 0 if server.started else 3  # 3: start-up failed (uvicorn's own exit code for it)
     from aigateway.workers import run_workers
 

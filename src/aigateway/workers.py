@@ -43,8 +43,16 @@ async def _migrate(settings: Settings) -> None:
     await engine.dispose()
 
 
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    pass
+
+
 def _worker(config: uvicorn.Config) -> int:
     os.setpgid(0, 0)
+    # uvicorn handles SIGINT/SIGTERM itself, and after its graceful shutdown raises the signal
+    # again for the handlers it found: let those be no-ops, so a stopped worker exits with 0.
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
     sock = _listen(config.host, config.port)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
