@@ -6,7 +6,7 @@ venv of its own under bench/.peers, which is git-ignored) samples the gateway, t
 functions with the most samples, self and inclusive, converted to µs of CPU per request with the
 gateway's measured CPU per request (/proc). The folded stacks are kept for flame graphs.
 
-Usage: .venv/bin/python bench/hotpath.py [--scenario nonstream|stream|paced|translation]
+Usage: .venv/bin/python bench/hotpath.py [--scenario nonstream|stream|paced|translation|failover]
        [--concurrency 32] [--seconds 20] [--top 30]
 """
 
@@ -121,6 +121,8 @@ def target(b: Bench, scenario: str) -> Target:
         return Target(url, hg, request_body("anthropic/claude-sonnet-4-5", False))
     if scenario == "stream":
         return Target(url, hg, request_body("anthropic/claude-sonnet-4-5", True), True)
+    if scenario == "failover":
+        return Target(url, hg, request_body("broken/claude-sonnet-4-5", False))
     if scenario == "paced":
         return Target(url, hg, request_body("paced/claude-sonnet-4-5", True), True)
     return Target(url, hg, request_body("oai/gpt-4o", True, tools=True), True)
@@ -128,7 +130,9 @@ def target(b: Bench, scenario: str) -> Target:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--scenario", default="nonstream", choices=["nonstream", "stream", "paced", "translation"])
+    p.add_argument(
+        "--scenario", default="nonstream", choices=["nonstream", "stream", "paced", "translation", "failover"]
+    )
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
