@@ -38,7 +38,7 @@ from procs import BENCH, MODEL, Bench, accepts, free_port, on_cpu, stop, wait_un
 from scenarios import Spec, run_spec
 
 PEERS = BENCH / ".peers"
-LITELLM = "litellm[proxy]==1.106.12"  # 1.110's proxy extra needs a package this registry lacks
+LITELLM = "litellm[proxy]==1.106.12"  # 1.110's proxy extra needs `litellm-proxy`, not installable then
 PORTKEY = "@portkey-ai/gateway@1.15.2"
 
 
