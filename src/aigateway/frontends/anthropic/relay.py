@@ -9,14 +9,32 @@ upstream at once (the connection is dropped, not returned to the pool).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from aigateway.asgi import SSE, Request
 from aigateway.errors import UpstreamError, UpstreamUnavailable
 from aigateway.frontends.anthropic.errors import stream_error_event
-from aigateway.frontends.anthropic.upstream import Headers, Streaming
+from aigateway.frontends.anthropic.upstream import Headers, Streaming, StreamRelay
 from aigateway.routing.catalog import Route
 
 CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in the ledger only
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a door's stream ends: what counts as finished, and how it says a failure."""
+
+    finished: Callable[[StreamRelay], bool]
+    unfinished: str  # completes "Upstream provider 'x' ended the stream before ..."
+    error: Callable[[UpstreamError, str, bytes], bytes]  # (error, request id, separator) -> bytes
+
+
+ANTHROPIC = Ending(
+    finished=lambda relay: relay.saw_stop,
+    unfinished="message_stop",
+    error=lambda exc, request_id, sep: sep + stream_error_event("api_error", exc.message, request_id),
+)
 
 
 class Ended:
@@ -27,47 +45,27 @@ class Ended:
         self.error_type: str | None = None
         self.client_gone = False
 
+    def note(self, relay_error: str | None) -> None:
+        """An error the stream itself carried, unless something else ended it first."""
+        if relay_error and self.error_type is None:
+            self.error_type = relay_error
+
 
 async def relay_stream(
-    req: Request, route: Route, opened: Streaming, headers: Headers, deadline: float | None
+    req: Request,
+    route: Route,
+    opened: Streaming,
+    headers: Headers,
+    deadline: float | None,
+    before_end: Callable[[Ended], None] | None = None,
+    ending: Ending = ANTHROPIC,
 ) -> Ended:
-    """`deadline`: loop time by which the attempt must be over (its total timeout), or None."""
-    relay, ended = opened.relay, Ended()
+    """`deadline`: loop time by which the attempt must be over (its total timeout), or None.
+    `before_end` runs just before the body's last message, so the ledger row exists before the
+    client can consider the answer complete. `ending` is the door's way of ending a stream."""
+    ended = Ended()
     await req.start(200, [*headers, (b"cache-control", b"no-cache")], SSE)
-    send = req.send
-
-    async def pump() -> None:
-        separator = b""
-        try:
-            if opened.held:
-                await send({"type": "http.response.body", "body": opened.held, "more_body": True})
-            async with asyncio.timeout_at(deadline):
-                async for chunk in opened.chunks:
-                    complete = relay.feed(chunk)
-                    if complete:
-                        await send({"type": "http.response.body", "body": complete, "more_body": True})
-            rest = relay.finish()
-            if rest:
-                await send({"type": "http.response.body", "body": rest, "more_body": True})
-                separator = b"\n\n"  # that last event had no blank line of its own
-            if not relay.saw_stop and relay.error_type is None:
-                raise UpstreamUnavailable(
-                    f"Upstream provider '{route.provider}' ended the stream before message_stop",
-                    provider=route.provider,
-                )
-        except (UpstreamError, TimeoutError) as exc:
-            message = (
-                exc.message
-                if isinstance(exc, UpstreamError)
-                else f"Upstream provider '{route.provider}' exceeded its total timeout"
-            )
-            relay.error_type = "api_error"
-            ended.status = exc.status if isinstance(exc, UpstreamError) else 504
-            event = stream_error_event("api_error", message, req.id)
-            await send({"type": "http.response.body", "more_body": True, "body": separator + event})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    pump_task = asyncio.ensure_future(pump())
+    pump_task = asyncio.ensure_future(_pump(req, route, opened, ended, deadline, before_end, ending))
     gone = req.watch_disconnect()
     gone.add_done_callback(lambda _: pump_task.cancel())  # the client left: stop generating for nobody
     finished = False
@@ -84,6 +82,44 @@ async def relay_stream(
             opened.upstream.release()
         else:
             opened.upstream.close()
-        if relay.error_type and ended.error_type is None:
-            ended.error_type = relay.error_type
+        ended.note(opened.relay.error_type)
     return ended
+
+
+async def _pump(
+    req: Request,
+    route: Route,
+    opened: Streaming,
+    ended: Ended,
+    deadline: float | None,
+    before_end: Callable[[Ended], None] | None,
+    ending: Ending,
+) -> None:
+    relay, send, separator = opened.relay, req.send, b""
+    try:
+        if opened.held:
+            await send({"type": "http.response.body", "body": opened.held, "more_body": True})
+        async with asyncio.timeout_at(deadline):
+            async for chunk in opened.chunks:
+                complete = relay.feed(chunk)
+                if complete:
+                    await send({"type": "http.response.body", "body": complete, "more_body": True})
+        rest = relay.finish()
+        if rest:
+            await send({"type": "http.response.body", "body": rest, "more_body": True})
+            separator = b"\n\n"  # that last event had no blank line of its own
+        if not ending.finished(relay) and relay.error_type is None:
+            raise UpstreamUnavailable(
+                f"Upstream provider '{route.provider}' ended the stream before {ending.unfinished}",
+                provider=route.provider,
+            )
+    except (UpstreamError, TimeoutError) as exc:
+        if not isinstance(exc, UpstreamError):
+            what = f"Upstream provider '{route.provider}' exceeded its total timeout"
+            exc = UpstreamUnavailable(what, provider=route.provider, status=504)
+        relay.error_type, ended.status = "api_error", exc.status
+        await send({"type": "http.response.body", "more_body": True, "body": ending.error(exc, req.id, separator)})
+    if before_end is not None:
+        ended.note(relay.error_type)
+        before_end(ended)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

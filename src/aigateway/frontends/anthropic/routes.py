@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 from collections.abc import Awaitable, Iterator
@@ -29,7 +30,7 @@ import msgspec
 
 from aigateway.asgi import ClientGone, Request
 from aigateway.errors import GatewayError
-from aigateway.frontends.anthropic.relay import CLIENT_CLOSED, relay_stream
+from aigateway.frontends.anthropic.relay import ANTHROPIC, CLIENT_CLOSED, Ended, Ending, relay_stream
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, parse_head
 from aigateway.frontends.anthropic.upstream import Call, Streaming, Whole
 from aigateway.gateway import Gateway
@@ -50,10 +51,12 @@ class _Outcome:
     """What the ledger and the log learn about one request as it runs."""
 
     __slots__ = (
+        "endpoint",
         "error_type",
         "key",
         "limit_headers",
         "options",
+        "recorded",
         "route",
         "status",
         "stop_reason",
@@ -64,8 +67,10 @@ class _Outcome:
         "usage",
     )
 
-    def __init__(self, key: GatewayKey) -> None:
+    def __init__(self, key: GatewayKey, endpoint: str = "messages") -> None:
         self.key = key
+        self.endpoint = endpoint
+        self.recorded = False
         self.ticket: Ticket | None = None
         self.limit_headers: list[tuple[bytes, bytes]] = []
         self.route: Route | None = None
@@ -82,7 +87,7 @@ class _Outcome:
 @contextlib.contextmanager
 def _accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Iterator[_Outcome]:
     """Yields the request's outcome, then settles and records it, whatever happens."""
-    out = _Outcome(key)
+    out = _Outcome(key, endpoint)
     try:
         yield out
     except GatewayError as exc:
@@ -92,7 +97,7 @@ def _accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Ite
         out.status, out.error_type = CLIENT_CLOSED, "client_closed"
         raise
     finally:
-        _record(gw, req, key.id, endpoint, out)
+        _record(gw, req, out)
 
 
 async def messages(gw: Gateway, req: Request, key: GatewayKey) -> None:
@@ -127,21 +132,37 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
         return await call.start(attempt)
 
     attempt, opened = await _unless_gone(req, attempts.run(start))
+    await _deliver(gw, req, out, attempt, opened)
+
+
+async def _deliver(
+    gw: Gateway, req: Request, out: _Outcome, attempt: Attempt, opened: Whole | Streaming, ending: Ending = ANTHROPIC
+) -> None:
+    """The answer of the attempt that reached its commit point, whole or relayed; the ledger row
+    is written before the client has the answer's last byte."""
     headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode()), *out.limit_headers]
     if isinstance(opened, Whole):
         out.usage, out.stop_reason = opened.usage, opened.stop_reason
         _measure(gw, attempt, out, first=None)
+        _record(gw, req, out)
         await req.respond(200, opened.body, opened.headers + headers, opened.content_type)
         return
     total = attempt.lane.provider.config.timeouts.total
     deadline = asyncio.get_running_loop().time() + total - (time.monotonic() - opened.started) if total else None
-    ended = await relay_stream(req, attempt.route, opened, opened.headers + headers, deadline)
-    out.usage, out.stop_reason = opened.relay.usage, opened.relay.stop_reason
-    out.ttft = opened.relay.first_content_at
-    out.status, out.error_type = ended.status, ended.error_type
+    on_end = functools.partial(_streamed, gw, req, out, opened)
+    ended = await relay_stream(req, attempt.route, opened, opened.headers + headers, deadline, on_end, ending)
+    _streamed(gw, req, out, opened, ended)
     _measure(gw, attempt, out, first=opened.relay.first_content_at, started=opened.started)
     if ended.client_gone:
         raise ClientGone
+
+
+def _streamed(gw: Gateway, req: Request, out: _Outcome, opened: Streaming, ended: Ended) -> None:
+    """A relayed stream's outcome, recorded before its last byte leaves (or when it was cut)."""
+    out.usage, out.stop_reason = opened.relay.usage, opened.relay.stop_reason
+    out.ttft = opened.relay.first_content_at
+    out.status, out.error_type = ended.status, ended.error_type
+    _record(gw, req, out)
 
 
 async def _admit(gw: Gateway, plan: list[Attempt], body: bytes, head: CountTokensHead, out: _Outcome) -> list[Attempt]:
@@ -202,8 +223,12 @@ def _measure(gw: Gateway, attempt: Attempt, out: _Outcome, *, first: float | Non
     gw.health.speed(attempt.route.provider, attempt.route.upstream_model).add(ttft, tps)
 
 
-def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome) -> None:
-    route = out.route
+def _record(gw: Gateway, req: Request, out: _Outcome) -> None:
+    """The request's one ledger row (and log line); later calls do nothing."""
+    if out.recorded:
+        return
+    out.recorded = True
+    route, key_id, endpoint = out.route, out.key.id, out.endpoint
     cost = gw.admission.settle(out.ticket, route, out.usage) if out.ticket else gw.admission.cost(route, out.usage)
     row = LedgerRow.build(
         request_id=req.id,

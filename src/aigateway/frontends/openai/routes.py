@@ -15,25 +15,21 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
 
-from aigateway.asgi import SSE, ClientGone, Request
-from aigateway.errors import InvalidRequest, UpstreamError, UpstreamUnavailable
-from aigateway.frontends.anthropic.relay import CLIENT_CLOSED, Ended
+from aigateway.asgi import Request
+from aigateway.errors import InvalidRequest
+from aigateway.frontends.anthropic.relay import Ending
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead
-from aigateway.frontends.anthropic.routes import _accounted, _admit, _measure, _Outcome, _signed, _unless_gone
+from aigateway.frontends.anthropic.routes import _accounted, _admit, _deliver, _Outcome, _signed, _unless_gone
 from aigateway.frontends.anthropic.upstream import Streaming, Whole
 from aigateway.frontends.openai.call import ChatCall
 from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.request import DEFAULT_MAX_TOKENS
 from aigateway.gateway import Gateway
 from aigateway.policy.keys import GatewayKey
-from aigateway.routing.catalog import Route
 from aigateway.routing.fallback import Attempts
 from aigateway.routing.options import take_gateway_options
 from aigateway.routing.plan import Attempt
@@ -94,81 +90,16 @@ async def _serve(gw: Gateway, req: Request, key: GatewayKey, out: _Outcome, endp
         return await call.start(attempt)
 
     attempt, opened = await _unless_gone(req, attempts.run(start))
-    headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode()), *out.limit_headers]
-    if isinstance(opened, Whole):
-        out.usage, out.stop_reason = opened.usage, opened.stop_reason
-        _measure(gw, attempt, out, first=None)
-        await req.respond(200, opened.body, opened.headers + headers, opened.content_type)
-        return
-    total = attempt.lane.provider.config.timeouts.total
-    deadline = asyncio.get_running_loop().time() + total - (time.monotonic() - opened.started) if total else None
-    ended = await _relay(req, attempt.route, opened, opened.headers + headers, deadline)
-    out.usage, out.stop_reason = opened.relay.usage, opened.relay.stop_reason
-    out.ttft = opened.relay.first_content_at
-    out.status, out.error_type = ended.status, ended.error_type
-    _measure(gw, attempt, out, first=opened.relay.first_content_at, started=opened.started)
-    if ended.client_gone:
-        raise ClientGone
+    await _deliver(gw, req, out, attempt, opened, _CHAT)
 
 
-async def _relay(
-    req: Request, route: Route, opened: Streaming, headers: list[tuple[bytes, bytes]], deadline: float | None
-) -> Ended:
-    """The Messages door's relay (frontends/anthropic/relay.py), ending in OpenAI's error chunk."""
-    relay, ended = opened.relay, Ended()
-    await req.start(200, [*headers, (b"cache-control", b"no-cache")], SSE)
-    send = req.send
-
-    async def pump() -> None:
-        try:
-            if opened.held:
-                await send({"type": "http.response.body", "body": opened.held, "more_body": True})
-            async with asyncio.timeout_at(deadline):
-                async for chunk in opened.chunks:
-                    complete = relay.feed(chunk)
-                    if complete:
-                        await send({"type": "http.response.body", "body": complete, "more_body": True})
-            rest = relay.finish()
-            if rest:
-                await send({"type": "http.response.body", "body": rest, "more_body": True})
-            if not (relay.saw_stop or relay.stop_reason) and relay.error_type is None:
-                raise UpstreamUnavailable(
-                    f"Upstream provider '{route.provider}' ended the stream before it finished", provider=route.provider
-                )
-        except (UpstreamError, TimeoutError) as exc:
-            if not isinstance(exc, UpstreamError):
-                what = f"Upstream provider '{route.provider}' exceeded its total timeout"
-                exc = UpstreamUnavailable(what, provider=route.provider, status=504)
-            relay.error_type = "api_error"
-            ended.status = exc.status
-            await send({"type": "http.response.body", "more_body": True, "body": b"\n\n" + stream_error_chunk(exc)})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    await _until_done_or_gone(req, opened, ended, pump())
-    return ended
-
-
-async def _until_done_or_gone(req: Request, opened: Streaming, ended: Ended, pump: Awaitable[None]) -> None:
-    relay = opened.relay
-    pump_task = asyncio.ensure_future(pump)
-    gone = req.watch_disconnect()
-    gone.add_done_callback(lambda _: pump_task.cancel())  # the client left: stop generating for nobody
-    finished = False
-    try:
-        await pump_task
-        finished = True
-    except asyncio.CancelledError:
-        ended.status, ended.error_type, ended.client_gone = CLIENT_CLOSED, "client_closed", True
-        if not gone.done():
-            raise  # we are being cancelled ourselves (shutdown), not the client leaving
-    finally:
-        gone.cancel()
-        if finished:
-            opened.upstream.release()
-        else:
-            opened.upstream.close()
-        if relay.error_type and ended.error_type is None:
-            ended.error_type = relay.error_type
+# The Messages door's relay, ending the Chat Completions way: a stream is finished once its
+# finish reason came (passthrough streams have no message_stop), a failure is one error chunk.
+_CHAT = Ending(
+    finished=lambda relay: relay.saw_stop or relay.stop_reason is not None,
+    unfinished="it finished",
+    error=lambda exc, _request_id, _sep: b"\n\n" + stream_error_chunk(exc),
+)
 
 
 _ANTHROPIC_HEADERS = (b"anthropic-version", b"x-api-key")
