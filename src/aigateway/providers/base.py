@@ -11,9 +11,10 @@ import abc
 import copy
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import aiohttp
+import msgspec
 
 from aigateway.errors import UpstreamError, UpstreamUnavailable
 from aigateway.ir.events import Event, StreamError
@@ -65,6 +66,19 @@ class UpstreamResponse:
 
     def release(self) -> None:
         self._resp.release()
+
+
+def json_object(body: bytes, provider: str) -> dict[str, Any]:
+    """An upstream's answer as a JSON object, or a 502 naming the provider: never half an answer."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise UpstreamError(
+            f"Upstream provider '{provider}' answered with a body that is not JSON", provider=provider, status=502
+        )
+    return data
 
 
 def _unavailable(provider: str, exc: BaseException) -> UpstreamUnavailable:

@@ -29,6 +29,7 @@ from aigateway.providers.base import (
     TranslatingProvider,
     UpstreamResponse,
     _unavailable,
+    json_object,
 )
 from aigateway.providers.bedrock import betas, models
 from aigateway.providers.bedrock.auth import BedrockAuth, resolve_region
@@ -114,14 +115,7 @@ class BedrockProvider(TranslatingProvider):
         return UpstreamResponse(await self._send(path, prepared.body, accept), self.name)
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
-        try:
-            data = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            data = None
-        if not isinstance(data, dict):
-            raise UpstreamError(
-                f"Upstream provider '{self.name}' answered with a body that is not JSON", provider=self.name, status=502
-            )
+        data = json_object(body, self.name)
         return to_ir(data, model=model, provider=self.name, stop_sequences=request.stop_sequences)
 
     def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:

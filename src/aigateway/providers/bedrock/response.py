@@ -24,8 +24,9 @@ from aigateway.ir.messages import (
     new_message_id,
 )
 from aigateway.ir.usage import Usage
+from aigateway.ir.wire_usage import wire_usage
 from aigateway.providers.bedrock.stop_reason import map_stop_reason
-from aigateway.providers.bedrock.usage import usage_to_ir, wire_usage
+from aigateway.providers.bedrock.usage import usage_to_ir
 
 
 def to_ir(

@@ -23,10 +23,11 @@ import msgspec
 from aigateway.ir.events import Event, MessageDelta, MessageDeltaBody, MessageStart, MessageStop, StreamError
 from aigateway.ir.messages import Message, ToolUseBlock
 from aigateway.ir.usage import Usage
+from aigateway.ir.wire_usage import delta_usage, wire_usage
 from aigateway.providers.bedrock.errors import stream_exception
 from aigateway.providers.bedrock.response import redacted_data
 from aigateway.providers.bedrock.stop_reason import map_stop_reason
-from aigateway.providers.bedrock.usage import delta_usage, usage_to_ir, wire_usage
+from aigateway.providers.bedrock.usage import usage_to_ir
 from aigateway.providers.blocks import BlockWriter
 from aigateway.wire.aws_eventstream import EventStreamDecoder, EventStreamError, Frame
 

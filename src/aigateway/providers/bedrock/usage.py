@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aigateway.ir.events import DeltaUsage
-from aigateway.ir.messages import WireUsage
 from aigateway.ir.usage import Usage
 
 
@@ -22,24 +20,6 @@ def usage_to_ir(raw: Any) -> Usage | None:
         output_tokens=_int(raw.get("outputTokens")),
         cache_read_input_tokens=_int(raw.get("cacheReadInputTokens")),
         cache_creation_input_tokens=_int(raw.get("cacheWriteInputTokens")),
-    )
-
-
-def wire_usage(usage: Usage) -> WireUsage:
-    return WireUsage(
-        input_tokens=usage.input_tokens,
-        cache_creation_input_tokens=usage.cache_creation_input_tokens,
-        cache_read_input_tokens=usage.cache_read_input_tokens,
-        output_tokens=usage.output_tokens,
-    )
-
-
-def delta_usage(usage: Usage) -> DeltaUsage:
-    return DeltaUsage(
-        input_tokens=usage.input_tokens,
-        cache_creation_input_tokens=usage.cache_creation_input_tokens,
-        cache_read_input_tokens=usage.cache_read_input_tokens,
-        output_tokens=usage.output_tokens,
     )
 
 

@@ -17,7 +17,14 @@ import msgspec
 from aigateway.errors import InvalidRequest, UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
-from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
+from aigateway.providers.base import (
+    PassthroughRequest,
+    Prepared,
+    StreamDecoder,
+    TranslatingProvider,
+    UpstreamResponse,
+    json_object,
+)
 from aigateway.providers.gemini import embeddings
 from aigateway.providers.gemini.errors import map_error
 from aigateway.providers.gemini.request import from_ir
@@ -98,14 +105,7 @@ class GeminiProvider(TranslatingProvider):
         return total
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
-        try:
-            data = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            data = None
-        if not isinstance(data, dict):
-            raise UpstreamError(
-                f"Upstream provider '{self.name}' answered with a body that is not JSON", provider=self.name, status=502
-            )
+        data = json_object(body, self.name)
         return to_ir(data, model=model, provider=self.name)
 
     def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:

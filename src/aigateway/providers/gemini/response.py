@@ -15,9 +15,10 @@ from aigateway.ir.accumulate import MessageAccumulator
 from aigateway.ir.events import MessageStart
 from aigateway.ir.messages import Message, new_message_id
 from aigateway.ir.usage import Usage
+from aigateway.ir.wire_usage import wire_usage
 from aigateway.providers.gemini.stop_reason import FAILED_CALL, map_stop_reason
 from aigateway.providers.gemini.stream import PartWriter
-from aigateway.providers.gemini.usage import thinking_tokens, usage_to_ir, wire_usage
+from aigateway.providers.gemini.usage import thinking_tokens, usage_to_ir
 
 
 def to_ir(body: dict[str, Any], *, model: str, provider: str) -> tuple[Message, Usage]:

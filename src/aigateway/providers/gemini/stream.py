@@ -27,11 +27,12 @@ import msgspec
 from aigateway.ir.events import Event, MessageDelta, MessageDeltaBody, MessageStart, MessageStop, StreamError
 from aigateway.ir.messages import Message, ThinkingBlock
 from aigateway.ir.usage import Usage
+from aigateway.ir.wire_usage import delta_usage, wire_usage
 from aigateway.providers.blocks import BlockWriter
 from aigateway.providers.gemini import signatures
 from aigateway.providers.gemini.request import SYNTHETIC_ID_PREFIX
 from aigateway.providers.gemini.stop_reason import FAILED_CALL, map_stop_reason
-from aigateway.providers.gemini.usage import delta_usage, thinking_tokens, usage_to_ir, wire_usage
+from aigateway.providers.gemini.usage import thinking_tokens, usage_to_ir
 from aigateway.wire.sse import SSEDecoder
 
 _decode = msgspec.json.Decoder().decode

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aigateway.ir.events import DeltaUsage
-from aigateway.ir.messages import OutputTokensDetails, WireUsage
 from aigateway.ir.usage import Usage
 
 
@@ -31,24 +29,6 @@ def usage_to_ir(raw: dict[str, Any] | None) -> Usage | None:
 
 def thinking_tokens(raw: dict[str, Any]) -> int:
     return _int(raw.get("thoughtsTokenCount"))
-
-
-def wire_usage(usage: Usage, thinking: int = 0) -> WireUsage:
-    return WireUsage(**_counts(usage, thinking))
-
-
-def delta_usage(usage: Usage, thinking: int = 0) -> DeltaUsage:
-    return DeltaUsage(**_counts(usage, thinking))
-
-
-def _counts(usage: Usage, thinking: int) -> dict[str, Any]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-        "cache_read_input_tokens": usage.cache_read_input_tokens,
-        "output_tokens": usage.output_tokens,
-        "output_tokens_details": OutputTokensDetails(thinking_tokens=thinking) if thinking else None,
-    }
 
 
 def _int(value: Any) -> int:

@@ -15,7 +15,14 @@ import msgspec
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
-from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
+from aigateway.providers.base import (
+    PassthroughRequest,
+    Prepared,
+    StreamDecoder,
+    TranslatingProvider,
+    UpstreamResponse,
+    json_object,
+)
 from aigateway.providers.openai.errors import map_error
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.request import from_ir
@@ -68,14 +75,7 @@ class OpenAIProvider(TranslatingProvider):
         return await self._post(request.path, request.body, {**self._headers, **request.headers})
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
-        try:
-            data = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            data = None
-        if not isinstance(data, dict):
-            raise UpstreamError(
-                f"Upstream provider '{self.name}' answered with a body that is not JSON", provider=self.name, status=502
-            )
+        data = json_object(body, self.name)
         return to_ir(data, model=model, provider=self.name, profile=self.profile, stop_sequences=request.stop_sequences)
 
     def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:

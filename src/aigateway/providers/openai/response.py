@@ -26,10 +26,11 @@ from aigateway.ir.messages import (
     new_message_id,
 )
 from aigateway.ir.usage import Usage
+from aigateway.ir.wire_usage import wire_usage
 from aigateway.providers.openai import opaque
 from aigateway.providers.openai.profiles import Profile
 from aigateway.providers.openai.stop_reason import map_stop_reason
-from aigateway.providers.openai.usage import thinking_tokens, usage_to_ir, wire_usage
+from aigateway.providers.openai.usage import thinking_tokens, usage_to_ir
 from aigateway.providers.think_tags import ThinkTags
 
 

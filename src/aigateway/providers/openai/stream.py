@@ -20,12 +20,13 @@ import msgspec
 from aigateway.ir.events import Event, MessageDelta, MessageDeltaBody, MessageStart, MessageStop, StreamError
 from aigateway.ir.messages import Message
 from aigateway.ir.usage import Usage
+from aigateway.ir.wire_usage import delta_usage, wire_usage
 from aigateway.providers.blocks import BlockWriter, ToolCalls
 from aigateway.providers.openai import opaque
 from aigateway.providers.openai.profiles import Profile
 from aigateway.providers.openai.response import content_chunk
 from aigateway.providers.openai.stop_reason import map_stop_reason
-from aigateway.providers.openai.usage import delta_usage, thinking_tokens, usage_to_ir, wire_usage
+from aigateway.providers.openai.usage import thinking_tokens, usage_to_ir
 from aigateway.providers.think_tags import ThinkTags
 from aigateway.wire.sse import SSEDecoder
 

@@ -1,0 +1,29 @@
+"""A Usage (four disjoint buckets) in the two wire forms Anthropic's API uses: the Message's
+`usage` and a `message_delta`'s cumulative usage. Every translating provider reports through
+these, so the shapes cannot drift apart between providers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aigateway.ir.events import DeltaUsage
+from aigateway.ir.messages import OutputTokensDetails, WireUsage
+from aigateway.ir.usage import Usage
+
+
+def wire_usage(usage: Usage, thinking: int = 0) -> WireUsage:
+    return WireUsage(**_counts(usage, thinking))
+
+
+def delta_usage(usage: Usage, thinking: int = 0) -> DeltaUsage:
+    return DeltaUsage(**_counts(usage, thinking))
+
+
+def _counts(usage: Usage, thinking: int) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+        "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": OutputTokensDetails(thinking_tokens=thinking) if thinking else None,
+    }
