@@ -19,11 +19,14 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
+from aigateway.dashboard import routes as dashboard
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.admin import routes as admin
 from aigateway.frontends.anthropic import models, routes, usage
 from aigateway.frontends.anthropic.errors import error_body, send_error
 from aigateway.gateway import Gateway
+from aigateway.observability import tracing
+from aigateway.observability.endpoint import get_metrics
 from aigateway.observability.logging import log
 from aigateway.policy.admission import Admission
 from aigateway.policy.budget import BudgetSeeder
@@ -47,6 +50,7 @@ _KEYED: dict[tuple[str, str], Handler] = {
 _OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
     ("GET", "/v1/usage"): usage.get_usage,  # authenticates itself: admin key or gateway key
     ("GET", "/v1/balance"): usage.get_balance,
+    ("GET", "/metrics"): get_metrics,  # admin key unless metrics.require_admin_key is off
 }
 
 
@@ -99,6 +103,9 @@ class App:
             return
         if path.startswith(admin.PREFIX):
             await admin.dispatch(gw, req)
+            return
+        if path.startswith(dashboard.PREFIX):
+            await dashboard.dispatch(gw, req)
             return
         if path == "/health" and method in ("GET", "HEAD"):
             body = msgspec.json.encode({"status": "ok", "providers": gw.health.snapshot()})
@@ -168,6 +175,7 @@ async def start_gateway(settings: Settings) -> Gateway:
         ledger=ledger,
         admission=admission,
     )
+    gw.tracer = tracing.from_env(gw.kinds)
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
     gw.tasks.append(asyncio.create_task(seeder.run(keys), name="budget-seed"))
     if any(isinstance(p, TranslatingProvider) for p in gw.providers.values()):

@@ -82,6 +82,7 @@ class _Outcome:
 def _accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Iterator[_Outcome]:
     """Yields the request's outcome, then settles and records it, whatever happens."""
     out = _Outcome(key)
+    gw.metrics.in_flight += 1
     try:
         yield out
     except GatewayError as exc:
@@ -91,6 +92,7 @@ def _accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Ite
         out.status, out.error_type = CLIENT_CLOSED, "client_closed"
         raise
     finally:
+        gw.metrics.in_flight -= 1
         _record(gw, req, key.id, endpoint, out)
 
 
@@ -205,3 +207,6 @@ def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome
     )
     gw.ledger.record(row)
     log_request(row)
+    gw.metrics.observe(row, out.tried)
+    if gw.tracer is not None:
+        gw.tracer.record(req, row, out.tried)
