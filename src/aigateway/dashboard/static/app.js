@@ -4,7 +4,7 @@
 
 const COLORS = ["#2f5d8a", "#d9822b", "#3d9970", "#b3261e", "#7a5195", "#8c8c8c", "#c5a300"];
 const $ = (sel) => document.querySelector(sel);
-const state = { keys: new Map(), cursor: null, filters: "" };
+const state = { keys: new Map(), cursor: null, filters: "", seq: { overview: 0, log: 0 } };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -73,14 +73,16 @@ function lineChart(box, name, xs, series, yfmt) {
       root.append(svg("polyline", { points: d, fill: "none", stroke: color, "stroke-width": 2 }));
     }
     for (const [t, v] of pts) {
-      const dot = svg("circle", { cx: px(t), cy: py(v), r: 3, fill: color, "data-series": s.name, "data-t": t, "data-value": v });
+      const dot = svg("circle", { cx: px(t), cy: py(v), r: v ? 3 : 1.5, fill: color, "data-series": s.name, "data-t": t, "data-value": v });
       const tip = svg("title", {});
       tip.textContent = `${s.name} · ${fmt.time(t)} · ${yfmt(v)}`;
       dot.append(tip);
       root.append(dot);
     }
     const total = s.total !== undefined ? " " + yfmt(s.total) : "";
-    legend.append(el("span", { "data-legend": s.name }, el("i", { style: `background:${color}` }), s.name + total));
+    const chip = svg("svg", { width: 10, height: 10, class: "chip" }); // an SVG fill: the CSP allows no inline style
+    chip.append(svg("rect", { width: 10, height: 10, rx: 2, fill: color }));
+    legend.append(el("span", { "data-legend": s.name }, chip, s.name + total));
   });
   box.append(root, legend);
 }
@@ -118,7 +120,9 @@ function buckets(doc) {
 async function loadOverview() {
   const group = $("#group").value;
   $("#overview-status").textContent = "Loading…";
+  const seq = ++state.seq.overview;
   const doc = await api(`/summary?range=${$("#range").value}&group=${group}`);
+  if (seq !== state.seq.overview) return; // a newer load (other range or grouping) is on its way
   const xs = buckets(doc);
   lineChart($("#chart-cost"), "cost", xs, groupSeries(doc, group, "cost_usd"), fmt.usd);
   lineChart($("#chart-requests"), "requests", xs, groupSeries(doc, group, "requests"), fmt.int);
@@ -173,7 +177,9 @@ async function loadLog(more) {
     state.cursor = null;
   }
   const cursor = more && state.cursor ? "&before=" + encodeURIComponent(state.cursor) : "";
+  const seq = ++state.seq.log;
   const doc = await api("/requests?" + state.filters + cursor);
+  if (seq !== state.seq.log) return;
   state.cursor = doc.next;
   const table = $("#log");
   if (!more || !table.tBodies.length) {
@@ -217,7 +223,7 @@ async function loadKeys() {
     }
     return el("tr", { "data-key-id": k.id, "data-key-name": k.name },
       el("td", {}, k.name), el("td", {}, k.id), el("td", {}, "…" + k.hint), el("td", {}, k.rpm ?? "—"),
-      el("td", {}, k.tpm ?? "—"), el("td", {}, k.budget_usd === null ? "—" : `$${k.budget_usd} / ${k.budget_period}`),
+      el("td", {}, k.tpm ?? "—"), el("td", {}, k.budget_usd === null ? "—" : `$${Number(k.budget_usd)} / ${k.budget_period}`),
       el("td", {}, fmt.time(k.created_at)), el("td", { "data-field": "state" }, revoked ? "revoked" : "active"), actions);
   });
   $("#keys-table").replaceChildren(el("thead", {}, el("tr", {}, ...cols.map((c) => el("th", {}, c)))), el("tbody", {}, ...rows));
