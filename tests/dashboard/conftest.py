@@ -53,3 +53,6 @@ def page(browser: Browser, gateway) -> Iterator[Page]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if SHOTS.is_dir() and any(SHOTS.iterdir()):
         terminalreporter.write_line(f"dashboard screenshots: {SHOTS}")
+
+
+from tests.policy.conftest import engine  # noqa: E402, F401  (both stores, for the query tests)

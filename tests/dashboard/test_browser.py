@@ -69,7 +69,7 @@ def test_sign_in_sets_a_session_cookie_not_the_key(page: Page, gateway):
 
 
 def test_overview_charts_show_the_ledger(page: Page, gateway, traffic):
-    key_id, name, rows = traffic
+    _, name, rows = traffic
     sign_in(page)
     page.select_option("#group", "key")
     chart = page.locator('#chart-requests svg[data-chart="requests"]')
@@ -86,7 +86,7 @@ def test_overview_charts_show_the_ledger(page: Page, gateway, traffic):
 
 
 def test_request_log_filters_and_shows_the_ledger_row(page: Page, gateway, traffic):
-    key_id, name, rows = traffic
+    key_id, _, rows = traffic
     sign_in(page)
     page.click('[data-nav="requests"]')
     page.select_option("#f-key", key_id)

@@ -24,7 +24,9 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="module")
-def traced(upstream: FakeUpstream, receiver: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+def traced(
+    upstream: FakeUpstream, receiver: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
     env = {
         "TEST_UPSTREAM_KEY": UPSTREAM_KEY,
         "AIGATEWAY_ADMIN_KEY": ADMIN,

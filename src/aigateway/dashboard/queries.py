@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, cast, func, or_, select
 from sqlalchemy import Integer as SqlInteger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -51,10 +51,10 @@ def _bin(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return case(*[(column < edge, i) for i, edge in enumerate(_BIN_EDGES)], else_=len(_BIN_EDGES)).label("bin")
 
 
-async def series(engine: AsyncEngine, start: float, end: float, step: int, group: str) -> dict[str, Any]:
-    """Per bucket and group: requests, cost, tokens; per bucket: latency and TTFT p50/p95."""
+def series_queries(dialect: str, start: float, end: float, step: int, group: str) -> list[Select[Any]]:
+    """Totals per (bucket, group), latency bins per bucket, TTFT bins per bucket."""
     c = ledger.c
-    bucket = _bucket(step, engine.dialect.name)
+    bucket = _bucket(step, dialect)
     grp = GROUPS[group].label("grp")
     in_range = and_(c.created_at >= start, c.created_at < end)
     totals = (
@@ -74,6 +74,12 @@ async def series(engine: AsyncEngine, start: float, end: float, step: int, group
     lat_bin, ttft_bin = _bin(c.latency_ms), _bin(c.ttft_ms)
     latency = select(bucket, lat_bin, func.count()).where(in_range).group_by(bucket, lat_bin)
     ttft = select(bucket, ttft_bin, func.count()).where(in_range, c.ttft_ms.is_not(None)).group_by(bucket, ttft_bin)
+    return [totals, latency, ttft]
+
+
+async def series(engine: AsyncEngine, start: float, end: float, step: int, group: str) -> dict[str, Any]:
+    """Per bucket and group: requests, cost, tokens; per bucket: latency and TTFT p50/p95."""
+    totals, latency, ttft = series_queries(engine.dialect.name, start, end, step, group)
     async with engine.connect() as conn:
         rows = (await conn.execute(totals)).all()
         lat_rows = (await conn.execute(latency)).all()
@@ -85,7 +91,7 @@ async def series(engine: AsyncEngine, start: float, end: float, step: int, group
                 "t": float(b),
                 "group": g,
                 "requests": n,
-                "cost_usd": (cost or 0) / 1e9,
+                "cost_usd": int(cost or 0) / 1e9,
                 "input_tokens": int(i or 0),
                 "output_tokens": int(o or 0),
                 "cache_tokens": int(ca or 0),
@@ -137,6 +143,17 @@ def _log_filters(filters: dict[str, str]) -> list[ColumnElement[bool]]:
     return where
 
 
+def log_query(
+    start: float, end: float, filters: dict[str, str], before: tuple[float, str] | None, limit: int
+) -> Select[Any]:
+    c = ledger.c
+    query = select(ledger).where(c.created_at >= start, c.created_at < end, *_log_filters(filters))
+    if before is not None:
+        at, rid = before
+        query = query.where(or_(c.created_at < at, and_(c.created_at == at, c.request_id < rid)))
+    return query.order_by(c.created_at.desc(), c.request_id.desc()).limit(limit + 1)
+
+
 async def request_log(
     engine: AsyncEngine,
     start: float,
@@ -146,12 +163,7 @@ async def request_log(
     limit: int,
 ) -> tuple[list[dict[str, Any]], tuple[float, str] | None]:
     """One page, newest first, and the cursor of the next page (None after the last)."""
-    c = ledger.c
-    query = select(ledger).where(c.created_at >= start, c.created_at < end, *_log_filters(filters))
-    if before is not None:
-        at, rid = before
-        query = query.where(or_(c.created_at < at, and_(c.created_at == at, c.request_id < rid)))
-    query = query.order_by(c.created_at.desc(), c.request_id.desc()).limit(limit + 1)
+    query = log_query(start, end, filters, before, limit)
     async with engine.connect() as conn:
         rows = [dict(r) for r in (await conn.execute(query)).mappings()]
     more = len(rows) > limit
