@@ -118,5 +118,5 @@ async def test_queries_use_the_ledger_indexes(engine):
     assert "ix_ledger_model_created" in by_model, by_model
     by_key = await plan(engine, queries.log_query(*day, {"key": "key_1"}, None, 50))
     assert "ix_ledger_key_created" in by_key, by_key
-    for query in queries.series_queries(engine.dialect.name, *day, 900, "provider"):
+    for query in queries.series_queries(engine.dialect.name, *day, 900, "provider", has_ln=True):
         assert "ix_ledger_created_at" in await plan(engine, query)

@@ -2,13 +2,14 @@
 
 Invariants (the ledger may hold millions of rows):
 - every query filters on a `created_at` range first, so the (created_at) index or a
-  (model | provider | key_id, created_at) index of migration 0002 bounds what is read;
-- time buckets and groups are computed in SQL (`GROUP BY bucket, group`): only the aggregates
-  cross to Python, a few hundred rows at most whatever the ledger's size;
-- percentiles (p50, p95 of latency and time to first token) come from per-bucket histograms
-  counted in SQL over fixed log-spaced bins (`_BIN_EDGES`, each 25% wider than the last), then
-  interpolated inside the bin in Python: the answer is within a bin's width of the exact value,
-  and the cost is one grouped scan, never a sort of the rows;
+  (model | provider | key_id, created_at) index of migration 0002 bounds what is read; on SQLite,
+  a range holding more than an eighth of the table is read sequentially instead (cheaper than a
+  lookup per row);
+- time buckets, groups and histogram bins are computed in SQL (`GROUP BY`): two grouped passes
+  over the range, and only aggregates (bucket x group x bin) cross to Python;
+- percentiles (p50, p95 of latency and time to first token) come from per-bucket histograms over
+  fixed log-spaced bins (`_BIN_EDGES`, each 25% wider than the last), interpolated inside the bin:
+  within a bin's width of the exact value, and never a sort of the rows by latency;
 - the request log pages by keyset (`created_at`, `request_id` strictly before a cursor), never by
   OFFSET, so page 1000 costs what page 1 costs.
 """
@@ -21,7 +22,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, cast, func, or_, select
 from sqlalchemy import Integer as SqlInteger
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aigateway.policy.ledger import LedgerRow
 from aigateway.store.tables import ledger
@@ -47,20 +49,39 @@ def _bucket(step: int, dialect: str) -> ColumnElement[Any]:
     return (index * step).label("bucket")
 
 
-def _bin(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case(*[(column < edge, i) for i, edge in enumerate(_BIN_EDGES)], else_=len(_BIN_EDGES)).label("bin")
+_RATIO = 1.25
 
 
-def series_queries(dialect: str, start: float, end: float, step: int, group: str) -> list[Select[Any]]:
-    """Totals per (bucket, group), latency bins per bucket, TTFT bins per bucket."""
+def _bin(column: ColumnElement[Any], dialect: str, has_ln: bool) -> ColumnElement[Any]:
+    """The index of the first edge above the value: by logarithm when the database has `ln`, else by
+    comparisons (SQLite builds without math functions)."""
+    top = len(_BIN_EDGES)
+    if not has_ln:
+        return case(*[(column < edge, i) for i, edge in enumerate(_BIN_EDGES)], else_=top).label("bin")
+    ratio = func.ln(column / _BIN_EDGES[0]) / math.log(_RATIO)
+    index = cast(ratio, SqlInteger) if dialect == "sqlite" else cast(func.floor(ratio), SqlInteger)
+    return case((column < _BIN_EDGES[0], 0), (column >= _BIN_EDGES[-1], top), else_=index + 1).label("bin")
+
+
+def series_queries(
+    dialect: str, start: float, end: float, step: int, group: str, *, has_ln: bool = False, scan: bool = False
+) -> list[Select[Any]]:
+    """Totals per (bucket, group, latency bin), and TTFT bins per bucket: two passes over the range.
+
+    `scan` (SQLite, a range holding much of the table) reads the table in order rather than through
+    the `created_at` index: a sequential read beats a random lookup per row when most rows qualify.
+    """
     c = ledger.c
     bucket = _bucket(step, dialect)
     grp = GROUPS[group].label("grp")
-    in_range = and_(c.created_at >= start, c.created_at < end)
+    at = c.created_at + 0 if scan else c.created_at  # an expression, so SQLite does not use the index
+    in_range = and_(at >= start, at < end)
+    lat_bin, ttft_bin = _bin(c.latency_ms, dialect, has_ln), _bin(c.ttft_ms, dialect, has_ln)
     totals = (
         select(
             bucket,
             grp,
+            lat_bin,
             func.count(),
             func.sum(c.cost_nanousd),
             func.sum(c.input_tokens),
@@ -69,46 +90,78 @@ def series_queries(dialect: str, start: float, end: float, step: int, group: str
             func.sum(case((c.status >= 400, 1), else_=0)),
         )
         .where(in_range)
-        .group_by(bucket, grp)
+        .group_by(bucket, grp, lat_bin)
     )
-    lat_bin, ttft_bin = _bin(c.latency_ms), _bin(c.ttft_ms)
-    latency = select(bucket, lat_bin, func.count()).where(in_range).group_by(bucket, lat_bin)
     ttft = select(bucket, ttft_bin, func.count()).where(in_range, c.ttft_ms.is_not(None)).group_by(bucket, ttft_bin)
-    return [totals, latency, ttft]
+    return [totals, ttft]
+
+
+_HAS_LN: dict[str, bool] = {}
+
+
+async def _plan_inputs(conn: AsyncConnection, start: float, end: float) -> tuple[bool, bool]:
+    """(has_ln, scan) for this database and range."""
+    dialect = conn.dialect.name
+    if dialect != "sqlite":
+        return True, False  # PostgreSQL has ln, and its planner weighs index against scan itself
+    url = str(conn.engine.url)
+    if url not in _HAS_LN:
+        try:
+            await conn.exec_driver_sql("SELECT ln(2.0)")
+            _HAS_LN[url] = True
+        except DBAPIError:
+            _HAS_LN[url] = False
+    c = ledger.c
+    in_range = (await conn.execute(select(func.count()).where(c.created_at >= start, c.created_at < end))).scalar()
+    everything = (await conn.exec_driver_sql("SELECT max(rowid) FROM ledger")).scalar()
+    return _HAS_LN[url], int(in_range or 0) * 8 > int(everything or 0) > 0
 
 
 async def series(engine: AsyncEngine, start: float, end: float, step: int, group: str) -> dict[str, Any]:
     """Per bucket and group: requests, cost, tokens; per bucket: latency and TTFT p50/p95."""
-    totals, latency, ttft = series_queries(engine.dialect.name, start, end, step, group)
     async with engine.connect() as conn:
+        has_ln, scan = await _plan_inputs(conn, start, end)
+        totals, ttft = series_queries(engine.dialect.name, start, end, step, group, has_ln=has_ln, scan=scan)
         rows = (await conn.execute(totals)).all()
-        lat_rows = (await conn.execute(latency)).all()
         ttft_rows = (await conn.execute(ttft)).all()
+    groups: dict[tuple[float, Any], list[int]] = {}
+    lat_hists: dict[float, dict[int, int]] = {}
+    for b, g, bin_, n, cost, i, o, ca, e in rows:
+        t = float(b)
+        acc = groups.setdefault((t, g), [0, 0, 0, 0, 0, 0])
+        for k, v in enumerate((n, cost, i, o, ca, e)):
+            acc[k] += int(v or 0)
+        hist = lat_hists.setdefault(t, {})
+        hist[int(bin_)] = hist.get(int(bin_), 0) + n
     return {
         "step": step,
         "groups": [
             {
-                "t": float(b),
+                "t": t,
                 "group": g,
                 "requests": n,
-                "cost_usd": int(cost or 0) / 1e9,
-                "input_tokens": int(i or 0),
-                "output_tokens": int(o or 0),
-                "cache_tokens": int(ca or 0),
-                "errors": int(e or 0),
+                "cost_usd": cost / 1e9,
+                "input_tokens": i,
+                "output_tokens": o,
+                "cache_tokens": ca,
+                "errors": e,
             }
-            for b, g, n, cost, i, o, ca, e in rows
+            for (t, g), (n, cost, i, o, ca, e) in groups.items()
         ],
-        "latency_ms": _percentiles(lat_rows),
+        "latency_ms": [_point(t, h) for t, h in sorted(lat_hists.items())],
         "ttft_ms": _percentiles(ttft_rows),
     }
+
+
+def _point(t: float, hist: dict[int, int]) -> dict[str, float]:
+    return {"t": t, "p50": quantile(hist, 0.5), "p95": quantile(hist, 0.95)}
 
 
 def _percentiles(rows: Sequence[Any]) -> list[dict[str, float]]:
     hists: dict[float, dict[int, int]] = {}
     for b, bin_, n in rows:
         hists.setdefault(float(b), {})[int(bin_)] = n
-    return [{"t": t, "p50": quantile(h, 0.5), "p95": quantile(h, 0.95)} for t, h in sorted(hists.items())]
+    return [_point(t, h) for t, h in sorted(hists.items())]
 
 
 def quantile(hist: dict[int, int], q: float) -> float:
@@ -150,7 +203,8 @@ def log_query(
     query = select(ledger).where(c.created_at >= start, c.created_at < end, *_log_filters(filters))
     if before is not None:
         at, rid = before
-        query = query.where(or_(c.created_at < at, and_(c.created_at == at, c.request_id < rid)))
+        # The plain bound lets the index seek to the cursor; the OR only breaks ties within it.
+        query = query.where(c.created_at <= at, or_(c.created_at < at, c.request_id < rid))
     return query.order_by(c.created_at.desc(), c.request_id.desc()).limit(limit + 1)
 
 
