@@ -120,3 +120,18 @@ async def test_queries_use_the_ledger_indexes(engine):
     assert "ix_ledger_key_created" in by_key, by_key
     for query in queries.series_queries(engine.dialect.name, *day, 900, "provider", has_ln=True):
         assert "ix_ledger_created_at" in await plan(engine, query)
+
+
+async def test_bins_by_logarithm_equal_bins_by_comparison(engine):
+    """SQLite builds without math functions use the comparison form; both put values in the same bins."""
+    await fill(engine, rows(3000))
+    dialect = engine.dialect.name
+    results = []
+    for has_ln in (True, False):
+        totals, ttft = queries.series_queries(dialect, T0, T0 + 86400, 3600, "model", has_ln=has_ln)
+        async with engine.connect() as conn:
+            results.append(
+                (sorted(tuple(r) for r in await conn.execute(totals)), sorted(tuple(r) for r in await conn.execute(ttft)))
+            )
+    assert results[0] == results[1]
+    assert len({r[2] for r in results[0][0]}) > 10  # many bins in use
