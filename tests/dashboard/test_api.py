@@ -68,3 +68,12 @@ def test_state_changes_refuse_other_origins_and_forms(gateway):
         gateway.url + "/dashboard/login", data={"key": ADMIN_KEY}, headers={"origin": "https://evil.example"}
     )
     assert login.status_code == 403
+
+
+def test_cookie_is_secure_behind_a_tls_proxy(gateway):
+    plain = httpx.post(gateway.url + "/dashboard/login", data={"key": ADMIN_KEY}, timeout=10)
+    assert "Secure" not in plain.headers["set-cookie"]
+    tls = httpx.post(
+        gateway.url + "/dashboard/login", data={"key": ADMIN_KEY}, headers={"x-forwarded-proto": "https"}, timeout=10
+    )
+    assert tls.headers["set-cookie"].endswith("; Secure")

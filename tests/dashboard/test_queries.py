@@ -130,8 +130,7 @@ async def test_bins_by_logarithm_equal_bins_by_comparison(engine):
     for has_ln in (True, False):
         totals, ttft = queries.series_queries(dialect, T0, T0 + 86400, 3600, "model", has_ln=has_ln)
         async with engine.connect() as conn:
-            results.append(
-                (sorted(tuple(r) for r in await conn.execute(totals)), sorted(tuple(r) for r in await conn.execute(ttft)))
-            )
+            got_totals = sorted(tuple(r) for r in await conn.execute(totals))
+            results.append((got_totals, sorted(tuple(r) for r in await conn.execute(ttft))))
     assert results[0] == results[1]
     assert len({r[2] for r in results[0][0]}) > 10  # many bins in use

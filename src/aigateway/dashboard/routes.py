@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 import time
 from importlib import resources
 from typing import Any
@@ -50,6 +51,7 @@ _PAGE_HEADERS = [
 _HTML = b"text/html; charset=utf-8"
 
 
+@functools.cache
 def _asset(name: str) -> bytes:
     return resources.files("aigateway.dashboard").joinpath("static", name).read_bytes()
 
@@ -98,7 +100,9 @@ async def _login(gw: Gateway, req: Request) -> None:
         page = _asset("login.html").replace(b'<p id="error" hidden></p>', b'<p id="error">' + message + b"</p>")
         await req.respond(401, page, list(_PAGE_HEADERS), _HTML)
         return
-    headers = [(b"location", b"/dashboard"), (b"set-cookie", set_cookie(sid, settings.dashboard.session_hours))]
+    secure = req.headers.get(b"x-forwarded-proto") == b"https"  # behind a TLS-terminating proxy
+    cookie = set_cookie(sid, settings.dashboard.session_hours, secure=secure)
+    headers = [(b"location", b"/dashboard"), (b"set-cookie", cookie)]
     await req.respond(303, b"", headers, None)
 
 

@@ -60,9 +60,10 @@ def cookie_value(header: bytes | None) -> str | None:
     return None
 
 
-def set_cookie(sid: str, hours: float) -> bytes:
+def set_cookie(sid: str, hours: float, *, secure: bool = False) -> bytes:
     age = int(hours * 3600)
-    return f"{COOKIE}={sid}; Path=/dashboard; Max-Age={age}; HttpOnly; SameSite=Strict".encode()
+    flags = "; Secure" if secure else ""
+    return f"{COOKIE}={sid}; Path=/dashboard; Max-Age={age}; HttpOnly; SameSite=Strict{flags}".encode()
 
 
 def clear_cookie() -> bytes:

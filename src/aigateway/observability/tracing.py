@@ -19,6 +19,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from aigateway.observability.logging import log
+
 if TYPE_CHECKING:
     from aigateway.asgi import Request
     from aigateway.policy.ledger import LedgerRow
@@ -70,6 +72,9 @@ class Tracer:
         from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+        protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        if protocol and protocol != "http/protobuf":
+            log.warning("only OTLP over http/protobuf is supported; exporting with it", extra={"fields": {}})
         attrs = {} if env.get("OTEL_SERVICE_NAME") else {"service.name": "aigateway"}
         self._provider = TracerProvider(resource=Resource.create(attrs))
         self._provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
