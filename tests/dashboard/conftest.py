@@ -26,7 +26,7 @@ ARTIFACTS = Path(os.environ.get("AIGATEWAY_TEST_ARTIFACTS", Path(__file__).resol
 SHOTS = ARTIFACTS / "dashboard"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's sync API holds an event loop: never across async tests
 def browser() -> Iterator[Browser]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
