@@ -146,6 +146,7 @@ class CatalogEntry(_Strict):
 
 class LoggingConfig(_Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
+    content: bool = Field(default=False, description="add prompts and completions to the request lines")
 
 
 class MetricsConfig(_Strict):

@@ -1,14 +1,15 @@
 """Structured JSON logs on stderr: one line per request, plus operational messages.
 
 Invariant: nothing secret is ever passed to a log call. Request lines carry ids, model, provider,
-status, token counts and timings, never headers, bodies, prompts or completions.
+status, token counts and timings, never headers or bodies; prompts and completions only when
+`logging.content` is on (observability/content.py).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -44,6 +45,8 @@ def setup_logging(level: str = "info") -> None:
     root.propagate = False
 
 
-def log_request(row: LedgerRow) -> None:
+def log_request(row: LedgerRow, content: dict[str, Any] | None = None) -> None:
+    """The request's line; `content` (prompt and completion) only when `logging.content` is on."""
     if _request_log.isEnabledFor(logging.INFO):
-        _request_log.info("request", extra={"fields": row._asdict()})
+        fields = row._asdict() if content is None else {**row._asdict(), **content}
+        _request_log.info("request", extra={"fields": fields})

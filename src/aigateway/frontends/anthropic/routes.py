@@ -33,6 +33,7 @@ from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead,
 from aigateway.frontends.anthropic.upstream import Call, Streaming, Whole
 from aigateway.gateway import Gateway
 from aigateway.ir.usage import Usage
+from aigateway.observability.content import Capture, capture
 from aigateway.observability.logging import log_request
 from aigateway.policy.admission import Ticket
 from aigateway.policy.keys import GatewayKey
@@ -49,6 +50,7 @@ class _Outcome:
     """What the ledger and the log learn about one request as it runs."""
 
     __slots__ = (
+        "content",
         "error_type",
         "key",
         "limit_headers",
@@ -76,6 +78,7 @@ class _Outcome:
         self.ttft: float | None = None
         self.tried: list[Tried] = []
         self.options: GatewayOptions | None = None
+        self.content: Capture | None = None  # only with logging.content
 
 
 @contextlib.contextmanager
@@ -116,6 +119,8 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
         options = take_gateway_options(raw)
         body = msgspec.json.encode(raw)
         head, model = parse_head(body, kind)
+    if gw.settings.logging.content:  # after the gateway's options (BYOK keys) left the body
+        out.content = capture(req, body, out.streamed)
     out.options = options = gw.routing_options(model, key.name, options)
     plan = await _admit(gw, gw.plan(model, options), body, head, out)
     attempts: Attempts[Whole | Streaming] = Attempts(
@@ -206,7 +211,7 @@ def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome
         cost=cost,
     )
     gw.ledger.record(row)
-    log_request(row)
+    log_request(row, out.content.fields() if out.content is not None else None)
     gw.metrics.observe(row, out.tried)
     if gw.tracer is not None:
         gw.tracer.record(req, row, out.tried)
