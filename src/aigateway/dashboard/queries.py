@@ -200,11 +200,13 @@ def log_query(
     start: float, end: float, filters: dict[str, str], before: tuple[float, str] | None, limit: int
 ) -> Select[Any]:
     c = ledger.c
-    query = select(ledger).where(c.created_at >= start, c.created_at < end, *_log_filters(filters))
+    upper, ties = c.created_at < end, []
     if before is not None:
         at, rid = before
-        # The plain bound lets the index seek to the cursor; the OR only breaks ties within it.
-        query = query.where(c.created_at <= at, or_(c.created_at < at, c.request_id < rid))
+        # One upper bound only, the cursor's, so the index seeks straight to it; the OR breaks ties.
+        upper = c.created_at <= at if at < end else upper
+        ties = [or_(c.created_at < at, c.request_id < rid)]
+    query = select(ledger).where(c.created_at >= start, upper, *ties, *_log_filters(filters))
     return query.order_by(c.created_at.desc(), c.request_id.desc()).limit(limit + 1)
 
 
