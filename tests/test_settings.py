@@ -132,6 +132,26 @@ def test_example_config_is_valid(repo_root):
     assert "anthropic" in s.providers
 
 
+def test_example_config_commented_google_providers_are_valid(repo_root, tmp_path):
+    lines = (repo_root / "config.example.yaml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  # gemini:"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("  #"))
+    block = [line.replace("  # ", "  ", 1).split("  # ", 1)[0].rstrip() for line in lines[start:end]]
+    s = load_settings(write(tmp_path, "providers:\n" + "\n".join(block) + "\n"), tmp_path, env={"GEMINI_API_KEY": "g"})
+    assert s.providers["gemini"].base_url == "https://generativelanguage.googleapis.com/v1beta"
+    vertex = s.providers["vertex"]
+    assert (vertex.project, vertex.location, vertex.api_key) == ("my-project", "us-east5", None)
+    assert vertex.credentials_file == "/etc/aigateway/vertex-sa.json"
+
+
+def test_vertex_needs_project_and_location(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "providers:\n  vertex:\n    project: p\n"), tmp_path, env={})
+    assert info.value.problems == [
+        f"{tmp_path / 'config.yaml'}:2: providers.vertex: vertex needs project and location (e.g. us-east5, or global)"
+    ]
+
+
 def test_example_config_commented_providers_are_valid(repo_root, tmp_path):
     """The commented-out provider examples, switched on, load as written."""
     lines = (repo_root / "config.example.yaml").read_text().splitlines()

@@ -22,8 +22,12 @@ from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.dashboard import routes as dashboard
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.admin import routes as admin
-from aigateway.frontends.anthropic import models, routes, usage
+from aigateway.frontends.anthropic import generation, models, routes, usage
 from aigateway.frontends.anthropic.errors import error_body, send_error
+from aigateway.frontends.openai import models as openai_models
+from aigateway.frontends.openai import routes as openai_routes
+from aigateway.frontends.openai.errors import error_body as openai_error_body
+from aigateway.frontends.openai.errors import send_error as send_openai_error
 from aigateway.gateway import Gateway
 from aigateway.observability import tracing
 from aigateway.observability.endpoint import get_metrics
@@ -46,10 +50,13 @@ Handler = Callable[[Gateway, Request, GatewayKey], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/messages"): routes.messages,
     ("POST", "/v1/messages/count_tokens"): routes.count_tokens,
+    ("POST", "/v1/chat/completions"): openai_routes.chat_completions,
+    ("POST", "/v1/embeddings"): openai_routes.embeddings,
 }
 _OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
     ("GET", "/v1/usage"): usage.get_usage,  # authenticates itself: admin key or gateway key
     ("GET", "/v1/balance"): usage.get_balance,
+    ("GET", "/v1/generation"): generation.get_generation,  # likewise
     ("GET", "/metrics"): get_metrics,  # admin key unless metrics.require_admin_key is off
 }
 
@@ -81,13 +88,15 @@ class App:
             await self._dispatch(gw, req)
         except GatewayError as exc:
             if not started:
-                await send_error(req, exc)
+                await (send_openai_error if openai_routes.is_openai_door(req) else send_error)(req, exc)
         except ClientGone:
             pass
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": req.id, "path": req.path}})
             if not started:
                 body = error_body("api_error", "Internal gateway error", req.id)
+                if openai_routes.is_openai_door(req):
+                    body = openai_error_body("Internal gateway error", "server_error", None)
                 await req.respond(500, body)
 
     async def _dispatch(self, gw: Gateway, req: Request) -> None:
@@ -116,11 +125,12 @@ class App:
             return
         if method == "GET" and path.startswith("/v1/models"):
             await gw.authenticate(req)
+            shape = openai_models if openai_routes.is_openai_door(req) else models
             if path == "/v1/models":
-                await models.list_models(gw, req)
+                await shape.list_models(gw, req)
                 return
             if path.startswith("/v1/models/") and len(path) > len("/v1/models/"):
-                await models.get_model(gw, req, path[len("/v1/models/") :])
+                await shape.get_model(gw, req, path[len("/v1/models/") :])
                 return
         raise NotFound(f"No route for {method} {path}")
 

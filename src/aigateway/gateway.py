@@ -17,7 +17,7 @@ from aigateway.policy.admission import Admission
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import Provider
-from aigateway.routing.catalog import Catalog
+from aigateway.routing.catalog import Catalog, Route
 from aigateway.routing.health import Health
 from aigateway.routing.options import GatewayOptions, parse_options
 from aigateway.routing.plan import Attempt, Lane, build_lanes, build_plan, check_byok
@@ -78,8 +78,22 @@ class Gateway:
         check_byok(merged, self.kinds)
         return merged
 
-    def plan(self, model: str, options: GatewayOptions) -> list[Attempt]:
-        return build_plan(model, options, kinds=self.kinds, lanes=self.lanes, catalog=self.catalog, health=self.health)
+    def plan(self, model: str, options: GatewayOptions, *, signed_history: bool = False) -> list[Attempt]:
+        return build_plan(
+            model,
+            options,
+            signed_history=signed_history,
+            kinds=self.kinds,
+            lanes=self.lanes,
+            catalog=self.catalog,
+            health=self.health,
+            cost=self._rate,
+        )
+
+    def _rate(self, route: Route) -> float | None:
+        """What `sort: cost` ranks by: the input plus output price per token."""
+        price = self.admission.price_for(route)
+        return None if price is None else float(price.input + price.output)
 
     async def authenticate(self, req: Request) -> GatewayKey:
         secret = presented_secret(req)

@@ -31,6 +31,9 @@ from aigateway.routing.options import parse_options
 PROVIDER_KINDS: dict[str, tuple[str, str | None]] = {
     "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
     **{kind: (profile.base_url, profile.key_env) for kind, profile in PROFILES.items()},
+    "gemini": ("https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY"),
+    # {location} is filled from the provider's `location` (global: aiplatform.googleapis.com).
+    "vertex": ("https://{location}-aiplatform.googleapis.com/v1", None),
 }
 # AWS Bedrock: `{region}` is filled from the block's `region`; without a Bedrock API key the
 # standard AWS credential chain signs the requests, so no key is required.
@@ -44,6 +47,8 @@ _ENV_OVERRIDES = {
     "redis_url": "AIGATEWAY_REDIS_URL",
     "admin_key": "AIGATEWAY_ADMIN_KEY",
 }
+# Authenticated by Google credentials (a service-account file or the environment's), not a key.
+CREDENTIAL_KINDS = frozenset({"vertex"})
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -82,6 +87,11 @@ class ProviderConfig(_Strict):
     headers: dict[str, str] = {}  # sent with every upstream request (e.g. OpenRouter's HTTP-Referer)
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(default=256, ge=1)
+    # vertex only: the Google Cloud project and region, and a service-account JSON file (unset:
+    # the environment's application-default credentials)
+    project: str | None = None
+    location: str | None = None
+    credentials_file: str | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -279,10 +289,12 @@ def _provider_problems(settings: Settings) -> list[tuple[str, str]]:
             problems.append((name, f"unknown provider type {kind!r} (known: {known}); set `type:` to one of them"))
         else:
             cfg = settings.providers[name]
-            if cfg.api_key is None and not cfg.api_keys and kind not in KEYLESS_KINDS:
+            if cfg.api_key is None and not cfg.api_keys and kind not in KEYLESS_KINDS | CREDENTIAL_KINDS:
                 problems.append((name, "api_key: Field required"))
             if cfg.api_key is not None and cfg.api_keys:
                 problems.append((name, "set api_key or api_keys, not both"))
+            if kind == "vertex" and not (cfg.project and cfg.location):
+                problems.append((name, "vertex needs project and location (e.g. us-east5, or global)"))
             if kind == "azure" and not (cfg.base_url and cfg.api_version):
                 problems.append((name, "azure needs base_url (https://RESOURCE.openai.azure.com) and api_version"))
     return problems

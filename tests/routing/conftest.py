@@ -45,6 +45,11 @@ catalog:
     providers: {{dead: claude-sonnet-4-0, primary: claude-sonnet-4-0, secondary: claude-sonnet-4-0}}
   - id: test/sonnet-secondary-first
     providers: {{primary: claude-sonnet-4-0, secondary: claude-sonnet-4-0}}
+prices:  # test values: secondary is the cheaper way to serve test/sonnet
+  - {{model: test/sonnet, provider: primary, input: 3, output: 15,
+     cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3}}
+  - {{model: test/sonnet, provider: secondary, input: 1, output: 5,
+     cache_write_5m: 1.25, cache_write_1h: 2, cache_read: 0.1}}
 routing:
   models:
     test/sonnet-secondary-first: {{order: [secondary]}}

@@ -35,6 +35,12 @@ def paths(upstream) -> list[str]:
     return [r.path_qs.split("/v1/")[0].strip("/") for r in upstream.received]
 
 
+def assert_row(router, request_id: str, *, provider: str, status: int, attempts: int, streamed: bool) -> None:
+    """The ledger row tells the same story as the responses: who served it, after how many calls."""
+    row = router.ledger_row(request_id)
+    assert (row["provider"], row["status"], row["attempts"], row["streamed"]) == (provider, status, attempts, streamed)
+
+
 def text_of(message) -> str:
     return "".join(b.text for b in message.content if b.type == "text")
 
@@ -52,8 +58,7 @@ def test_connection_reset_is_retried_then_fails_over(stream, rclient, router, up
     assert paths(upstream) == ["primary"] * 3 + ["secondary"]
     assert headers["x-aigateway-attempts"] == "4"
     assert headers["x-aigateway-provider"] == "secondary"
-    row = router.ledger_row(headers["request-id"])
-    assert (row["provider"], row["status"]) == ("secondary", 200)
+    assert_row(router, headers["request-id"], provider="secondary", status=200, attempts=4, streamed=stream)
 
 
 @both
@@ -65,10 +70,13 @@ def test_529_twice_then_the_same_provider_answers(stream, rclient, router, upstr
     assert text_of(message) == EXPECTED[stream]
     assert paths(upstream) == ["primary"] * 3
     assert headers["x-aigateway-attempts"] == "3"
+    assert_row(router, headers["request-id"], provider="primary", status=200, attempts=3, streamed=stream)
 
 
 @both
-def test_529_on_every_try_moves_to_the_next_provider_and_last_error_reaches_the_client(stream, rclient, upstream):
+def test_529_on_every_try_moves_to_the_next_provider_and_last_error_reaches_the_client(
+    stream, rclient, router, upstream
+):
     overloaded = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
     busy = Reply(529, overloaded, {"content-type": "application/json"})
     upstream.expect(*[busy] * 6)
@@ -77,16 +85,19 @@ def test_529_on_every_try_moves_to_the_next_provider_and_last_error_reaches_the_
     assert info.value.status_code == 529
     assert info.value.body["error"]["type"] == "overloaded_error"
     assert paths(upstream) == ["primary"] * 3 + ["secondary"] * 3
+    rid = info.value.response.headers["request-id"]
+    assert_row(router, rid, provider="secondary", status=529, attempts=6, streamed=stream)
 
 
 @both
-def test_stall_before_the_first_byte_fails_over_after_the_first_byte_timeout(stream, rclient, upstream):
+def test_stall_before_the_first_byte_fails_over_after_the_first_byte_timeout(stream, rclient, router, upstream):
     upstream.expect(Reply(stall=3.0, body=b"{}", headers={"content-type": "application/json"}), ok(stream))
     started = time.monotonic()
-    message, _headers = call(rclient, "test/sonnet", stream)
+    message, headers = call(rclient, "test/sonnet", stream)
     assert text_of(message) == EXPECTED[stream]
     assert paths(upstream) == ["primary", "secondary"]  # a slow start moves on at once
     assert time.monotonic() - started < 2.5
+    assert_row(router, headers["request-id"], provider="secondary", status=200, attempts=2, streamed=stream)
 
 
 def test_stall_mid_stream_after_the_first_content_ends_in_one_error_event(router, router_key, upstream):
@@ -106,35 +117,38 @@ def test_stall_mid_stream_after_the_first_content_ends_in_one_error_event(router
 
 
 @both
-def test_malformed_json_is_retried(stream, rclient, upstream):
+def test_malformed_json_is_retried(stream, rclient, router, upstream):
     bad = b'event: message_start\ndata: {"type":"message_start","message":{"id":\n\n' if stream else b'{"id": "msg_'
     content_type = "text/event-stream" if stream else "application/json"
     upstream.expect(Reply(200, bad, {"content-type": content_type}), ok(stream))
-    message, _headers = call(rclient, "test/sonnet", stream)
+    message, headers = call(rclient, "test/sonnet", stream)
     assert text_of(message) == EXPECTED[stream]
     assert paths(upstream) == ["primary", "primary"]
+    assert_row(router, headers["request-id"], provider="primary", status=200, attempts=2, streamed=stream)
 
 
-def test_stream_cut_before_any_content_is_retried(rclient, upstream):
+def test_stream_cut_before_any_content_is_retried(rclient, router, upstream):
     sse = STREAM.response_bytes()
     cut = sse[: sse.index(b"event: content_block_start")]
     upstream.expect(Reply(200, cut, {"content-type": "text/event-stream"}), ok(True))
     message, headers = call(rclient, "test/sonnet", True)
     assert text_of(message) == EXPECTED[True]
     assert headers["x-aigateway-attempts"] == "2"
+    assert_row(router, headers["request-id"], provider="primary", status=200, attempts=2, streamed=True)
 
 
-def test_overloaded_event_before_any_content_is_retried(rclient, upstream):
+def test_overloaded_event_before_any_content_is_retried(rclient, router, upstream):
     sse = STREAM.response_bytes()
     head = sse[: sse.index(b"event: content_block_start")]
     error = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
     upstream.expect(Reply(200, head + error, {"content-type": "text/event-stream"}), ok(True))
-    message, _headers = call(rclient, "test/sonnet", True)
+    message, headers = call(rclient, "test/sonnet", True)
     assert text_of(message) == EXPECTED[True]
     assert paths(upstream) == ["primary", "primary"]
+    assert_row(router, headers["request-id"], provider="primary", status=200, attempts=2, streamed=True)
 
 
-def test_overloaded_event_before_content_on_every_try_is_a_529_response(rclient, upstream):
+def test_overloaded_event_before_content_on_every_try_is_a_529_response(rclient, router, upstream):
     sse = STREAM.response_bytes()
     head = sse[: sse.index(b"event: content_block_start")]
     error = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
@@ -143,6 +157,8 @@ def test_overloaded_event_before_content_on_every_try_is_a_529_response(rclient,
         call(rclient, "test/sonnet", True)
     assert info.value.status_code == 529  # not a 200 with half an answer
     assert info.value.body["error"] == {"type": "overloaded_error", "message": "Overloaded"}
+    rid = info.value.response.headers["request-id"]
+    assert_row(router, rid, provider="secondary", status=529, attempts=6, streamed=True)
 
 
 def test_error_event_after_content_is_relayed_not_retried(router, router_key, upstream):
@@ -159,21 +175,24 @@ def test_error_event_after_content_is_relayed_not_retried(router, router_key, up
 
 
 @both
-def test_connection_refused_moves_on_at_once(stream, rclient, upstream):
+def test_connection_refused_moves_on_at_once(stream, rclient, router, upstream):
     upstream.expect(ok(stream))
     message, headers = call(rclient, "test/everywhere", stream)
     assert text_of(message) == EXPECTED[stream]
     assert headers["x-aigateway-attempts"] == "2"  # dead (refused, not retried), then primary
     assert paths(upstream) == ["primary"]
+    assert_row(router, headers["request-id"], provider="primary", status=200, attempts=2, streamed=stream)
 
 
-def test_client_errors_are_not_retried(rclient, upstream):
+def test_client_errors_are_not_retried(rclient, router, upstream):
     bad = b'{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}'
     upstream.expect(Reply(400, bad, {"content-type": "application/json"}))
     with pytest.raises(anthropic.BadRequestError) as info:
         call(rclient, "test/sonnet", False)
     assert info.value.body["error"]["message"] == "max_tokens: too large"
     assert paths(upstream) == ["primary"]
+    rid = info.value.response.headers["request-id"]
+    assert_row(router, rid, provider="primary", status=400, attempts=1, streamed=False)
 
 
 def test_retry_after_ms_is_honoured(rclient, upstream):

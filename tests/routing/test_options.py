@@ -218,3 +218,50 @@ def test_config_defaults_per_model_and_per_key(router, rclient, upstream):
     assert create(client, "test/sonnet").headers["x-aigateway-provider"] == "secondary"
     upstream.expect(Reply.replay(SYNC))  # the request's own options win over the key's
     assert create(client, "test/sonnet", {"order": ["primary"]}).headers["x-aigateway-provider"] == "primary"
+
+
+def test_sort_by_cost_uses_the_price_table(rclient, upstream):
+    upstream.expect(Reply.replay(SYNC))
+    assert create(rclient, "test/sonnet", {"sort": "cost"}).headers["x-aigateway-provider"] == "secondary"
+
+
+def test_generation_returns_the_ledger_row_with_attempts(router, router_key, rclient, upstream):
+    busy = Reply(529, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+                 {"content-type": "application/json"})  # fmt: skip
+    upstream.expect(busy, Reply.replay(SYNC))
+    raw = create(rclient, "test/sonnet", {"user": "u-42", "tags": ["nightly", "eval"]})
+    request_id = raw.headers["request-id"]
+    got = httpx.get(router.url + "/v1/generation", params={"id": request_id}, headers={"x-api-key": router_key})
+    assert got.status_code == 200
+    row = got.json()
+    usage = json.loads(SYNC.response_bytes())["usage"]
+    assert (row["id"], row["model"], row["provider"], row["attempts"]) == (request_id, "test/sonnet", "primary", 2)
+    assert (row["input_tokens"], row["output_tokens"]) == (usage["input_tokens"], usage["output_tokens"])
+    assert (row["end_user"], row["tags"], row["status"]) == ("u-42", ["nightly", "eval"], 200)
+    assert row["cost_usd"] is not None and float(row["cost_usd"]) > 0
+    other = router.create_key("someone-else")
+    hidden = httpx.get(router.url + "/v1/generation", params={"id": request_id}, headers={"x-api-key": other})
+    assert hidden.status_code == 404 and hidden.json()["error"]["type"] == "not_found_error"
+    stored = router.ledger_row(request_id)  # and the same numbers once written to the store
+    assert (stored["attempts"], stored["end_user"], stored["tags"]) == (2, "u-42", "nightly,eval")
+
+
+def test_signed_reasoning_never_falls_back_to_another_model(rclient, upstream):
+    """known-gateway-bugs row 13: a signature only the signing model accepts stays with that model."""
+    busy = Reply(529, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+                 {"content-type": "application/json"})  # fmt: skip
+    upstream.expect(busy, busy, busy)
+    history = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "EqQBCkYI"}]},
+        {"role": "user", "content": "Again"},
+    ]
+    with pytest.raises(anthropic.APIStatusError) as info:
+        rclient.messages.create(
+            model="primary/claude-sonnet-4-0",
+            max_tokens=50,
+            messages=history,
+            extra_body={"providerOptions": {"gateway": {"models": ["test/gpt"]}}},
+        )
+    assert info.value.status_code == 529
+    assert paths(upstream) == ["primary"] * 3  # test/gpt (another model) was not tried

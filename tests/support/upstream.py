@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from tests.support.fixtures import Exchange
+from tests.support.google import TOKEN_PATH, TokenEndpoint
 
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "date", "server"}
 
@@ -64,6 +65,7 @@ class FakeUpstream:
     def __init__(self) -> None:
         self._queue: deque[Served] = deque()
         self.received: list[Received] = []
+        self.tokens = TokenEndpoint()  # Google's OAuth token endpoint, outside the reply queue
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.port = 0
@@ -90,6 +92,7 @@ class FakeUpstream:
 
     async def _start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post(TOKEN_PATH, self._token)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -100,6 +103,10 @@ class FakeUpstream:
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _token(self, request: web.Request) -> web.StreamResponse:
+        status, body = self.tokens.grant(await request.read())
+        return web.json_response(body, status=status)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()

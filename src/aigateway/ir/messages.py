@@ -173,6 +173,14 @@ class MessagesRequest(msgspec.Struct, kw_only=True):
     thinking: Thinking | None = None
     output_config: OutputConfig | None = None
     user_id: str | None = None  # metadata.user_id
+    # OpenAI-only knobs, set by the Chat Completions door (DESIGN.md); Anthropic has no such fields.
+    n: int | None = None
+    seed: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    response_format: dict[str, Any] | None = None  # json_object only; json_schema is output_config.format
     tool_extras: list[str] = msgspec.field(default_factory=list)  # tool fields we do not model
     extra: dict[str, Any] = msgspec.field(default_factory=dict)  # top-level fields we do not model
 

@@ -37,8 +37,14 @@ _PROVIDER_NAMES = {
     "mistral": "mistral_ai",
     "xai": "x_ai",
     "gemini": "gcp.gemini",
+    "vertex": "gcp.vertex_ai",
 }
-_OPERATIONS = {"messages": "chat", "count_tokens": "count_tokens"}
+_OPERATIONS = {
+    "messages": "chat",
+    "chat_completions": "chat",
+    "count_tokens": "count_tokens",
+    "embeddings": "embeddings",
+}
 
 
 def wanted(env: Mapping[str, str]) -> bool:

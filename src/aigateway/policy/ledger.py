@@ -52,6 +52,10 @@ class LedgerRow(NamedTuple):
     latency_ms: float
     cache_write_1h_tokens: int
     cost_nanousd: int | None  # None: the model has no price
+    # Defaults keep rows spooled before these columns existed readable.
+    attempts: int = 0  # upstream calls made
+    end_user: str | None = None  # providerOptions.gateway.user
+    tags: str | None = None  # providerOptions.gateway.tags, comma-separated
 
     @classmethod
     def build(
@@ -72,6 +76,9 @@ class LedgerRow(NamedTuple):
         usage: Usage | None = None,
         ttft: float | None = None,
         cost: int | None = None,
+        attempts: int = 0,
+        end_user: str | None = None,
+        tags: list[str] | None = None,
     ) -> LedgerRow:
         u = usage or Usage()
         return cls(
@@ -94,6 +101,9 @@ class LedgerRow(NamedTuple):
             latency_ms=round((time.monotonic() - started_mono) * 1000, 3),
             cache_write_1h_tokens=u.cache_creation_1h_input_tokens,
             cost_nanousd=cost,
+            attempts=attempts,
+            end_user=end_user,
+            tags=",".join(tags) if tags else None,
         )
 
 
@@ -118,6 +128,13 @@ class Ledger:
         self._buf.append(row)
         if len(self._buf) >= self._batch:
             self._wake.set()
+
+    def pending(self, request_id: str) -> dict[str, object] | None:
+        """A row recorded but not yet written, if it is still in memory."""
+        for row in reversed(self._buf):
+            if row.request_id == request_id:
+                return row._asdict()
+        return None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-writer")

@@ -203,3 +203,7 @@ class TranslatingProvider(Provider):
     @abc.abstractmethod
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """An upstream error response in the gateway's error tree."""
+
+    async def count_tokens(self, request: MessagesRequest, upstream_model: str) -> int | None:
+        """The upstream's own count of the request's input tokens; None: it has no counter."""
+        return None

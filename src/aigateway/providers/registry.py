@@ -5,6 +5,7 @@ from __future__ import annotations
 from aigateway.providers.anthropic.client import AnthropicProvider
 from aigateway.providers.base import Provider
 from aigateway.providers.bedrock.client import BedrockProvider
+from aigateway.providers.gemini.client import GeminiProvider
 from aigateway.providers.openai.client import OpenAIProvider
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.settings import ProviderConfig, Settings
@@ -17,6 +18,12 @@ def build_provider(name: str, kind: str, config: ProviderConfig) -> Provider:
         return OpenAIProvider(name, config, kind)
     if kind == "bedrock":
         return BedrockProvider(name, config)
+    if kind == "gemini":
+        return GeminiProvider(name, config)
+    if kind == "vertex":
+        from aigateway.providers.vertex.client import VertexProvider  # google-auth loads only when used
+
+        return VertexProvider(name, config)
     raise ValueError(f"unknown provider kind {kind!r}")  # settings validation rules this out
 
 

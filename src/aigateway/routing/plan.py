@@ -90,10 +90,15 @@ def build_plan(
     catalog: Catalog,
     health: Health,
     cost: Callable[[Route], float | None] = lambda route: None,
+    signed_history: bool = False,
 ) -> list[Attempt]:
+    """`signed_history`: the conversation carries signed reasoning, which only the model that
+    signed it accepts (known-gateway-bugs row 13), so fallback models are left out; other
+    providers of the same model remain."""
     attempts: list[Attempt] = []
     first_error: GatewayError | None = None
-    for i, name in enumerate([model, *(options.models or [])]):
+    models = [model] if signed_history else [model, *(options.models or [])]
+    for i, name in enumerate(models):
         try:
             routes = candidates(name, kinds, catalog)
         except GatewayError as exc:

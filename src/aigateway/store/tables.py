@@ -53,6 +53,10 @@ ledger = Table(
     # Migration 0002: the 1 h part of cache writes, and the cost in nano-dollars (NULL: no price).
     Column("cache_write_1h_tokens", Integer, nullable=False, server_default="0"),
     Column("cost_nanousd", BigInteger, nullable=True),
+    # Migration 0003: upstream calls made (retries and failovers included), providerOptions user/tags.
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("end_user", String(200), nullable=True),
+    Column("tags", Text, nullable=True),
     Index("ix_ledger_created_at", "created_at"),
     Index("ix_ledger_key_created", "key_id", "created_at"),
     Index("ix_ledger_model_created", "model", "created_at"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Iterator
 from typing import TypeVar
@@ -122,7 +123,7 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
     if gw.settings.logging.content:  # after the gateway's options (BYOK keys) left the body
         out.content = capture(req, body, out.streamed)
     out.options = options = gw.routing_options(model, key.name, options)
-    plan = await _admit(gw, gw.plan(model, options), body, head, out)
+    plan = await _admit(gw, gw.plan(model, options, signed_history=_signed(body)), body, head, out)
     attempts: Attempts[Whole | Streaming] = Attempts(
         plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
     )
@@ -162,6 +163,14 @@ async def _admit(gw: Gateway, plan: list[Attempt], body: bytes, head: CountToken
         out.ticket = await gw.admission.admit(out.key, [a.route for a in plan], body, head.max_tokens)
         out.limit_headers = out.ticket.headers
     return plan
+
+
+_SIGNATURE = re.compile(rb'"signature"\s*:\s*"[^"]')
+
+
+def _signed(body: bytes) -> bool:
+    """Whether the history holds a non-empty reasoning signature (a cheap scan, no parse)."""
+    return b'"signature"' in body and _SIGNATURE.search(body) is not None
 
 
 async def _unless_gone(req: Request, work: Awaitable[T]) -> T:
@@ -209,6 +218,9 @@ def _record(gw: Gateway, req: Request, key_id: str, endpoint: str, out: _Outcome
         usage=out.usage,
         ttft=out.ttft,
         cost=cost,
+        attempts=len(out.tried),
+        end_user=out.options.user if out.options else None,
+        tags=out.options.tags if out.options else None,
     )
     gw.ledger.record(row)
     log_request(row, out.content.fields() if out.content is not None else None)

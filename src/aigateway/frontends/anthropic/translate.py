@@ -100,6 +100,7 @@ class EncodedStream:
         self.saw_stop = False
         self.error_type: str | None = None
         self.first_content_at: float | None = None
+        self.error_message: str | None = None  # the decoder's own account of an upstream failure
         self._finished = False
 
     @classmethod
@@ -141,7 +142,7 @@ class EncodedStream:
         out = []
         for event in events:
             if isinstance(event, StreamError):
-                self.error_type = event.error_type
+                self.error_type, self.error_message = event.error_type, event.message
                 out.append(stream_error_event(event.error_type, event.message, self._request_id))
                 continue
             if isinstance(event, ContentBlockStart) and self.first_content_at is None:

@@ -28,7 +28,7 @@ from aigateway.providers.anthropic.stream import AnthropicStreamTap
 from aigateway.providers.base import PassthroughRequest, TranslatingProvider, UpstreamResponse
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import Attempt
-from aigateway.tokens import count_header
+from aigateway.tokens import COUNT_HEADER, count_header
 
 Headers = list[tuple[bytes, bytes]]
 # Anthropic's in-stream error types and the status the same error has as a response (spec §6).
@@ -40,6 +40,7 @@ class StreamRelay(Protocol):
 
     saw_stop: bool
     error_type: str | None
+    error_message: str | None  # a translated stream's own account of an upstream failure
     first_content_at: float | None
 
     @property
@@ -115,7 +116,7 @@ class Call:
             return await self._passthrough(attempt)
         assert isinstance(provider, TranslatingProvider), f"{attempt.route.provider} speaks neither protocol"
         if not self.messages:
-            return self._count_locally(attempt.route)
+            return await self._count(attempt.route, provider)
         return await self._translated(attempt, provider)
 
     async def _passthrough(self, attempt: Attempt) -> Whole | Streaming:
@@ -146,9 +147,13 @@ class Call:
             upstream.close()
             raise
 
-    def _count_locally(self, route: Route) -> Whole:
-        """count_tokens for a provider without a counter: a real tokenizer, marked as such."""
-        self.request  # noqa: B018 -- the same validation a message gets
+    async def _count(self, route: Route, provider: TranslatingProvider) -> Whole:
+        """count_tokens by the provider's own counter where it has one (Gemini's countTokens),
+        else a real tokenizer; either way marked as such."""
+        counted = await provider.count_tokens(self.request, route.upstream_model)  # validates as a message
+        if counted is not None:
+            by_provider = (COUNT_HEADER.encode(), f"counted; provider={route.provider}".encode())
+            return Whole(b'{"input_tokens":%d}' % counted, JSON, [*route_names(route), by_provider])
         count = self.gw.token_counts.count(self.body, route.upstream_model, self.raw)
         name, value = count_header(count)
         body = b'{"input_tokens":%d}' % count.input_tokens
@@ -210,7 +215,7 @@ def _read_usage(route: Route, body: bytes) -> tuple[Usage, str | None]:
 def _stream_failure(route: Route, relay: StreamRelay) -> UpstreamError:
     error_type = relay.error_type or "api_error"
     body = relay.error_body if isinstance(relay, AnthropicStreamTap) else None
-    message = f"Upstream provider '{route.provider}' sent {error_type} before any content"
+    message = relay.error_message or f"Upstream provider '{route.provider}' sent {error_type} before any content"
     return UpstreamError(
         message,
         provider=route.provider,

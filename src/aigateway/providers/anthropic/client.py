@@ -1,22 +1,84 @@
 """Anthropic Messages upstream (api.anthropic.com or anything that speaks it).
 
 Passthrough only changes auth: the client's body and `anthropic-*` headers go through verbatim.
+For clients of another protocol (the Chat Completions door) it also translates: the core request
+is encoded back to a Messages body (request.py) and the answer typed (response.py, stream.py).
+Its `wire` stays `anthropic`, so the Messages door keeps passing bodies through byte for byte.
 """
 
 from __future__ import annotations
 
-from aigateway.providers.base import PassthroughRequest, Provider, UpstreamResponse
+from collections.abc import Mapping
+
+import msgspec
+
+from aigateway.errors import UpstreamError
+from aigateway.ir.messages import Message, MessagesRequest
+from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic.request import from_ir
+from aigateway.providers.anthropic.response import to_ir
+from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
+from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
 
 DEFAULT_VERSION = "2023-06-01"
+_FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry", "request-id")
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(TranslatingProvider):
     wire = "anthropic"
+
+    def _headers(self, stream: bool) -> dict[str, str]:
+        return {
+            "x-api-key": self.config.api_key or "",
+            "content-type": "application/json",
+            "accept": "text/event-stream" if stream else "application/json",
+        }
 
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         headers = dict(request.headers)
         headers.setdefault("anthropic-version", DEFAULT_VERSION)
-        headers["x-api-key"] = self.config.api_key or ""
-        headers["content-type"] = "application/json"
-        headers["accept"] = "text/event-stream" if request.stream else "application/json"
+        headers.update(self._headers(request.stream))
         return await self._post(request.path, request.body, headers)
+
+    def prepare(self, request: MessagesRequest, upstream_model: str) -> Prepared:
+        body, warnings = from_ir(request, upstream_model)
+        return Prepared(upstream_model, msgspec.json.encode(body), request.stream, warnings)
+
+    async def send(self, prepared: Prepared) -> UpstreamResponse:
+        headers = {"anthropic-version": DEFAULT_VERSION, **self._headers(prepared.stream)}
+        return await self._post("/v1/messages", prepared.body, headers)
+
+    def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
+        return to_ir(body, model=model, provider=self.name)
+
+    def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:
+        return AnthropicStreamDecoder(provider=self.name, model=model)
+
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        """Status, type and wording kept (a client of the Messages door never gets here: its errors
+        pass through unchanged)."""
+        try:
+            error = msgspec.json.decode(body).get("error") or {}
+        except (msgspec.DecodeError, AttributeError):
+            error = {}
+        error_type, message = error.get("type"), error.get("message")
+        error_type = error_type if isinstance(error_type, str) else "api_error"
+        message = message if isinstance(message, str) else f"answered {status}"
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if status in (401, 403):  # the gateway's own credential was refused: not the client's fault
+            return UpstreamError(
+                f"The gateway's credential for provider '{self.name}' was refused ({status}); "
+                f"an operator must fix providers.{self.name}.api_key",
+                provider=self.name,
+                status=502,
+                retryable=False,
+                upstream_status=status,
+                credential_refused=True,
+            )
+        return UpstreamError(
+            f"{self.name}: {message}",
+            provider=self.name,
+            status=status,
+            error_type=error_type,
+            headers={name: lowered[name] for name in _FORWARDED_ERROR_HEADERS if name in lowered},
+        )

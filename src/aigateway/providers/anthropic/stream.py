@@ -1,15 +1,31 @@
-"""Reads usage, stop reason and errors off an Anthropic SSE stream without altering it.
+"""Anthropic SSE: tapped when relayed unchanged, decoded into typed events when translated.
 
 `AnthropicStreamTap.feed(chunk)` returns the bytes of the events completed so far, to be relayed
 as they are; only `message_start`, `message_delta` and `error` payloads are decoded.
+
+`AnthropicStreamDecoder` (for clients of another protocol) turns the same stream into the core's
+typed events. A block of a type the core does not model (server tools, citations deltas) is left
+out with its deltas, and the blocks after it renumbered, so the output keeps the grammar of
+`ir/events.py`; usage is cumulative, later values overwrite earlier ones (spec §5.4).
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msgspec
 
+from aigateway.ir.events import (
+    ContentBlockDelta,
+    ContentBlockStart,
+    ContentBlockStop,
+    Event,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    StreamError,
+)
 from aigateway.ir.usage import Usage
 from aigateway.wire.sse import SSEDecoder
 
@@ -18,7 +34,16 @@ _CONTENT_EVENTS = frozenset({"content_block_start", "content_block_delta"})
 
 
 class AnthropicStreamTap:
-    __slots__ = ("_sse", "error_body", "error_type", "first_content_at", "saw_stop", "stop_reason", "usage")
+    __slots__ = (
+        "_sse",
+        "error_body",
+        "error_message",
+        "error_type",
+        "first_content_at",
+        "saw_stop",
+        "stop_reason",
+        "usage",
+    )
 
     def __init__(self) -> None:
         self._sse = SSEDecoder()
@@ -28,6 +53,7 @@ class AnthropicStreamTap:
         self.first_content_at: float | None = None
         self.saw_stop = False
         self.error_body: bytes | None = None  # the error event's payload: Anthropic's envelope
+        self.error_message: str | None = None  # passthrough errors speak for themselves (error_body)
 
     def feed(self, chunk: bytes) -> bytes:
         complete, events = self._sse.feed(chunk)
@@ -68,3 +94,95 @@ class AnthropicStreamTap:
         elif name == "error":
             self.error_type = (_decode(data).get("error") or {}).get("type") or "api_error"
             self.error_body = data.encode()
+
+
+_decode_event = msgspec.json.Decoder(Event).decode
+
+
+class AnthropicStreamDecoder:
+    """Anthropic SSE bytes to typed events; pure, one per stream (the `StreamDecoder` protocol)."""
+
+    def __init__(self, *, provider: str, model: str) -> None:
+        self._provider = provider
+        self._model = model  # the client's name for the model, not the upstream's
+        self._sse = SSEDecoder()
+        self._index: dict[int, int] = {}  # upstream block index -> ours, for the blocks kept
+        self._ended = False
+        self.usage: Usage | None = None
+        self.stop_reason: str | None = None
+        self.error: StreamError | None = None
+
+    def feed(self, chunk: bytes) -> list[Event | StreamError]:
+        _, events = self._sse.feed(chunk)
+        return self._handle(events)
+
+    def finish(self) -> list[Event | StreamError]:
+        _, events = self._sse.finish()
+        out = self._handle(events, cut=True)
+        if not self._ended:
+            out.append(self._fail("api_error", f"Upstream provider '{self._provider}' ended the stream early"))
+        return out
+
+    def _handle(self, events: list[Any], *, cut: bool = False) -> list[Event | StreamError]:
+        """`cut`: these are the bytes left at the end, an event the upstream may not have finished."""
+        out: list[Event | StreamError] = []
+        for ev in events:
+            if self._ended:
+                break
+            if ev.event == "error":
+                out.append(self._error(ev.data))
+                continue
+            try:
+                event = _decode_event(ev.data)
+            except msgspec.ValidationError:
+                continue  # an event or block type the core does not model: left out (docstring)
+            except msgspec.DecodeError:
+                if not cut:  # a cut one is half an event: reported as a stream that ended early
+                    what = f"Upstream provider '{self._provider}' sent an event that is not JSON"
+                    out.append(self._fail("api_error", what))
+                continue
+            kept = self._see(event)
+            if kept is not None:
+                out.append(kept)
+        return out
+
+    def _see(self, event: Event) -> Event | None:
+        if isinstance(event, MessageStart):
+            u = event.message.usage
+            self.usage = Usage(
+                u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens
+            )
+            return MessageStart(message=msgspec.structs.replace(event.message, model=self._model))
+        if isinstance(event, ContentBlockStart):
+            self._index[event.index] = len(self._index)
+            return ContentBlockStart(index=self._index[event.index], content_block=event.content_block)
+        if isinstance(event, ContentBlockDelta | ContentBlockStop):
+            if event.index not in self._index:
+                return None  # belongs to a block left out
+            return msgspec.structs.replace(event, index=self._index[event.index])
+        if isinstance(event, MessageDelta):
+            self.stop_reason = event.delta.stop_reason
+            usage = self.usage or Usage()
+            for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+                value = getattr(event.usage, name)
+                if value is not None:
+                    setattr(usage, name, value)
+            self.usage = usage
+        elif isinstance(event, MessageStop):
+            self._ended = True
+        return event
+
+    def _error(self, data: str) -> StreamError:
+        try:
+            error = (msgspec.json.decode(data) or {}).get("error") or {}
+        except (msgspec.DecodeError, AttributeError):
+            error = {}
+        kind, message = error.get("type"), error.get("message")
+        kind = kind if isinstance(kind, str) else "api_error"
+        message = message if isinstance(message, str) else "stream error"
+        return self._fail(kind, f"{self._provider}: {message}")
+
+    def _fail(self, error_type: str, message: str) -> StreamError:
+        self._ended = True
+        self.error = StreamError(error_type=error_type, message=message)
+        return self.error

@@ -46,10 +46,14 @@ class OpenAIProvider(TranslatingProvider):
         self._headers = headers
 
     def _path(self, upstream_model: str) -> str:
+        return self.path_for(upstream_model, "chat/completions")
+
+    def path_for(self, upstream_model: str, endpoint: str) -> str:
+        """Where `endpoint` (`chat/completions`, `embeddings`) is for this model."""
         if self.kind == "azure":
             deployment = quote(upstream_model, safe="")
-            return f"openai/deployments/{deployment}/chat/completions?api-version={self.config.api_version}"
-        return "chat/completions"
+            return f"openai/deployments/{deployment}/{endpoint}?api-version={self.config.api_version}"
+        return endpoint
 
     def prepare(self, request: MessagesRequest, upstream_model: str) -> Prepared:
         body, warnings = from_ir(request, upstream_model, self.profile, self.kind)
@@ -60,7 +64,7 @@ class OpenAIProvider(TranslatingProvider):
         return await self._post(self._path(prepared.upstream_model), prepared.body, headers)
 
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
-        """A Chat Completions body from an OpenAI client, forwarded with only auth changed."""
+        """A body from an OpenAI client (chat or embeddings), forwarded with only auth changed."""
         return await self._post(request.path, request.body, {**self._headers, **request.headers})
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:

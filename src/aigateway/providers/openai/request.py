@@ -49,6 +49,7 @@ from aigateway.providers.openai.tools import tool_choice, tool_definitions
 # Budget tokens -> reasoning effort, for `thinking: {type: enabled, budget_tokens}` (Anthropic's
 # minimum budget is 1024; Claude Code's default is 31999).
 _BUDGET_EFFORT = ((4096, "low"), (16384, "medium"))
+_OPENAI_KNOBS = ("n", "seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty", "response_format")
 _EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high", "xhigh": "high"}
 
 
@@ -82,6 +83,10 @@ def from_ir(req: MessagesRequest, upstream_model: str, profile: Profile, kind: s
             body["user"] = req.user_id
         else:
             t.drop("metadata.user_id")
+    for name in _OPENAI_KNOBS:  # the Chat Completions door's own fields go back as they came
+        value = getattr(req, name)
+        if value is not None:
+            body[name] = value
     for name in req.tool_extras:
         t.drop(name)
     for name in req.extra:

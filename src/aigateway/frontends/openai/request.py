@@ -1,0 +1,342 @@
+"""A Chat Completions body to the core request (ir), in Anthropic's structure (spec §10.2, read
+backwards; field names from openai-python `types/chat/completion_create_params.py`).
+
+Invariants of the result:
+- every `system` and `developer` message is hoisted, in order, into `system`;
+- `tool` messages become `tool_result` blocks; consecutive messages of one role are merged into
+  one turn, tool results first, so roles alternate as Anthropic requires;
+- user parts: text, `image_url` (data URL -> base64 source, else url source), `file` with a PDF
+  data URL -> document; audio and file ids are a 400 naming the part;
+- assistant `tool_calls` become `tool_use` blocks, arguments parsed (a 400 if not a JSON object);
+- `response_format` json_schema -> `output_config.format` (Anthropic's structured outputs) where
+  the model has them (`native_schema`); else, and for `json_object` (no schema to enforce), forced
+  use of one tool, `JSON_TOOL`, taking the schema (any object for json_object); response.py and
+  stream.py turn that call back into the message's content. An upstream with a JSON mode of its
+  own (`json_mode`) gets `json_object` as the core's `response_format` instead;
+- `reasoning_effort` -> `thinking` with a budget below `max_tokens` (`none` -> disabled);
+- OpenAI-only knobs the core models (n, seed, logprobs, penalties) become its typed fields;
+  anything else is named in `dropped`, never forwarded as if it were an Anthropic field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from aigateway.errors import InvalidRequest
+from aigateway.ir.messages import (
+    Base64Source,
+    Block,
+    DocumentBlock,
+    ImageBlock,
+    InputMessage,
+    MessagesRequest,
+    OutputConfig,
+    RawBlock,
+    TextBlock,
+    Thinking,
+    Tool,
+    ToolChoice,
+    ToolChoiceAny,
+    ToolChoiceAuto,
+    ToolChoiceNone,
+    ToolChoiceTool,
+    ToolResultBlock,
+    ToolUseBlock,
+    URLSource,
+)
+
+JSON_TOOL = "json_response"  # the forced tool standing for response_format json_object
+_JSON_TOOL_DEF = Tool(
+    name=JSON_TOOL,
+    description="Give your whole answer as this tool's input: one JSON object.",
+    input_schema={"type": "object"},
+)
+DEFAULT_MAX_TOKENS = 4096  # Chat Completions makes it optional; Anthropic requires one
+# reasoning_effort -> thinking budget (Anthropic's minimum budget is 1024)
+_EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
+# Read by the door itself, or mapped below; everything else is reported as dropped.
+_HANDLED = {
+    "model", "messages", "max_tokens", "max_completion_tokens", "stream", "stream_options", "temperature",
+    "top_p", "stop", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort",
+    "user", "n", "seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty",
+}  # fmt: skip
+_KNOBS = {"n": int, "seed": int, "logprobs": bool, "top_logprobs": int, "frequency_penalty": float,
+          "presence_penalty": float, "temperature": float, "top_p": float}  # fmt: skip
+
+
+def to_ir(
+    raw: dict[str, Any], model: str, *, native_schema: bool = True, json_mode: bool = False
+) -> tuple[MessagesRequest, list[str]]:
+    """The typed request and the names of the fields the core cannot carry.
+
+    `native_schema`: the upstream model takes `output_config.format`; `json_mode`: it has a
+    schemaless JSON mode of its own, so `json_object` stays `response_format` in the core."""
+    request, dropped = _to_ir(raw, model)
+    if json_mode and (raw.get("response_format") or {}).get("type") == "json_object":
+        request.response_format = {"type": "json_object"}
+        return request, dropped
+    schema = json_tool_schema(raw, native_schema=native_schema)
+    if schema is not None:
+        if request.tools or request.thinking:
+            raise InvalidRequest(
+                "response_format: answered by a forced tool on this model, so it cannot be combined "
+                "with tools or reasoning_effort"
+            )
+        request.output_config = None
+        tool = msgspec.structs.replace(_JSON_TOOL_DEF, input_schema=schema)
+        request.tools, request.tool_choice = [tool], ToolChoiceTool(name=JSON_TOOL)
+    return request, dropped
+
+
+def json_tool_schema(raw: dict[str, Any], *, native_schema: bool, json_mode: bool = False) -> dict[str, Any] | None:
+    """The input schema of the forced JSON tool, when `response_format` needs one."""
+    fmt = raw.get("response_format")
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "json_object" and not json_mode:
+        return dict(_JSON_TOOL_DEF.input_schema)
+    if kind == "json_schema" and not native_schema:
+        schema = (fmt.get("json_schema") or {}).get("schema")  # type: ignore[union-attr]
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise InvalidRequest("response_format.json_schema.schema: must be an object schema on this model")
+        return schema
+    return None
+
+
+def _to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]:
+    messages = raw.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("messages: Field required (a non-empty list of messages)")
+    system, turns = _conversation(messages)
+    max_tokens = _max_tokens(raw)
+    tools = _tools(raw.get("tools"))
+    knobs = {name: _typed(raw[name], kind, name) for name, kind in _KNOBS.items() if raw.get(name) is not None}
+    request = MessagesRequest(
+        model=model,
+        max_tokens=max_tokens,
+        messages=turns,
+        system=system or None,
+        stream=bool(raw.get("stream")),
+        stop_sequences=_stop(raw.get("stop")),
+        tools=tools,
+        # Without tools a choice means nothing (and Anthropic refuses one).
+        tool_choice=_tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls")) if tools else None,
+        thinking=_thinking(raw.get("reasoning_effort"), max_tokens),
+        output_config=_output_config(raw.get("response_format")),
+        user_id=_typed(raw["user"], str, "user") if raw.get("user") is not None else None,
+        **knobs,
+    )
+    return request, [name for name in raw if name not in _HANDLED]
+
+
+def _typed(value: Any, kind: Any, path: str) -> Any:
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"{path}: {str(exc).partition(' - at ')[0]}") from None
+
+
+def _max_tokens(raw: dict[str, Any]) -> int:
+    for name in ("max_completion_tokens", "max_tokens"):
+        if raw.get(name) is not None:
+            value: int = _typed(raw[name], int, name)
+            if value < 1:
+                raise InvalidRequest(f"{name}: must be at least 1")
+            return value
+    return DEFAULT_MAX_TOKENS
+
+
+def _stop(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    stops: list[str] = _typed([value] if isinstance(value, str) else value, list[str], "stop")
+    return stops or None
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+def _conversation(messages: list[Any]) -> tuple[list[TextBlock], list[InputMessage]]:
+    system: list[TextBlock] = []
+    turns: list[InputMessage] = []
+    for i, msg in enumerate(messages):
+        path = f"messages[{i}]"
+        if not isinstance(msg, dict):
+            raise InvalidRequest(f"{path}: must be an object with a role")
+        role = msg.get("role")
+        if role in ("system", "developer"):
+            system += [TextBlock(text=t) for t in _texts(msg.get("content"), f"{path}.content")]
+            continue
+        turn_role: Literal["user", "assistant"] = "assistant" if role == "assistant" else "user"
+        if role == "user":
+            blocks = _user(msg.get("content"), path)
+        elif role == "assistant":
+            blocks = _assistant(msg, path)
+        elif role == "tool":
+            blocks = [_tool_result(msg, path)]
+        else:
+            raise InvalidRequest(f"{path}.role: must be one of system, developer, user, assistant, tool")
+        if turns and turns[-1].role == turn_role:
+            turns[-1].content += blocks  # merged: Anthropic's roles alternate
+        elif blocks or turn_role == "user":
+            turns.append(InputMessage(role=turn_role, content=blocks))
+    for turn in turns:  # a tool_result must open the user turn that answers the tool calls
+        turn.content.sort(key=lambda b: not isinstance(b, ToolResultBlock))
+    if not turns:
+        raise InvalidRequest("messages: at least one user or assistant message is required")
+    return system, turns
+
+
+def _texts(content: Any, path: str) -> list[str]:
+    if isinstance(content, str):
+        return [content] if content else []
+    if not isinstance(content, list):
+        raise InvalidRequest(f"{path}: must be a string or a list of text parts")
+    out = []
+    for j, part in enumerate(content):
+        if not isinstance(part, dict) or part.get("type") not in ("text", "refusal"):
+            raise InvalidRequest(f"{path}[{j}]: only text parts are allowed here")
+        text = part.get("text", part.get("refusal"))
+        if not isinstance(text, str):
+            raise InvalidRequest(f"{path}[{j}].text: Field required")
+        if text:
+            out.append(text)
+    return out
+
+
+def _user(content: Any, path: str) -> list[Block | RawBlock]:
+    if isinstance(content, str):
+        return [TextBlock(text=content)]
+    if not isinstance(content, list):
+        raise InvalidRequest(f"{path}.content: must be a string or a list of content parts")
+    return [_part(part, f"{path}.content[{j}]") for j, part in enumerate(content)]
+
+
+def _part(part: Any, path: str) -> Block:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind == "text" and isinstance(part.get("text"), str):
+        return TextBlock(text=part["text"])
+    if kind == "image_url":
+        url = (part.get("image_url") or {}).get("url")
+        if not isinstance(url, str):
+            raise InvalidRequest(f"{path}.image_url.url: Field required")
+        return ImageBlock(source=_source(url, path))
+    if kind == "file":
+        data = (part.get("file") or {}).get("file_data")
+        if not isinstance(data, str) or not data.startswith("data:"):
+            raise InvalidRequest(f"{path}.file: only inline file_data (a data URL) can be sent on; file ids cannot")
+        name = (part.get("file") or {}).get("filename")
+        return DocumentBlock(source=_source(data, path), title=name if isinstance(name, str) else None)
+    raise InvalidRequest(f"{path}: content part type {kind!r} is not supported (text, image_url and file are)")
+
+
+def _source(url: str, path: str) -> Base64Source | URLSource:
+    if not url.startswith("data:"):
+        return URLSource(url=url)
+    head, sep, data = url[5:].partition(",")
+    media_type, _, encoding = head.partition(";")
+    if not sep or encoding != "base64" or not media_type:
+        raise InvalidRequest(f"{path}: a data URL must be data:<media type>;base64,<data>")
+    return Base64Source(media_type=media_type, data=data)
+
+
+def _assistant(msg: dict[str, Any], path: str) -> list[Block | RawBlock]:
+    content = msg.get("content")
+    blocks: list[Block | RawBlock] = [] if content is None else [TextBlock(text=t) for t in _texts(content, path)]
+    calls = msg.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise InvalidRequest(f"{path}.tool_calls: must be a list")
+    for k, call in enumerate(calls):
+        where = f"{path}.tool_calls[{k}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(call.get("id"), str):
+            raise InvalidRequest(f"{where}: a function call needs id and function")
+        arguments = function.get("arguments") or "{}"
+        try:
+            parsed = msgspec.json.decode(arguments) if isinstance(arguments, str) else None
+        except msgspec.DecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise InvalidRequest(f"{where}.function.arguments: must be a JSON object encoded as a string")
+        blocks.append(ToolUseBlock(id=call["id"], name=str(function.get("name", "")), input=parsed))
+    return blocks
+
+
+def _tool_result(msg: dict[str, Any], path: str) -> ToolResultBlock:
+    call_id = msg.get("tool_call_id")
+    if not isinstance(call_id, str):
+        raise InvalidRequest(f"{path}.tool_call_id: Field required")
+    texts = _texts(msg.get("content") or "", f"{path}.content")
+    return ToolResultBlock(tool_use_id=call_id, content="".join(texts))
+
+
+# --- tools and options ---------------------------------------------------------------------------
+
+
+def _tools(value: Any) -> list[Tool] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise InvalidRequest("tools: must be a list")
+    tools = []
+    for i, tool in enumerate(value):
+        function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise InvalidRequest(f"tools[{i}]: only function tools with a name are supported")
+        schema = function.get("parameters") or {"type": "object", "properties": {}}
+        tools.append(
+            Tool(
+                name=function["name"],
+                input_schema=schema,
+                description=function.get("description"),
+                strict=function.get("strict"),
+            )
+        )
+    return tools
+
+
+def _tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
+    choice: ToolChoice | None
+    if value is None or value == "auto":
+        choice = ToolChoiceAuto() if value is not None or parallel is False else None
+    elif value == "none":
+        return ToolChoiceNone()
+    elif value == "required":
+        choice = ToolChoiceAny()
+    elif isinstance(value, dict) and isinstance((value.get("function") or {}).get("name"), str):
+        choice = ToolChoiceTool(name=value["function"]["name"])
+    else:
+        raise InvalidRequest("tool_choice: must be none, auto, required or {type: function, function: {name}}")
+    if parallel is False and choice is not None:
+        choice.disable_parallel_tool_use = True  # parallel_tool_calls: false
+    return choice
+
+
+def _thinking(effort: Any, max_tokens: int) -> Thinking | None:
+    if effort is None:
+        return None
+    if effort == "none":
+        return Thinking(type="disabled")
+    budget = _EFFORT_BUDGET.get(effort) if isinstance(effort, str) else None
+    if budget is None:
+        raise InvalidRequest(f"reasoning_effort: must be one of none, {', '.join(_EFFORT_BUDGET)}")
+    if max_tokens <= 1024:
+        raise InvalidRequest("reasoning_effort: needs max_completion_tokens above 1024 (the least thinking budget)")
+    return Thinking(type="enabled", budget_tokens=min(budget, max_tokens - 1))
+
+
+def _output_config(value: Any) -> OutputConfig | None:
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "text":
+        return None
+    if kind == "json_schema":
+        schema = (value.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, dict):
+            raise InvalidRequest("response_format.json_schema.schema: Field required")
+        return OutputConfig(format={"type": "json_schema", "schema": schema})
+    if kind == "json_object":
+        return None  # forced tool use, see `to_ir`
+    raise InvalidRequest("response_format.type: must be text, json_schema or json_object")

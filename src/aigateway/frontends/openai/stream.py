@@ -1,0 +1,194 @@
+"""The core's stream events to Chat Completions chunks (`chat.completion.chunk`, openai-python
+`types/chat/chat_completion_chunk.py`), and the relay's view of a translated stream.
+
+`OpenAIChatStreamEncoder.encode(event) -> bytes` is pure, one per stream, all state inside:
+- the first chunk carries `delta.role` ("assistant") and `content` ("" or null, see `_role`);
+- text deltas become `delta.content`, thinking deltas `delta.reasoning_content`;
+- each tool_use block is one `tool_calls` entry: its first chunk has `index`, `id`, `type` and
+  `function.name` with empty arguments, each `input_json_delta` then one `function.arguments`
+  fragment under the same index (the indices count tool calls, 0, 1, ..., not blocks); except
+  the forced tool standing for `response_format` (`json_tool`), whose fragments are the content;
+- `message_stop` gives the chunk with `finish_reason`, then, when the client asked with
+  `stream_options.include_usage`, a chunk with `choices: []` and the usage (every earlier chunk
+  then says `"usage": null`, as OpenAI's do), then `data: [DONE]`.
+An in-stream error becomes `data: {"error": {...}}` and the stream ends without `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from aigateway.errors import UpstreamError
+from aigateway.frontends.openai.errors import stream_error_chunk
+from aigateway.frontends.openai.response import map_finish_reason, openai_usage
+from aigateway.ir.events import (
+    ContentBlockDelta,
+    ContentBlockStart,
+    Event,
+    InputJsonDelta,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    StreamError,
+    TextDelta,
+    ThinkingDelta,
+)
+from aigateway.ir.messages import OutputBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.usage import Usage
+from aigateway.providers.base import StreamDecoder
+
+_encode = msgspec.json.encode
+DONE = b"data: [DONE]\n\n"
+
+
+class OpenAIChatStreamEncoder:
+    def __init__(
+        self,
+        *,
+        completion_id: str,
+        model: str,
+        include_usage: bool,
+        created: int | None = None,
+        json_tool: str | None = None,
+    ) -> None:
+        head = {"id": completion_id, "object": "chat.completion.chunk", "created": created or int(time.time())}
+        head["model"] = model
+        self._head = _encode(head)[:-1] + b',"choices":['  # the fixed fields, once
+        self._tail = b'],"usage":null}' if include_usage else b"]}"
+        self._include_usage = include_usage
+        self._tool_index: dict[int, int] = {}  # block index -> tool call index
+        self._usage = Usage()
+        self._thinking_tokens = 0
+        self._stop_reason: str | None = None
+        self._said_role = False
+        self._json_tool = json_tool  # response_format json_object: this call's input is the content
+        self._json_block: int | None = None
+
+    def encode(self, event: Event) -> bytes:
+        if isinstance(event, MessageStart):
+            u = event.message.usage
+            self._usage = Usage(
+                u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens
+            )
+            return b""  # the role chunk waits for the first block (see `_role`)
+        if isinstance(event, ContentBlockStart):
+            return self._role(event.content_block) + self._start(event)
+        if isinstance(event, ContentBlockDelta):
+            return self._content(event)
+        if isinstance(event, MessageDelta):
+            self._stop_reason = event.delta.stop_reason
+            for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+                value = getattr(event.usage, name)
+                if value is not None:
+                    setattr(self._usage, name, value)
+            details = event.usage.output_tokens_details
+            self._thinking_tokens = details.thinking_tokens if details else self._thinking_tokens
+            return b""
+        if isinstance(event, MessageStop):
+            return self._role(None) + self._end()
+        return b""  # ping, content_block_stop: nothing to say in this protocol
+
+    def _role(self, first: OutputBlock | None) -> bytes:
+        """The first chunk: `content` is "" when text comes, null when the answer opens with
+        something else, as OpenAI's own streams say (so accumulators end with the same value)."""
+        if self._said_role:
+            return b""
+        self._said_role = True
+        text = isinstance(first, TextBlock) or first is None
+        text = text or (isinstance(first, ToolUseBlock) and first.name == self._json_tool)
+        return self._delta({"role": "assistant", "content": "" if text else None})
+
+    def _start(self, event: ContentBlockStart) -> bytes:
+        block = event.content_block
+        if isinstance(block, ToolUseBlock) and block.name == self._json_tool:
+            self._json_block = event.index
+            return b""
+        if isinstance(block, ToolUseBlock):
+            index = self._tool_index[event.index] = len(self._tool_index)
+            call = {"index": index, "id": block.id, "type": "function"}
+            call["function"] = {"name": block.name, "arguments": ""}
+            return self._delta({"tool_calls": [call]})
+        if isinstance(block, TextBlock) and block.text:
+            return self._delta({"content": block.text})
+        if isinstance(block, ThinkingBlock) and block.thinking:
+            return self._delta({"reasoning_content": block.thinking})
+        return b""
+
+    def _content(self, event: ContentBlockDelta) -> bytes:
+        delta = event.delta
+        if isinstance(delta, TextDelta) and delta.text:
+            return self._delta({"content": delta.text})
+        if isinstance(delta, ThinkingDelta) and delta.thinking:
+            return self._delta({"reasoning_content": delta.thinking})
+        if isinstance(delta, InputJsonDelta) and delta.partial_json and event.index == self._json_block:
+            return self._delta({"content": delta.partial_json})
+        if isinstance(delta, InputJsonDelta) and delta.partial_json and event.index in self._tool_index:
+            call = {"index": self._tool_index[event.index], "function": {"arguments": delta.partial_json}}
+            return self._delta({"tool_calls": [call]})
+        return b""  # signatures have no OpenAI form
+
+    def _end(self) -> bytes:
+        stop = self._stop_reason
+        if self._json_block is not None and stop == "tool_use" and not self._tool_index:
+            stop = "end_turn"  # the forced json tool answered: a plain stop for the client
+        finish = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": map_finish_reason(stop)}
+        out = self._chunk(finish)
+        if self._include_usage:
+            usage = _encode(openai_usage(self._usage, self._thinking_tokens))
+            out += b"data: " + self._head + b'],"usage":' + usage + b"}\n\n"
+        return out + DONE
+
+    def _delta(self, delta: dict[str, Any]) -> bytes:
+        return self._chunk({"index": 0, "delta": delta, "logprobs": None, "finish_reason": None})
+
+    def _chunk(self, choice: dict[str, Any]) -> bytes:
+        return b"data: " + self._head + _encode(choice) + self._tail + b"\n\n"
+
+
+class EncodedChatStream:
+    """Upstream bytes in (through the provider's decoder), Chat Completions SSE out; what the
+    relay and the ledger read off it."""
+
+    def __init__(self, decoder: StreamDecoder, encoder: OpenAIChatStreamEncoder, provider: str) -> None:
+        self._decoder, self._encoder, self._provider = decoder, encoder, provider
+        self.saw_stop = False
+        self.error_type: str | None = None
+        self.error_message: str | None = None
+        self.first_content_at: float | None = None
+        self._finished = False
+
+    @property
+    def usage(self) -> Usage:
+        return self._decoder.usage or Usage()
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self._decoder.stop_reason
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self._render(self._decoder.feed(chunk))
+
+    def finish(self) -> bytes:
+        """The decoder's last events; later calls give nothing (the relay may ask twice)."""
+        if self._finished:
+            return b""
+        self._finished = True
+        return self._render(self._decoder.finish())
+
+    def _render(self, events: list[Event | StreamError]) -> bytes:
+        out = []
+        for event in events:
+            if isinstance(event, StreamError):
+                self.error_type, self.error_message = event.error_type, event.message
+                error = UpstreamError(event.message, provider=self._provider, status=502, error_type=event.error_type)
+                out.append(stream_error_chunk(error))
+                break
+            if isinstance(event, ContentBlockStart) and self.first_content_at is None:
+                self.first_content_at = time.monotonic()
+            elif isinstance(event, MessageStop):
+                self.saw_stop = True
+            out.append(self._encoder.encode(event))
+        return b"".join(out)

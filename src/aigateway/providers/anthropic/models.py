@@ -1,0 +1,35 @@
+"""What differs between Claude models, by their upstream id, where the request must know it.
+
+Structured outputs (`output_config.format`) are documented for Claude 4.5 models and later
+(platform.claude.com, "Structured outputs": Opus 4.5 and 4.6, Sonnet 4.5 and 4.6, Haiku 4.5);
+earlier ones (`claude-3-*`, `claude-sonnet-4-0`, `claude-opus-4-1`, ...) answer 400 to it. An id
+that does not name a Claude family and version (a custom deployment) is assumed to be current.
+
+Thinking: from Claude 4.6 on, adaptive thinking paired with `output_config.effort` is the mode
+(spec §3.7: the default on 4.6, the only one on Opus 4.7 and later; the SDK warns that
+`enabled` with a budget is deprecated there).
+"""
+
+from __future__ import annotations
+
+import re
+
+_VERSIONED = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d)(?!\d))?")
+_LEGACY = re.compile(r"claude-(?:\d|instant)")  # claude-3-5-sonnet-..., claude-2.1, claude-instant-1
+
+
+def has_structured_outputs(upstream_model: str) -> bool:
+    return _at_least(upstream_model, (4, 5))
+
+
+def has_adaptive_thinking(upstream_model: str) -> bool:
+    return _at_least(upstream_model, (4, 6))
+
+
+def _at_least(upstream_model: str, version: tuple[int, int]) -> bool:
+    if _LEGACY.search(upstream_model):
+        return False
+    m = _VERSIONED.search(upstream_model)
+    if m is None:
+        return True
+    return (int(m.group(1)), int(m.group(2) or 0)) >= version

@@ -1,0 +1,102 @@
+"""Google's Gemini API (generativelanguage.googleapis.com): `models/{model}:generateContent` and
+`:streamGenerateContent?alt=sse`, with the key in the `x-goog-api-key` header (never in the URL,
+where proxies and logs would keep it).
+
+`GeminiProvider` is also the base of Vertex AI's Gemini models (vertex/client.py), which differ
+only in the URL and in how a request is authenticated (`_path`, `_auth_headers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+
+from aigateway.errors import UpstreamError
+from aigateway.ir.messages import Message, MessagesRequest
+from aigateway.ir.usage import Usage
+from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
+from aigateway.providers.gemini.errors import map_error
+from aigateway.providers.gemini.request import from_ir
+from aigateway.providers.gemini.response import to_ir
+from aigateway.providers.gemini.stream import GeminiStreamDecoder
+
+_encode = msgspec.json.encode
+_COUNTED = ("contents", "systemInstruction", "tools", "toolConfig")  # what makes up the prompt
+
+
+class GeminiProvider(TranslatingProvider):
+    wire = "gemini"
+    credential = "api_key"  # the config key an operator fixes when Google refuses ours
+
+    def _path(self, upstream_model: str, stream: bool) -> str:
+        method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        return f"models/{quote(upstream_model, safe='')}:{method}"
+
+    async def _auth_headers(self) -> dict[str, str]:
+        return {"x-goog-api-key": self.config.api_key or ""}
+
+    def prepare(self, request: MessagesRequest, upstream_model: str) -> Prepared:
+        body, warnings = from_ir(request, upstream_model, self.name)
+        return Prepared(upstream_model, _encode(body), request.stream, warnings)
+
+    async def send(self, prepared: Prepared) -> UpstreamResponse:
+        headers = {
+            "content-type": "application/json",
+            "accept": "text/event-stream" if prepared.stream else "application/json",
+            **self.config.headers,
+            **await self._auth_headers(),
+        }
+        return await self._post(self._path(prepared.upstream_model, prepared.stream), prepared.body, headers)
+
+    async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
+        """A body already in Gemini's format, forwarded with only auth added."""
+        headers = {"content-type": "application/json", **request.headers, **await self._auth_headers()}
+        return await self._post(request.path, request.body, headers)
+
+    def _count_path(self, upstream_model: str) -> str:
+        return f"models/{quote(upstream_model, safe='')}:countTokens"
+
+    def _count_body(self, body: dict[str, Any], upstream_model: str) -> dict[str, Any]:
+        """Gemini API: the whole request under `generateContentRequest`, so system instruction
+        and tools are counted too (CountTokensRequest)."""
+        request = {k: body[k] for k in _COUNTED if k in body}
+        return {"generateContentRequest": {"model": f"models/{upstream_model}", **request}}
+
+    async def count_tokens(self, request: MessagesRequest, upstream_model: str) -> int:
+        """Gemini's own counter (`:countTokens`); its `totalTokens` is the prompt's input tokens."""
+        body, _ = from_ir(request, upstream_model, self.name)
+        headers = {"content-type": "application/json", **self.config.headers, **await self._auth_headers()}
+        payload = _encode(self._count_body(body, upstream_model))
+        upstream = await self._post(self._count_path(upstream_model), payload, headers)
+        answer = await upstream.read()
+        if upstream.status >= 400:
+            raise self.error(upstream.status, answer, upstream.headers)
+        try:
+            total = msgspec.json.decode(answer).get("totalTokens")
+        except (msgspec.DecodeError, AttributeError):
+            total = None
+        if not isinstance(total, int):
+            what = f"Upstream provider '{self.name}' answered countTokens without totalTokens"
+            raise UpstreamError(what, provider=self.name, status=502)
+        return total
+
+    def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
+        try:
+            data = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            data = None
+        if not isinstance(data, dict):
+            raise UpstreamError(
+                f"Upstream provider '{self.name}' answered with a body that is not JSON", provider=self.name, status=502
+            )
+        return to_ir(data, model=model, provider=self.name)
+
+    def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:
+        return GeminiStreamDecoder(provider=self.name, message_id=message_id, model=model, input_tokens=input_tokens)
+
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        return map_error(self.name, status, body, lowered, self.config.api_key, self.credential)

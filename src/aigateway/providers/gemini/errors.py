@@ -1,0 +1,130 @@
+"""A Google API error to the gateway's error tree, by one table (spec §6, §10.4).
+
+Google's envelope is `{"error": {"code", "message", "status", "details"}}` (sometimes inside a
+one-element list). The client sees Anthropic's types and statuses:
+
+| Google status (HTTP)                                 | to the client                            |
+|------------------------------------------------------|------------------------------------------|
+| INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE  | 400 invalid_request_error                |
+| INVALID_ARGUMENT + ErrorInfo reason API_KEY_*,       | 502 api_error naming the provider,       |
+|   UNAUTHENTICATED (401), PERMISSION_DENIED (403)     |   not retryable                          |
+| NOT_FOUND (404)                                      | 404 not_found_error                      |
+| RESOURCE_EXHAUSTED (429)                             | 429 rate_limit_error, `retry-after` from |
+|                                                      |   `RetryInfo.retryDelay`                 |
+| INTERNAL (500), UNKNOWN, CANCELLED                   | 500 api_error                            |
+| UNAVAILABLE (503)                                    | 529 overloaded_error                     |
+| DEADLINE_EXCEEDED (504)                              | 504 api_error                            |
+
+A refused credential is the gateway's own fault, never the client's key, so it is a 502 without
+the upstream's wording.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from aigateway.errors import UpstreamError
+
+_BY_STATUS: dict[str, tuple[int, str]] = {
+    "INVALID_ARGUMENT": (400, "invalid_request_error"),
+    "FAILED_PRECONDITION": (400, "invalid_request_error"),
+    "OUT_OF_RANGE": (400, "invalid_request_error"),
+    "NOT_FOUND": (404, "not_found_error"),
+    "ALREADY_EXISTS": (409, "api_error"),
+    "ABORTED": (409, "api_error"),
+    "RESOURCE_EXHAUSTED": (429, "rate_limit_error"),
+    "CANCELLED": (500, "api_error"),
+    "UNKNOWN": (500, "api_error"),
+    "INTERNAL": (500, "api_error"),
+    "DATA_LOSS": (500, "api_error"),
+    "UNIMPLEMENTED": (400, "invalid_request_error"),
+    "UNAVAILABLE": (529, "overloaded_error"),
+    "DEADLINE_EXCEEDED": (504, "api_error"),
+}
+_BY_HTTP: dict[int, tuple[int, str]] = {
+    400: (400, "invalid_request_error"),
+    404: (404, "not_found_error"),
+    413: (413, "request_too_large"),
+    429: (429, "rate_limit_error"),
+    500: (500, "api_error"),
+    503: (529, "overloaded_error"),
+    504: (504, "api_error"),
+}
+_CREDENTIAL_STATUSES = {"UNAUTHENTICATED", "PERMISSION_DENIED"}
+
+
+def google_error(body: bytes) -> dict[str, Any]:
+    """The `error` object of a Google error body, or {} when it is not one."""
+    try:
+        data: Any = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return {}
+    if isinstance(data, list) and data:
+        data = data[0]
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def map_error(
+    provider: str, status: int, body: bytes, headers: Mapping[str, str], secret: str | None, credential: str
+) -> UpstreamError:
+    """`credential` names the config key an operator must fix when Google refuses ours."""
+    error = google_error(body)
+    code = str(error.get("status") or "")
+    if status in (401, 403) or code in _CREDENTIAL_STATUSES or _is_key_problem(error):
+        return UpstreamError(
+            f"The gateway's credential for provider '{provider}' was refused ({status} {code or 'error'}); "
+            f"an operator must fix providers.{provider}.{credential}",
+            provider=provider,
+            status=502,
+            error_type="api_error",
+            retryable=False,
+            upstream_status=status,
+            credential_refused=True,  # routing may move on to another provider or credential
+        )
+    client_status, error_type = _BY_STATUS.get(code) or _BY_HTTP.get(
+        status, (502 if status >= 500 else 400, "api_error" if status >= 500 else "invalid_request_error")
+    )
+    detail = str(error.get("message") or "") or body[:300].decode("utf-8", "replace").strip()
+    if secret and detail:
+        detail = detail.replace(secret, "[redacted]")
+    forwarded = {}
+    delay = _retry_delay(error)
+    if delay is not None:
+        forwarded["retry-after"] = delay
+    elif "retry-after" in headers:
+        forwarded["retry-after"] = headers["retry-after"]
+    return UpstreamError(
+        f"{provider}: {detail}" if detail else f"Upstream provider '{provider}' answered {status}",
+        provider=provider,
+        status=client_status,
+        error_type=error_type,
+        headers=forwarded,
+        upstream_status=status,  # what routing decides on (a 503 is retried although the client sees 529)
+    )
+
+
+def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
+    details = error.get("details")
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _is_key_problem(error: dict[str, Any]) -> bool:
+    """google.rpc.ErrorInfo reasons API_KEY_INVALID, API_KEY_EXPIRED, ...: our key, not the request."""
+    return any(str(d.get("reason", "")).startswith("API_KEY_") for d in _details(error))
+
+
+def _retry_delay(error: dict[str, Any]) -> str | None:
+    """google.rpc.RetryInfo.retryDelay is a Duration in JSON form ("34.4s"); retry-after wants seconds."""
+    for detail in _details(error):
+        if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            raw = str(detail.get("retryDelay", ""))
+            try:
+                return str(max(1, math.ceil(float(raw.removesuffix("s")))))
+            except ValueError:
+                return None
+    return None

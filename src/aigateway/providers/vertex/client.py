@@ -1,0 +1,113 @@
+"""Vertex AI: Gemini models translated like the Gemini API's, Claude models passed through.
+
+URLs (all under `https://{location}-aiplatform.googleapis.com/v1`, or `aiplatform.googleapis.com`
+for the `global` location):
+- Gemini: `projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent`
+  or `:streamGenerateContent?alt=sse`, with the same request and answer mapping as the Gemini API;
+- Claude: `.../publishers/anthropic/models/{model}:rawPredict` or `:streamRawPredict`; the body is
+  the client's Anthropic body with `model` removed and `anthropic_version` added (body.py), the
+  `anthropic-beta` header forwarded, and the answer (JSON, or SSE in Anthropic's format) relayed as
+  is; count_tokens goes to `.../publishers/anthropic/models/count-tokens:rawPredict` with `model`
+  kept, as Vertex documents for Claude.
+Every request carries `Authorization: Bearer <token>` from google-auth (auth.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+
+from aigateway.errors import UpstreamError
+from aigateway.providers.base import PassthroughRequest, UpstreamResponse
+from aigateway.providers.gemini.client import GeminiProvider
+from aigateway.providers.gemini.errors import map_error
+from aigateway.providers.vertex.auth import GoogleToken
+from aigateway.providers.vertex.body import to_vertex
+from aigateway.settings import ProviderConfig
+
+_FORWARDED = ("anthropic-beta",)
+
+
+def is_claude(upstream_model: str) -> bool:
+    return upstream_model.startswith("claude")
+
+
+class VertexProvider(GeminiProvider):
+    credential = "credentials_file"
+
+    def __init__(self, name: str, config: ProviderConfig):
+        location = config.location or "global"
+        host = "" if location == "global" else f"{location}-"
+        base_url = config.base_url.replace("{location}-", host).replace("{location}", location)
+        super().__init__(name, config.model_copy(update={"base_url": base_url}))
+        project = quote(config.project or "", safe="")
+        self._prefix = f"projects/{project}/locations/{quote(location, safe='')}/publishers"
+        self._token = GoogleToken(name, config.credentials_file)
+
+    def wire_for(self, upstream_model: str) -> str:
+        return "anthropic" if is_claude(upstream_model) else self.wire
+
+    def _path(self, upstream_model: str, stream: bool) -> str:
+        method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        return f"{self._prefix}/google/models/{quote(upstream_model, safe='@')}:{method}"
+
+    def _count_path(self, upstream_model: str) -> str:
+        return f"{self._prefix}/google/models/{quote(upstream_model, safe='@')}:countTokens"
+
+    def _count_body(self, body: dict[str, Any], upstream_model: str) -> dict[str, Any]:
+        """Vertex's CountTokensRequest takes contents, systemInstruction and tools at the top."""
+        return {k: body[k] for k in ("contents", "systemInstruction", "tools") if k in body}
+
+    async def _auth_headers(self) -> dict[str, str]:
+        return {"authorization": "Bearer " + await self._token.token()}
+
+    async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
+        """Claude: the Anthropic body, edited for Vertex, to rawPredict / streamRawPredict."""
+        counting = request.path.split("?", 1)[0].endswith("/count_tokens")
+        model = _model_of(request.body)
+        if counting:
+            path = f"{self._prefix}/anthropic/models/count-tokens:rawPredict"
+        else:
+            method = "streamRawPredict" if request.stream else "rawPredict"
+            path = f"{self._prefix}/anthropic/models/{quote(model, safe='@')}:{method}"
+        headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
+        headers.update(self.config.headers)
+        headers["content-type"] = "application/json"
+        headers["accept"] = "text/event-stream" if request.stream else "application/json"
+        headers.update(await self._auth_headers())
+        upstream = await self._post(path, to_vertex(request.body, keep_model=counting), headers)
+        if upstream.status >= 400:
+            body = await upstream.read()
+            error_type = _anthropic_error_type(body)
+            if error_type is not None:  # Claude's own error body: the route relays it unchanged
+                raise UpstreamError(
+                    f"Upstream provider '{self.name}' answered {upstream.status}",
+                    provider=self.name,
+                    status=upstream.status,
+                    error_type=error_type,
+                    passthrough_body=body,
+                    headers={k.lower(): v for k, v in upstream.headers.items()},
+                )
+            # Google's envelope: Vertex itself refused (IAM, quota, unknown model)
+            raise map_error(self.name, upstream.status, body, upstream.headers, None, self.credential)
+        return upstream
+
+
+def _model_of(body: bytes) -> str:
+    model = msgspec.json.decode(body, type=dict[str, msgspec.Raw]).get("model")
+    value = msgspec.json.decode(model) if model is not None else ""
+    return value if isinstance(value, str) else ""
+
+
+def _anthropic_error_type(body: bytes) -> str | None:
+    """The error type of an Anthropic error body (`{"type": "error", "error": {"type", ...}}`), else None."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    if not isinstance(data, dict) or data.get("type") != "error" or not isinstance(data.get("error"), dict):
+        return None
+    kind = data["error"].get("type")
+    return kind if isinstance(kind, str) else "api_error"
