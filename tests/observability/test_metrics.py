@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anthropic
 import httpx
+import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -112,3 +113,21 @@ def _request_ids(gateway, key_id: str, n: int) -> list[str]:
             assert len(rows) == n
             return [r["request_id"] for r in rows]
         time.sleep(0.05)
+
+
+def test_the_chat_completions_door_is_counted_too(gateway, upstream):
+    key_id, secret = _new_key(gateway)
+    ex = next(
+        e
+        for e in fixtures.exchanges("openai-chat")
+        if e.status == 200 and not e.stream and e.path_and_query.endswith("/chat/completions")
+    )
+    upstream.expect(Reply.replay(ex))
+    body = ex.request_json()
+    oai = openai.OpenAI(base_url=gateway.url + "/v1", api_key=secret, max_retries=0)
+    done = oai.chat.completions.create(**{**body, "model": "openai/" + body["model"]})
+    m = scrape(gateway, ADMIN_KEY)
+    requests = m["aigateway_requests"]
+    assert value(requests, "aigateway_requests_total", key=key_id, endpoint="chat_completions", status="200") == 1
+    output = value(m["aigateway_tokens"], "aigateway_tokens_total", key=key_id, type="output")
+    assert done.usage is not None and output == done.usage.completion_tokens > 0
