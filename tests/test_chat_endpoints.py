@@ -87,6 +87,44 @@ def test_embeddings_to_azure_name_the_deployment(oai, upstream):
     assert upstream.received[0].path_qs == "/azure/openai/deployments/embed-prod/embeddings?api-version=2024-10-21"
 
 
+def test_embeddings_on_gemini_are_translated_both_ways(oai, gateway, upstream):
+    # No recording of Gemini embeddings exists: the reply follows BatchEmbedContentsResponse
+    # ({"embeddings": [{"values": [...]}]}, in input order) from Google's API reference.
+    vectors = [[0.25, -0.5, 0.125], [1.0, 0.0, -2.0]]
+    reply = json.dumps({"embeddings": [{"values": v} for v in vectors]}).encode()
+    upstream.expect(Reply(body=reply, headers={"content-type": "application/json"}))
+    raw = oai.embeddings.with_raw_response.create(
+        model="gemini/gemini-embedding-001", input=["hello", "world"], dimensions=3
+    )
+    result = raw.parse()  # the SDK asks for base64 and unpacks it: our packing must match
+    assert [d.embedding for d in result.data] == vectors and [d.index for d in result.data] == [0, 1]
+    assert result.model == "gemini/gemini-embedding-001" and result.usage.prompt_tokens == 2
+    sent = upstream.received[0]
+    assert sent.path_qs == "/gemini/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    assert json.loads(sent.body) == {
+        "requests": [
+            {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": t}]}, "outputDimensionality": 3}
+            for t in ("hello", "world")
+        ]
+    }
+    assert raw.headers["x-aigateway-token-count"].startswith("estimate")
+    row = gateway.ledger_row(raw.headers["request-id"])
+    assert (row["endpoint"], row["provider"], row["input_tokens"]) == ("embeddings", "gemini", 2)
+
+    upstream.expect(Reply(body=reply, headers={"content-type": "application/json"}))
+    floats = oai.embeddings.create(
+        model="gemini/gemini-embedding-001", input=["hello", "world"], encoding_format="float"
+    )
+    assert [d.embedding for d in floats.data] == vectors
+
+
+def test_gemini_embeddings_refuse_token_ids(oai, upstream):
+    with pytest.raises(openai.BadRequestError) as caught:
+        oai.embeddings.create(model="gemini/gemini-embedding-001", input=[[1, 2, 3]])
+    assert "text only" in caught.value.body["message"]
+    assert upstream.received == []
+
+
 def test_embeddings_for_a_provider_without_them_is_a_clear_400(oai, upstream):
     with pytest.raises(openai.BadRequestError) as caught:
         oai.embeddings.create(model="anthropic/claude-sonnet-4-0", input="hi")

@@ -68,6 +68,8 @@ class Gateway:
         self._defaults = parse_options(routing.defaults)
         self._model_defaults = {m: parse_options(v) for m, v in routing.models.items()}
         self._key_defaults = {k: parse_options(v) for k, v in routing.keys.items()}
+        self._single_lanes = all(len(lanes) == 1 for lanes in self.lanes.values())
+        self._plans: dict[tuple[str, bool], list[Attempt]] = {}
 
     def routing_options(self, model: str, key_name: str, requested: GatewayOptions | None) -> GatewayOptions:
         """The request's own options over the key's defaults over the model's over the gateway's."""
@@ -79,6 +81,19 @@ class Gateway:
         return merged
 
     def plan(self, model: str, options: GatewayOptions, *, signed_history: bool = False) -> list[Attempt]:
+        """The attempts for `model`. A plan that depends on nothing but the model (default options,
+        one credential per provider) is built once: callers never change a plan, they filter it."""
+        cacheable = options is self._defaults and not options.sort and self._single_lanes
+        if cacheable:
+            cached = self._plans.get((model, signed_history))
+            if cached is not None:
+                return cached
+        plan = self._build_plan(model, options, signed_history)
+        if cacheable and len(self._plans) < 4096:  # bounded: model ids come from clients
+            self._plans[(model, signed_history)] = plan
+        return plan
+
+    def _build_plan(self, model: str, options: GatewayOptions, signed_history: bool) -> list[Attempt]:
         return build_plan(
             model,
             options,

@@ -8,7 +8,9 @@ status, token counts and timings, never headers or bodies; prompts and completio
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -16,6 +18,7 @@ import msgspec
 if TYPE_CHECKING:
     from aigateway.policy.ledger import LedgerRow
 
+_encode = msgspec.json.Encoder().encode
 log = logging.getLogger("aigateway")
 _request_log = logging.getLogger("aigateway.request")
 
@@ -46,7 +49,12 @@ def setup_logging(level: str = "info") -> None:
 
 
 def log_request(row: LedgerRow, content: dict[str, Any] | None = None) -> None:
-    """The request's line; `content` (prompt and completion) only when `logging.content` is on."""
+    """The per-request line, in the same shape as every other line, written with one `write`:
+    going through `logging` (record, lock, formatter) costs more than the rest of the line.
+    `content` (prompt and completion) is given only when `logging.content` is on."""
     if _request_log.isEnabledFor(logging.INFO):
-        fields = row._asdict() if content is None else {**row._asdict(), **content}
-        _request_log.info("request", extra={"fields": fields})
+        doc = {"ts": round(time.time(), 3), "level": "info", "logger": "aigateway.request", "msg": "request"}
+        doc.update(row._asdict())
+        if content is not None:
+            doc.update(content)
+        os.write(2, _encode(doc) + b"\n")

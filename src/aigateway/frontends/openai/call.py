@@ -22,7 +22,7 @@ from aigateway.asgi import JSON, Request
 from aigateway.errors import InvalidRequest, UpstreamError
 from aigateway.frontends.anthropic import translate
 from aigateway.frontends.anthropic.request import replace_model
-from aigateway.frontends.anthropic.upstream import Streaming, Whole, _until_commit, route_headers
+from aigateway.frontends.anthropic.upstream import Streaming, Whole, _until_commit, route_headers, route_names
 from aigateway.frontends.openai import passthrough, request, response
 from aigateway.frontends.openai.stream import EncodedChatStream, OpenAIChatStreamEncoder
 from aigateway.ir.accumulate import MessageAccumulator
@@ -30,9 +30,12 @@ from aigateway.ir.messages import Message, MessagesRequest, new_message_id
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic.models import has_structured_outputs
 from aigateway.providers.base import PassthroughRequest, Provider, TranslatingProvider, UpstreamResponse
+from aigateway.providers.gemini import embeddings
+from aigateway.providers.gemini.client import GeminiProvider
 from aigateway.providers.openai.client import OpenAIProvider
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import Attempt
+from aigateway.tokens import COUNT_HEADER, get_encoding
 
 
 class _Head(msgspec.Struct):
@@ -56,6 +59,8 @@ class ChatCall:
         if provider.wire_for(attempt.route.upstream_model) == "openai":
             return await self._passthrough(attempt.route, provider)
         if self.endpoint != "chat/completions":
+            if isinstance(provider, GeminiProvider):
+                return await self._gemini_embeddings(attempt.route, provider)
             raise InvalidRequest(f"model: provider '{attempt.route.provider}' offers no embeddings on this gateway")
         assert isinstance(provider, TranslatingProvider), f"{attempt.route.provider} cannot translate"
         return await self._translated(attempt.route, provider)
@@ -94,6 +99,22 @@ class ChatCall:
         except BaseException:
             upstream.close()
             raise
+
+    async def _gemini_embeddings(self, route: Route, provider: GeminiProvider) -> Whole:
+        status, data, headers = await provider.embed(self.raw, route.upstream_model)
+        if status >= 400:
+            raise provider.error(status, data, headers)
+        encoding = get_encoding("o200k_base")  # Gemini reports no usage here: our own count
+        counted = sum(len(encoding.encode(text, disallowed_special=())) for text in embeddings.inputs_of(self.raw))
+        answer = embeddings.from_gemini(
+            _json_or_none(data),
+            model=route.model,
+            provider=route.provider,
+            encoding=str(self.raw.get("encoding_format") or "float"),
+            prompt_tokens=counted,
+        )
+        estimate = (COUNT_HEADER.encode(), b"estimate; tokenizer=o200k_base")
+        return Whole(msgspec.json.encode(answer), JSON, [*route_names(route), estimate], Usage(input_tokens=counted))
 
     # --- through the core ------------------------------------------------------------------------
 
@@ -149,6 +170,13 @@ async def _read_message(
     if decoder.error is not None:
         raise UpstreamError(decoder.error.message, provider=route.provider, status=502)
     return fold.result(), decoder.usage or Usage()
+
+
+def _json_or_none(data: bytes) -> Any:
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return None
 
 
 def _openai_path(provider: Provider, route: Route, endpoint: str) -> str:

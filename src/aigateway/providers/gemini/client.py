@@ -14,10 +14,11 @@ from urllib.parse import quote
 
 import msgspec
 
-from aigateway.errors import UpstreamError
+from aigateway.errors import InvalidRequest, UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
+from aigateway.providers.gemini import embeddings
 from aigateway.providers.gemini.errors import map_error
 from aigateway.providers.gemini.request import from_ir
 from aigateway.providers.gemini.response import to_ir
@@ -55,6 +56,19 @@ class GeminiProvider(TranslatingProvider):
         """A body already in Gemini's format, forwarded with only auth added."""
         headers = {"content-type": "application/json", **request.headers, **await self._auth_headers()}
         return await self._post(request.path, request.body, headers)
+
+    def _embed_path(self, upstream_model: str) -> str | None:
+        """Where batch embeddings are, or None where this API has no such method."""
+        return f"models/{quote(upstream_model, safe='')}:batchEmbedContents"
+
+    async def embed(self, raw: dict[str, Any], upstream_model: str) -> tuple[int, bytes, Mapping[str, str]]:
+        """An OpenAI embeddings body to Gemini; (status, answer body, headers) as the upstream gave them."""
+        path = self._embed_path(upstream_model)
+        if path is None:
+            raise InvalidRequest(f"model: provider '{self.name}' offers no embeddings on this gateway")
+        headers = {"content-type": "application/json", **self.config.headers, **await self._auth_headers()}
+        upstream = await self._post(path, _encode(embeddings.to_gemini(raw, upstream_model)), headers)
+        return upstream.status, await upstream.read(), upstream.headers
 
     def _count_path(self, upstream_model: str) -> str:
         return f"models/{quote(upstream_model, safe='')}:countTokens"

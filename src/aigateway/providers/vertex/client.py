@@ -53,6 +53,9 @@ class VertexProvider(GeminiProvider):
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         return f"{self._prefix}/google/models/{quote(upstream_model, safe='@')}:{method}"
 
+    def _embed_path(self, upstream_model: str) -> str | None:
+        return None  # Vertex embeds through `:predict` with its own instance format: not wired
+
     def _count_path(self, upstream_model: str) -> str:
         return f"{self._prefix}/google/models/{quote(upstream_model, safe='@')}:countTokens"
 
