@@ -28,7 +28,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import MODEL, request_body
-from run import accepts, free_port, on_cpu, stop, wait_until
+from procs import accepts, free_port, on_cpu, stop, wait_until
 
 HEADERS = {"x-api-key": "anything", "anthropic-version": "2023-06-01", "content-type": "application/json"}
 Post = Callable[[], Awaitable[int]]  # one request, body read to the end; returns bytes read
@@ -107,7 +107,7 @@ def main() -> None:
     port = free_port()
     log = Path(os.devnull)
     up = subprocess.Popen(
-        on_cpu(0, [sys.executable, str(Path(__file__).with_name("fake_upstream.py")), "--port", str(port)]),
+        on_cpu("0", [sys.executable, str(Path(__file__).with_name("fake_upstream.py")), "--port", str(port)]),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )

@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="bind address (default from config, else 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default from config, else 8080)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (SO_REUSEPORT); each has its own in-process counters (default 1)",
+    )
 
     keys = sub.add_parser("keys", help="manage gateway keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -120,7 +126,10 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
             }
         },
     )
-    uvicorn.run(
+    if args.workers < 1:
+        print("--workers must be 1 or more", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(
         App(settings),
         host=host,
         port=port,
@@ -133,7 +142,16 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
         proxy_headers=False,  # client addresses are not used; saves a wrapper per request
         date_header=False,
     )
-    return 0
+    if args.workers == 1:
+        server = uvicorn.Server(config)
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn raises the signal again after its graceful shutdown
+            return 0
+        return 0 if server.started else 3  # 3: start-up failed (uvicorn's own exit code for it)
+    from aigateway.workers import run_workers
+
+    return run_workers(config, settings, args.workers)
 
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
