@@ -61,14 +61,14 @@ async def dispatch(gw: Gateway, req: Request) -> None:
         raise NotFound(f"No route for {req.method} {req.path}")
     rest = req.path[len(PREFIX) :]
     if rest in ("", "/") and req.method == "GET":
-        page = "index.html" if _signed_in(req) else "login.html"
+        page = "index.html" if _signed_in(gw, req) else "login.html"
         await req.respond(200, _asset(page), list(_PAGE_HEADERS), _HTML)
     elif rest == "/login" and req.method == "POST":
         await _login(gw, req)
     elif rest.startswith("/static/") and req.method == "GET" and rest[8:] in _STATIC:
         await req.respond(200, _asset(rest[8:]), [(b"cache-control", b"no-cache")], _STATIC[rest[8:]])
     elif rest.startswith("/api/"):
-        if not _signed_in(req):
+        if not _signed_in(gw, req):
             raise AuthenticationFailed("Sign in to the dashboard first")
         if req.method != "GET":
             _check_origin(req)
@@ -77,8 +77,8 @@ async def dispatch(gw: Gateway, req: Request) -> None:
         raise NotFound(f"No route for {req.method} {req.path}")
 
 
-def _signed_in(req: Request) -> bool:
-    return SESSIONS.valid(cookie_value(req.headers.get(b"cookie")))
+def _signed_in(gw: Gateway, req: Request) -> bool:
+    return SESSIONS.valid(cookie_value(req.headers.get(b"cookie")), gw.settings.admin_key)
 
 
 def _check_origin(req: Request) -> None:
@@ -132,7 +132,7 @@ async def _api(gw: Gateway, req: Request, rest: str) -> None:
     elif rest == "/options" and req.method == "GET":
         await _json(req, await _options(gw))
     elif rest == "/logout" and req.method == "POST":
-        SESSIONS.sign_out(cookie_value(req.headers.get(b"cookie")))
+        SESSIONS.sign_out(cookie_value(req.headers.get(b"cookie")), gw.settings.admin_key)
         await req.respond(200, b"{}", [(b"set-cookie", clear_cookie())])
     elif rest == "/keys" or rest.startswith("/keys/"):
         await admin.keys_api(gw, req, rest[len("/keys") :])

@@ -1,56 +1,67 @@
-"""Dashboard sign-in sessions: a random id in an HttpOnly, SameSite=Strict cookie.
+"""Dashboard sign-in sessions: a signed random id in an HttpOnly, SameSite=Strict cookie.
 
 Invariants:
-- the cookie holds a random session id (256 bits) and never the admin key; the id maps to an
-  expiry time in this process's memory, so signing out (or a restart) ends it, and each replica
-  has its own sessions (behind a load balancer, use sticky sessions or sign in on each);
-- the admin key is compared in constant time; sessions are capped in number, oldest dropped.
+- the cookie holds `id.expiry.mac`: a random id (192 bits), its expiry (Unix seconds) and an
+  HMAC-SHA256 of both under a key derived from the admin key; never the admin key itself;
+- any process holding the same admin key verifies it (every `serve --workers` worker, every
+  replica), with no shared store; changing the admin key ends every session;
+- signing out removes the cookie from the browser and records the id as ended in this process
+  (until its expiry); a copy of the cookie kept elsewhere stays valid on other processes until it
+  expires (`dashboard.session_hours`);
+- the admin key and every MAC are compared in constant time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
 
 COOKIE = "aigw_session"
-_MAX = 1000
+
+
+def _mac(admin_key: str, sid: str, expiry: int) -> str:
+    key = hashlib.sha256(b"aigateway dashboard session\0" + admin_key.encode()).digest()
+    return hmac.new(key, f"{sid}.{expiry}".encode(), hashlib.sha256).hexdigest()
 
 
 class Sessions:
     def __init__(self) -> None:
-        self._expiry: dict[str, float] = {}
+        self._ended: dict[str, float] = {}  # ids signed out here -> their expiry
 
     def sign_in(self, presented: str, admin_key: str | None, hours: float) -> str | None:
-        """A new session id when `presented` is the admin key, else None."""
+        """A new session token when `presented` is the admin key, else None."""
         if not admin_key or not hmac.compare_digest(presented.encode(), admin_key.encode()):
             return None
-        now = time.time()
-        self._expiry = {s: t for s, t in self._expiry.items() if t > now}
-        while len(self._expiry) >= _MAX:
-            self._expiry.pop(next(iter(self._expiry)))
-        sid = secrets.token_urlsafe(32)
-        self._expiry[sid] = now + hours * 3600
-        return sid
+        sid, expiry = secrets.token_urlsafe(24), int(time.time() + hours * 3600)
+        return f"{sid}.{expiry}.{_mac(admin_key, sid, expiry)}"
 
-    def valid(self, sid: str | None) -> bool:
-        if not sid:
-            return False
-        expiry = self._expiry.get(sid)
-        if expiry is None:
-            return False
-        if expiry <= time.time():
-            del self._expiry[sid]
-            return False
-        return True
+    def valid(self, token: str | None, admin_key: str | None) -> bool:
+        return self._check(token, admin_key) is not None
 
-    def sign_out(self, sid: str | None) -> None:
-        if sid:
-            self._expiry.pop(sid, None)
+    def _check(self, token: str | None, admin_key: str | None) -> tuple[str, int] | None:
+        if not token or not admin_key:
+            return None
+        sid, _, rest = token.partition(".")
+        expiry_text, _, mac = rest.partition(".")
+        if not expiry_text.isdigit() or int(expiry_text) <= time.time():
+            return None
+        expiry = int(expiry_text)
+        if not hmac.compare_digest(mac, _mac(admin_key, sid, expiry)) or sid in self._ended:
+            return None
+        return sid, expiry
+
+    def sign_out(self, token: str | None, admin_key: str | None) -> None:
+        found = self._check(token, admin_key)
+        if found is not None:
+            now = time.time()
+            self._ended = {s: t for s, t in self._ended.items() if t > now}
+            self._ended[found[0]] = found[1]
 
 
 def cookie_value(header: bytes | None) -> str | None:
-    """Our session id from a `Cookie` header."""
+    """Our session token from a `Cookie` header."""
     if not header:
         return None
     for part in header.decode("latin-1").split(";"):
