@@ -38,7 +38,6 @@ from aigateway.policy.counters import Counters, LocalCounters
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.policy.spool import Spool, replay
-from aigateway.providers.base import TranslatingProvider
 from aigateway.providers.registry import build_providers
 from aigateway.routing.catalog import Catalog
 from aigateway.routing.prices import PriceTable
@@ -188,7 +187,8 @@ async def start_gateway(settings: Settings) -> Gateway:
     gw.tracer = tracing.from_env(gw.kinds)
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
     gw.tasks.append(asyncio.create_task(seeder.run(keys), name="budget-seed"))
-    if any(isinstance(p, TranslatingProvider) for p in gw.providers.values()):
-        # Tokenizers take about half a second to build: off the loop, before the first request needs them.
+    if any(p.wire != "anthropic" for p in gw.providers.values()):
+        # The gateway counts tokens itself only for upstreams without Anthropic's usage; building
+        # the tokenizers takes half a second and about 100 MiB, so only then, and off the loop.
         gw.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="tokenizer-warm-up"))
     return gw

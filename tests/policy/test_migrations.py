@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from aigateway.store import tables
-from aigateway.store.sql import _MIGRATIONS, make_engine, open_store
+from aigateway.store.sql import _MIGRATIONS, HEAD, make_engine, open_store
 from tests.policy.conftest import PG
 
 
@@ -48,6 +48,15 @@ def _upgrade_to(conn, revision: str) -> None:
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, revision)
+
+
+def test_head_constant_is_alembics_head():
+    """`open_store` skips Alembic when the database is at `HEAD`: it must be the real head."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
 
 
 async def test_up_from_empty_to_head(empty_url):

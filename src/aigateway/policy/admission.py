@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -49,8 +50,26 @@ def estimate_input_tokens(body: bytes) -> int:
     return len(body) + PREAMBLE_TOKENS + refs * REFERENCE_TOKENS
 
 
+_WINDOWS: dict[str, tuple[float, float, str]] = {}  # period -> (start, end, name) of the current window
+
+
 def budget_window(period: str, now: float) -> tuple[str, float, int | None]:
-    """(window name, window start as a timestamp, seconds to keep its counter) in UTC."""
+    """(window name, window start as a timestamp, seconds to keep its counter) in UTC. The window
+    is worked out once and reused until it ends (datetime arithmetic per request shows up in
+    profiles)."""
+    if period == "total":
+        return "total", 0.0, None
+    cached = _WINDOWS.get(period)
+    if cached is not None and cached[0] <= now < cached[1]:
+        start, end, name = cached
+        return name, start, int(end - now) + 86_400
+    name, start, keep = _budget_window(period, now)
+    if keep is not None:
+        _WINDOWS[period] = (start, now + keep - 86_400, name)
+    return name, start, keep
+
+
+def _budget_window(period: str, now: float) -> tuple[str, float, int | None]:
     t = datetime.fromtimestamp(now, UTC)
     day = t.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "day":
@@ -211,14 +230,24 @@ def _limit_headers(buckets: list[Bucket], verdict: Verdict) -> list[tuple[bytes,
         if best is None:
             continue
         remaining, reset, b = best
-        when = datetime.fromtimestamp(now + reset / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        name = f"anthropic-ratelimit-{kind}-"
+        limit, left, at = _HEADER_NAMES[kind]
         headers += [
-            ((name + "limit").encode(), str(b.limit).encode()),
-            ((name + "remaining").encode(), str(remaining).encode()),
-            ((name + "reset").encode(), when.encode()),
+            (limit, str(b.limit).encode()),
+            (left, str(remaining).encode()),
+            (at, _rfc3339(int(now + reset / 1000))),
         ]
     return headers
+
+
+_HEADER_NAMES = {
+    kind: tuple(f"anthropic-ratelimit-{kind}-{part}".encode() for part in ("limit", "remaining", "reset"))
+    for kind in ("requests", "tokens")
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _rfc3339(second: int) -> bytes:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
 
 
 def _refuse(buckets: list[Bucket], spend: Spend | None, verdict: Verdict, headers: list[tuple[bytes, bytes]]) -> None:

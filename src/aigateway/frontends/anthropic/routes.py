@@ -174,17 +174,27 @@ def _signed(body: bytes) -> bool:
 
 
 async def _unless_gone(req: Request, work: Awaitable[T]) -> T:
-    """Runs `work`, cancelling it (and so its upstream call) the moment the client leaves."""
-    task = asyncio.ensure_future(work)
+    """Runs `work` in this task, cancelling it (and so its upstream call) the moment the client
+    leaves. One watcher task, not a second task for the work: this runs on every request."""
+    me = asyncio.current_task()
+    assert me is not None
+    watching = True
+
+    def client_left(_: object) -> None:
+        if watching:  # the callback may run after `work` is over: then it must do nothing
+            me.cancel()
+
     gone = req.watch_disconnect()
-    gone.add_done_callback(lambda _: task.cancel())
+    gone.add_done_callback(client_left)
     try:
-        return await task
+        return await work
     except asyncio.CancelledError:
         if gone.done() and not gone.cancelled():
+            me.uncancel()
             raise ClientGone from None
         raise
     finally:
+        watching = False
         gone.cancel()
 
 
