@@ -34,8 +34,20 @@ setup_venv() {
   echo "$want" >"$dir/.stamp-$name"
 }
 
+# The dashboard's browser tests drive Debian's chromium with Playwright (Playwright's own
+# browser download is not used).
+setup_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 setup_test_extras() {
   setup_venv "$VENV" test -e '.[test]'
+  setup_chromium
   # The seed's Python examples pass `temperature` as an argument, which the anthropic SDK
   # accepts only up to its last 0.x release: they run verbatim in a venv of their own.
   setup_venv .venv-sdk0 sdk0 'anthropic==0.125.0'

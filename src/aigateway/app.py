@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
+from aigateway.dashboard import routes as dashboard
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.admin import routes as admin
 from aigateway.frontends.anthropic import generation, models, routes, usage
@@ -28,6 +29,8 @@ from aigateway.frontends.openai import routes as openai_routes
 from aigateway.frontends.openai.errors import error_body as openai_error_body
 from aigateway.frontends.openai.errors import send_error as send_openai_error
 from aigateway.gateway import Gateway
+from aigateway.observability import tracing
+from aigateway.observability.endpoint import get_metrics
 from aigateway.observability.logging import log
 from aigateway.policy.admission import Admission
 from aigateway.policy.budget import BudgetSeeder
@@ -53,6 +56,7 @@ _OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
     ("GET", "/v1/usage"): usage.get_usage,  # authenticates itself: admin key or gateway key
     ("GET", "/v1/balance"): usage.get_balance,
     ("GET", "/v1/generation"): generation.get_generation,  # likewise
+    ("GET", "/metrics"): get_metrics,  # admin key unless metrics.require_admin_key is off
 }
 
 
@@ -107,6 +111,9 @@ class App:
             return
         if path.startswith(admin.PREFIX):
             await admin.dispatch(gw, req)
+            return
+        if path.startswith(dashboard.PREFIX):
+            await dashboard.dispatch(gw, req)
             return
         if path == "/health" and method in ("GET", "HEAD"):
             body = msgspec.json.encode({"status": "ok", "providers": gw.health.snapshot()})
@@ -177,6 +184,7 @@ async def start_gateway(settings: Settings) -> Gateway:
         ledger=ledger,
         admission=admission,
     )
+    gw.tracer = tracing.from_env(gw.kinds)
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
     gw.tasks.append(asyncio.create_task(seeder.run(keys), name="budget-seed"))
     if any(p.wire != "anthropic" for p in gw.providers.values()):

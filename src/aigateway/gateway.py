@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.asgi import Request
 from aigateway.errors import AuthenticationFailed
+from aigateway.observability.metrics import Metrics
+from aigateway.observability.tracing import Tracer
 from aigateway.policy.admission import Admission
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
@@ -45,6 +47,8 @@ class Gateway:
     admission: Admission
     token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+    tracer: Tracer | None = None  # set only when OTEL_* asks for traces
     health: Health = field(init=False)
     lanes: dict[str, list[Lane]] = field(init=False)
     retry_policy: RetryPolicy = field(init=False)
@@ -133,3 +137,5 @@ class Gateway:
         for provider in self.providers.values():
             await provider.aclose()
         await self.engine.dispose()
+        if self.tracer is not None:
+            await asyncio.to_thread(self.tracer.shutdown)

@@ -156,6 +156,17 @@ class CatalogEntry(_Strict):
 
 class LoggingConfig(_Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
+    content: bool = Field(default=False, description="add prompts and completions to the request lines")
+
+
+class MetricsConfig(_Strict):
+    enabled: bool = True
+    require_admin_key: bool = Field(default=True, description="GET /metrics needs the admin key (Bearer)")
+
+
+class DashboardConfig(_Strict):
+    enabled: bool = True
+    session_hours: float = Field(default=12.0, gt=0, description="a sign-in lasts this long")
 
 
 class KeysConfig(_Strict):
@@ -201,6 +212,8 @@ class Settings(_Strict):
     routing: RoutingConfig = RoutingConfig()
     catalog: list[CatalogEntry] = []
     logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     # Not from the file: where the embedded store lives.
     data_dir: Path = Path("data")
 

@@ -1,7 +1,8 @@
 """Structured JSON logs on stderr: one line per request, plus operational messages.
 
 Invariant: nothing secret is ever passed to a log call. Request lines carry ids, model, provider,
-status, token counts and timings, never headers, bodies, prompts or completions.
+status, token counts and timings, never headers or bodies; prompts and completions only when
+`logging.content` is on (observability/content.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -47,10 +48,13 @@ def setup_logging(level: str = "info") -> None:
     root.propagate = False
 
 
-def log_request(row: LedgerRow) -> None:
+def log_request(row: LedgerRow, content: dict[str, Any] | None = None) -> None:
     """The per-request line, in the same shape as every other line, written with one `write`:
-    going through `logging` (record, lock, formatter) costs more than the rest of the line."""
+    going through `logging` (record, lock, formatter) costs more than the rest of the line.
+    `content` (prompt and completion) is given only when `logging.content` is on."""
     if _request_log.isEnabledFor(logging.INFO):
         doc = {"ts": round(time.time(), 3), "level": "info", "logger": "aigateway.request", "msg": "request"}
         doc.update(row._asdict())
+        if content is not None:
+            doc.update(content)
         os.write(2, _encode(doc) + b"\n")

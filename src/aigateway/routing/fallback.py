@@ -31,6 +31,8 @@ class Tried:
     credential: str
     upstream_model: str
     outcome: str  # "ok", or the status / error type that ended the try
+    started: float = 0.0  # time.monotonic() bounds of the try, for trace spans
+    ended: float = 0.0
 
 
 @dataclass
@@ -53,11 +55,12 @@ class Attempts(Generic[T]):
                 if not breaker.allow():
                     last = last or _circuit_open(attempt)
                     break
+                began = time.monotonic()
                 try:
                     result = await self._one(attempt, start)
                 except UpstreamError as exc:
                     last = exc
-                    self._note(attempt, exc)
+                    self._note(attempt, exc, began)
                     if _upstream_fault(exc):
                         breaker.failure()
                     else:
@@ -73,8 +76,9 @@ class Attempts(Generic[T]):
                     await asyncio.sleep(delay)
                     continue
                 breaker.success()
+                route = attempt.route
                 self.tried.append(
-                    Tried(attempt.route.provider, attempt.lane.credential, attempt.route.upstream_model, "ok")
+                    Tried(route.provider, attempt.lane.credential, route.upstream_model, "ok", began, time.monotonic())
                 )
                 return attempt, result
         raise last or _exhausted(self.plan[-1])
@@ -102,11 +106,13 @@ class Attempts(Generic[T]):
     def _past_deadline(self, wait: float) -> bool:
         return time.monotonic() + wait - self.started > self.policy.deadline
 
-    def _note(self, attempt: Attempt, exc: UpstreamError) -> None:
-        tried = Tried(attempt.route.provider, attempt.lane.credential, attempt.route.upstream_model, "")
-        tried.outcome = f"{exc.upstream_status} {exc.error_type}"
+    def _note(self, attempt: Attempt, exc: UpstreamError, began: float) -> None:
+        route, outcome = attempt.route, f"{exc.upstream_status} {exc.error_type}"
+        tried = Tried(route.provider, attempt.lane.credential, route.upstream_model, outcome, began, time.monotonic())
         self.tried.append(tried)
-        log.warning("attempt failed", extra={"fields": {"request_id": self.request_id, **vars(tried)}})
+        fields = {"request_id": self.request_id, "provider": tried.provider, "credential": tried.credential}
+        fields |= {"upstream_model": tried.upstream_model, "outcome": outcome}
+        log.warning("attempt failed", extra={"fields": fields})
 
 
 def _upstream_fault(exc: UpstreamError) -> bool:

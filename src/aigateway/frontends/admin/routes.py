@@ -62,7 +62,11 @@ def _policy(base: keys.KeyPolicy, changes: dict[str, Any]) -> keys.KeyPolicy:
 
 async def dispatch(gw: Gateway, req: Request) -> None:
     require_admin(gw, req)
-    rest = req.path[len(PREFIX) :]
+    await keys_api(gw, req, req.path[len(PREFIX) :])
+
+
+async def keys_api(gw: Gateway, req: Request, rest: str) -> None:
+    """The key routes below the prefix; the caller has checked it is the admin (key or dashboard session)."""
     if rest in ("", "/"):
         if req.method == "GET":
             rows = await keys.list_keys(gw.engine)

@@ -35,6 +35,7 @@ from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead,
 from aigateway.frontends.anthropic.upstream import Call, Streaming, Whole
 from aigateway.gateway import Gateway
 from aigateway.ir.usage import Usage
+from aigateway.observability.content import Capture, capture
 from aigateway.observability.logging import log_request
 from aigateway.policy.admission import Ticket
 from aigateway.policy.keys import GatewayKey
@@ -51,6 +52,7 @@ class _Outcome:
     """What the ledger and the log learn about one request as it runs."""
 
     __slots__ = (
+        "content",
         "endpoint",
         "error_type",
         "key",
@@ -82,12 +84,14 @@ class _Outcome:
         self.ttft: float | None = None
         self.tried: list[Tried] = []
         self.options: GatewayOptions | None = None
+        self.content: Capture | None = None  # only with logging.content
 
 
 @contextlib.contextmanager
 def _accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Iterator[_Outcome]:
     """Yields the request's outcome, then settles and records it, whatever happens."""
     out = _Outcome(key, endpoint)
+    gw.metrics.in_flight += 1
     try:
         yield out
     except GatewayError as exc:
@@ -97,6 +101,7 @@ def _accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Ite
         out.status, out.error_type = CLIENT_CLOSED, "client_closed"
         raise
     finally:
+        gw.metrics.in_flight -= 1
         _record(gw, req, out)
 
 
@@ -120,6 +125,8 @@ async def _passthrough(gw: Gateway, req: Request, out: _Outcome, key: GatewayKey
         options = take_gateway_options(raw)
         body = msgspec.json.encode(raw)
         head, model = parse_head(body, kind)
+    if gw.settings.logging.content:  # after the gateway's options (BYOK keys) left the body
+        out.content = capture(req, body, out.streamed)
     out.options = options = gw.routing_options(model, key.name, options)
     plan = await _admit(gw, gw.plan(model, options, signed_history=_signed(body)), body, head, out)
     attempts: Attempts[Whole | Streaming] = Attempts(
@@ -251,4 +258,7 @@ def _record(gw: Gateway, req: Request, out: _Outcome) -> None:
         tags=out.options.tags if out.options else None,
     )
     gw.ledger.record(row)
-    log_request(row)
+    log_request(row, out.content.fields() if out.content is not None else None)
+    gw.metrics.observe(row, out.tried)
+    if gw.tracer is not None:
+        gw.tracer.record(req, row, out.tried)
