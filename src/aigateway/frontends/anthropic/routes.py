@@ -151,7 +151,8 @@ async def _deliver(
     if isinstance(opened, Whole):
         out.usage, out.stop_reason = opened.usage, opened.stop_reason
         _measure(gw, attempt, out, first=None)
-        _record(gw, req, out)
+        if out.content is None:  # with content logging the row waits for the bytes it logs
+            _record(gw, req, out)
         await req.respond(200, opened.body, opened.headers + headers, opened.content_type)
         return
     total = attempt.lane.provider.config.timeouts.total
