@@ -3,7 +3,7 @@
 Invariants:
 - keys, admission (model permissions, rate limits, budgets), routing (attempt plans, retries,
   fallbacks), the ledger and the log work as on the Messages door, from the same pieces
-  (`_accounted`, `_admit`, `gw.plan`, `Attempts`): every authenticated request leaves exactly
+  (`accounted`, `admit`, `gw.plan`, `Attempts`): every authenticated request leaves exactly
   one ledger row with usage in Anthropic's buckets and its cost;
 - every failure is OpenAI's error envelope; once a stream has started, a failure becomes one
   `data: {"error": ...}` chunk and the stream ends without `[DONE]`; a client that leaves
@@ -23,16 +23,13 @@ from aigateway.asgi import Request
 from aigateway.errors import InvalidRequest
 from aigateway.frontends.anthropic.relay import Ending
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead
-from aigateway.frontends.anthropic.routes import _accounted, _admit, _deliver, _Outcome, _signed, _unless_gone
-from aigateway.frontends.anthropic.upstream import Streaming, Whole
 from aigateway.frontends.openai.call import ChatCall
 from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.request import DEFAULT_MAX_TOKENS
+from aigateway.frontends.serving import Outcome, accounted, admit, serve, signed_history
 from aigateway.gateway import Gateway
 from aigateway.policy.keys import GatewayKey
-from aigateway.routing.fallback import Attempts
 from aigateway.routing.options import take_gateway_options
-from aigateway.routing.plan import Attempt
 
 
 def _decode(body: bytes) -> tuple[dict[str, Any], str]:
@@ -50,7 +47,7 @@ def _decode(body: bytes) -> tuple[dict[str, Any], str]:
 
 
 def _head(raw: dict[str, Any], endpoint: str) -> CountTokensHead:
-    """What admission (the Messages door's `_admit`) reads of a request: whether it generates,
+    """What admission (the Messages door's `admit`) reads of a request: whether it generates,
     and at most how many tokens (Chat Completions makes the limit optional: the default then).
     Embeddings generate nothing, so they take limits and model permissions but reserve no spend."""
     if endpoint != "chat/completions":
@@ -61,17 +58,17 @@ def _head(raw: dict[str, Any], endpoint: str) -> CountTokensHead:
 
 
 async def chat_completions(gw: Gateway, req: Request, key: GatewayKey) -> None:
-    with _accounted(gw, req, key, "chat_completions") as out:
+    with accounted(gw, req, key, "chat_completions") as out:
         await _serve(gw, req, key, out, "chat/completions")
 
 
 async def embeddings(gw: Gateway, req: Request, key: GatewayKey) -> None:
     """Passed through to OpenAI-family upstreams (model and auth changed); others answer 400."""
-    with _accounted(gw, req, key, "embeddings") as out:
+    with accounted(gw, req, key, "embeddings") as out:
         await _serve(gw, req, key, out, "embeddings")
 
 
-async def _serve(gw: Gateway, req: Request, key: GatewayKey, out: _Outcome, endpoint: str) -> None:
+async def _serve(gw: Gateway, req: Request, key: GatewayKey, out: Outcome, endpoint: str) -> None:
     body = await req.body(gw.settings.server.max_body_bytes)
     raw, model = _decode(body)
     had_options = "providerOptions" in raw
@@ -80,17 +77,10 @@ async def _serve(gw: Gateway, req: Request, key: GatewayKey, out: _Outcome, endp
     out.streamed = call.stream
     out.options = options = gw.routing_options(model, key.name, requested)
     # Signed reasoning (OpenRouter's reasoning_details, on passthrough) stays with its model.
-    plan = await _admit(gw, gw.plan(model, options, signed_history=_signed(body)), body, _head(raw, endpoint), out)
-    attempts: Attempts[Whole | Streaming] = Attempts(
-        plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
+    plan = await admit(
+        gw, gw.plan(model, options, signed_history=signed_history(body)), body, _head(raw, endpoint), out
     )
-
-    async def start(attempt: Attempt) -> Whole | Streaming:
-        out.route = attempt.route  # a failure is recorded against the last route tried
-        return await call.start(attempt)
-
-    attempt, opened = await _unless_gone(req, attempts.run(start))
-    await _deliver(gw, req, out, attempt, opened, _CHAT)
+    await serve(gw, req, out, plan, call.start, _CHAT)
 
 
 # The Messages door's relay, ending the Chat Completions way: a stream is finished once its
