@@ -21,6 +21,30 @@ Whether a status is worth retrying is decided in one place: `is_retryable_status
 
 from __future__ import annotations
 
+# An upstream's HTTP status -> (status to the client, Anthropic error type), for upstreams whose
+# error bodies are not Anthropic's (spec §6). 503 is Anthropic's 529 (overloaded).
+_FOR_STATUS: dict[int, tuple[int, str]] = {
+    400: (400, "invalid_request_error"),
+    404: (404, "not_found_error"),
+    408: (504, "api_error"),
+    409: (409, "api_error"),
+    413: (413, "request_too_large"),
+    422: (400, "invalid_request_error"),
+    429: (429, "rate_limit_error"),
+    500: (500, "api_error"),
+    502: (502, "api_error"),
+    503: (529, "overloaded_error"),
+    504: (504, "api_error"),
+}
+
+
+def anthropic_error_for(status: int) -> tuple[int, str]:
+    """(status, Anthropic error type) the client gets for an upstream error status."""
+    found = _FOR_STATUS.get(status)
+    if found is not None:
+        return found
+    return (502, "api_error") if status >= 500 else (400, "invalid_request_error")
+
 
 def is_retryable_status(status: int) -> bool:
     """The rule the Anthropic SDKs themselves apply (spec §6.3): 408, 409, 429 and 5xx (529 too)."""

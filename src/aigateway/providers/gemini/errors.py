@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from aigateway.errors import UpstreamError
+from aigateway.errors import UpstreamError, anthropic_error_for
 
 _BY_STATUS: dict[str, tuple[int, str]] = {
     "INVALID_ARGUMENT": (400, "invalid_request_error"),
@@ -44,15 +44,6 @@ _BY_STATUS: dict[str, tuple[int, str]] = {
     "UNIMPLEMENTED": (400, "invalid_request_error"),
     "UNAVAILABLE": (529, "overloaded_error"),
     "DEADLINE_EXCEEDED": (504, "api_error"),
-}
-_BY_HTTP: dict[int, tuple[int, str]] = {
-    400: (400, "invalid_request_error"),
-    404: (404, "not_found_error"),
-    413: (413, "request_too_large"),
-    429: (429, "rate_limit_error"),
-    500: (500, "api_error"),
-    503: (529, "overloaded_error"),
-    504: (504, "api_error"),
 }
 _CREDENTIAL_STATUSES = {"UNAUTHENTICATED", "PERMISSION_DENIED"}
 
@@ -86,9 +77,7 @@ def map_error(
             upstream_status=status,
             credential_refused=True,  # routing may move on to another provider or credential
         )
-    client_status, error_type = _BY_STATUS.get(code) or _BY_HTTP.get(
-        status, (502 if status >= 500 else 400, "api_error" if status >= 500 else "invalid_request_error")
-    )
+    client_status, error_type = _BY_STATUS.get(code) or anthropic_error_for(status)
     detail = str(error.get("message") or "") or body[:300].decode("utf-8", "replace").strip()
     if secret and detail:
         detail = detail.replace(secret, "[redacted]")

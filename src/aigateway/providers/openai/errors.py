@@ -1,4 +1,4 @@
-"""A Chat Completions error response to the gateway's error tree, by one table (spec §6).
+"""A Chat Completions error response to the gateway's error tree, by the shared status table (errors.py).
 
 The client sees Anthropic's types and statuses. A 401 or 403 means the gateway's own credential
 for the provider was refused: that is the gateway's fault, never the client's key, so it becomes
@@ -13,22 +13,8 @@ from typing import Any
 
 import msgspec
 
-from aigateway.errors import UpstreamError
+from aigateway.errors import UpstreamError, anthropic_error_for
 
-# upstream status -> (status to the client, Anthropic error type)
-ERROR_MAP: dict[int, tuple[int, str]] = {
-    400: (400, "invalid_request_error"),
-    404: (404, "not_found_error"),
-    408: (504, "api_error"),
-    409: (409, "api_error"),
-    413: (413, "request_too_large"),
-    422: (400, "invalid_request_error"),
-    429: (429, "rate_limit_error"),
-    500: (500, "api_error"),
-    502: (502, "api_error"),
-    503: (529, "overloaded_error"),
-    504: (504, "api_error"),
-}
 _FORWARDED = ("retry-after", "retry-after-ms")
 
 
@@ -44,7 +30,7 @@ def map_error(provider: str, status: int, body: bytes, headers: Mapping[str, str
             upstream_status=status,
             credential_refused=True,
         )
-    client_status, error_type = ERROR_MAP.get(status, (502 if status >= 500 else 400, _fallback_type(status)))
+    client_status, error_type = anthropic_error_for(status)
     detail = _message(body)
     if secret and detail:
         detail = detail.replace(secret, "[redacted]")
@@ -57,10 +43,6 @@ def map_error(provider: str, status: int, body: bytes, headers: Mapping[str, str
         headers=forwarded,
         upstream_status=status,
     )
-
-
-def _fallback_type(status: int) -> str:
-    return "api_error" if status >= 500 else "invalid_request_error"
 
 
 def _message(body: bytes) -> str:
