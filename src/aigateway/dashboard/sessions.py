@@ -48,7 +48,8 @@ class Sessions:
         if not expiry_text.isdigit() or int(expiry_text) <= time.time():
             return None
         expiry = int(expiry_text)
-        if not hmac.compare_digest(mac, _mac(admin_key, sid, expiry)) or sid in self._ended:
+        # As bytes: compare_digest refuses str with non-ASCII characters, which a cookie may hold.
+        if not hmac.compare_digest(mac.encode(), _mac(admin_key, sid, expiry).encode()) or sid in self._ended:
             return None
         return sid, expiry
 
