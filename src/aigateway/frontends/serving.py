@@ -8,7 +8,7 @@ Invariants:
   make are dropped, rate limits are taken and the worst case of the plan is reserved; what it
   reserved is settled to the actual usage, at the price of the route that answered;
 - a client that leaves cancels the request's upstream work at once, before and after the
-  commit point (`unless_gone`, relay.py);
+  commit point (`_unless_gone`, relay.py);
 - a history holding signed reasoning never falls back to another model (`signed_history`).
 """
 
@@ -117,11 +117,11 @@ async def serve(
         out.route = attempt.route  # a failure is recorded against the last route tried
         return await start(attempt)
 
-    attempt, opened = await unless_gone(req, attempts.run(tracked))
-    await deliver(gw, req, out, attempt, opened, ending)
+    attempt, opened = await _unless_gone(req, attempts.run(tracked))
+    await _deliver(gw, req, out, attempt, opened, ending)
 
 
-async def deliver(
+async def _deliver(
     gw: Gateway, req: Request, out: Outcome, attempt: Attempt, opened: Whole | Streaming, ending: Ending = ANTHROPIC
 ) -> None:
     """The answer of the attempt that reached its commit point, whole or relayed; the ledger row
@@ -174,7 +174,7 @@ def signed_history(body: bytes) -> bool:
     return b'"signature"' in body and _SIGNATURE.search(body) is not None
 
 
-async def unless_gone(req: Request, work: Awaitable[T]) -> T:
+async def _unless_gone(req: Request, work: Awaitable[T]) -> T:
     """Runs `work` in this task, cancelling it (and so its upstream call) the moment the client
     leaves. One watcher task, not a second task for the work: this runs on every request."""
     me = asyncio.current_task()
