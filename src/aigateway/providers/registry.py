@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aigateway.providers.anthropic.client import AnthropicProvider
 from aigateway.providers.base import Provider
-from aigateway.providers.bedrock.client import BedrockProvider
 from aigateway.providers.gemini.client import GeminiProvider
 from aigateway.providers.openai.client import OpenAIProvider
 from aigateway.providers.openai.profiles import PROFILES
@@ -17,6 +16,8 @@ def build_provider(name: str, kind: str, config: ProviderConfig) -> Provider:
     if kind in PROFILES:
         return OpenAIProvider(name, config, kind)
     if kind == "bedrock":
+        from aigateway.providers.bedrock.client import BedrockProvider  # botocore loads only when used
+
         return BedrockProvider(name, config)
     if kind == "gemini":
         return GeminiProvider(name, config)
