@@ -11,6 +11,7 @@ logged, never dropped silently.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -90,12 +91,27 @@ class WholeMessageDecoder:
         return list(events_of(message))
 
 
-class EncodedStream:
-    """Upstream bytes in, Anthropic SSE bytes out; the relay's view of a translated stream."""
+def decoder_for(
+    provider: TranslatingProvider, upstream: UpstreamResponse, request: MessagesRequest, model: str, input_tokens: int
+) -> StreamDecoder:
+    """The provider's stream decoder, or one that unfolds a whole JSON answer into a stream."""
+    if is_sse(upstream):
+        return provider.stream_decoder(request, model, new_message_id(), input_tokens)
+    return WholeMessageDecoder(provider, request, model)
 
-    def __init__(self, decoder: StreamDecoder, request_id: str, input_tokens: int):
-        self._decoder = decoder
-        self._request_id = request_id
+
+class EncodedStream:
+    """Upstream bytes in, a door's SSE bytes out (`render` writes an event, `render_error` an
+    upstream failure); what the relay and the ledger read off a translated stream."""
+
+    def __init__(
+        self,
+        decoder: StreamDecoder,
+        render: Callable[[Event], bytes],
+        render_error: Callable[[StreamError], bytes],
+        input_tokens: int = 0,
+    ):
+        self._decoder, self._render_event, self._render_error = decoder, render, render_error
         self._input_tokens = input_tokens
         self.saw_stop = False
         self.error_type: str | None = None
@@ -113,12 +129,13 @@ class EncodedStream:
         request_id: str,
         input_tokens: int,
     ) -> EncodedStream:
-        decoder: StreamDecoder
-        if is_sse(upstream):
-            decoder = provider.stream_decoder(request, route.model, new_message_id(), input_tokens)
-        else:
-            decoder = WholeMessageDecoder(provider, request, route.model)
-        return cls(decoder, request_id, input_tokens)
+        """Anthropic's SSE, for the Messages door."""
+
+        def error(event: StreamError) -> bytes:
+            return stream_error_event(event.error_type, event.message, request_id)
+
+        decoder = decoder_for(provider, upstream, request, route.model, input_tokens)
+        return cls(decoder, _anthropic_event, error, input_tokens)
 
     def feed(self, chunk: bytes) -> bytes:
         return self._render(self._decoder.feed(chunk))
@@ -141,16 +158,20 @@ class EncodedStream:
     def _render(self, events: list[Event | StreamError]) -> bytes:
         out = []
         for event in events:
-            if isinstance(event, StreamError):
+            if isinstance(event, StreamError):  # the decoder's last event
                 self.error_type, self.error_message = event.error_type, event.message
-                out.append(stream_error_event(event.error_type, event.message, self._request_id))
-                continue
+                out.append(self._render_error(event))
+                break
             if isinstance(event, ContentBlockStart) and self.first_content_at is None:
                 self.first_content_at = time.monotonic()
             elif isinstance(event, MessageStop):
                 self.saw_stop = True
-            out.append(encode_event(EVENT_NAMES[type(event)], _encode(event)))
+            out.append(self._render_event(event))
         return b"".join(out)
+
+
+def _anthropic_event(event: Event) -> bytes:
+    return encode_event(EVENT_NAMES[type(event)], _encode(event))
 
 
 def decode_body(body: bytes) -> dict[str, Any]:

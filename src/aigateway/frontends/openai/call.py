@@ -24,7 +24,7 @@ from aigateway.frontends.anthropic import translate
 from aigateway.frontends.anthropic.request import replace_model
 from aigateway.frontends.anthropic.upstream import Streaming, Whole, _until_commit, route_headers, route_names
 from aigateway.frontends.openai import passthrough, request, response
-from aigateway.frontends.openai.stream import EncodedChatStream, OpenAIChatStreamEncoder
+from aigateway.frontends.openai.stream import OpenAIChatStreamEncoder, encoded_chat_stream
 from aigateway.ir.accumulate import MessageAccumulator
 from aigateway.ir.messages import Message, MessagesRequest, new_message_id
 from aigateway.ir.usage import Usage
@@ -144,12 +144,8 @@ class ChatCall:
                 include_usage=self.include_usage,
                 json_tool=json_tool,
             )
-            decoder = (
-                provider.stream_decoder(ir_request, route.model, new_message_id(), 0)
-                if translate.is_sse(upstream)
-                else translate.WholeMessageDecoder(provider, ir_request, route.model)
-            )
-            relay = EncodedChatStream(decoder, encoder, route.provider)
+            decoder = translate.decoder_for(provider, upstream, ir_request, route.model, 0)
+            relay = encoded_chat_stream(decoder, encoder, route.provider)
             return await _until_commit(route, upstream, relay, headers, started)
         except BaseException:
             upstream.close()

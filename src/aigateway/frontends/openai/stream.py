@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import UpstreamError
+from aigateway.frontends.anthropic.translate import EncodedStream
 from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.response import map_finish_reason, openai_usage
 from aigateway.ir.events import (
@@ -148,47 +149,11 @@ class OpenAIChatStreamEncoder:
         return b"data: " + self._head + _encode(choice) + self._tail + b"\n\n"
 
 
-class EncodedChatStream:
-    """Upstream bytes in (through the provider's decoder), Chat Completions SSE out; what the
-    relay and the ledger read off it."""
+def encoded_chat_stream(decoder: StreamDecoder, encoder: OpenAIChatStreamEncoder, provider: str) -> EncodedStream:
+    """A translated stream written as Chat Completions chunks; a failure is one error chunk."""
 
-    def __init__(self, decoder: StreamDecoder, encoder: OpenAIChatStreamEncoder, provider: str) -> None:
-        self._decoder, self._encoder, self._provider = decoder, encoder, provider
-        self.saw_stop = False
-        self.error_type: str | None = None
-        self.error_message: str | None = None
-        self.first_content_at: float | None = None
-        self._finished = False
+    def error(event: StreamError) -> bytes:
+        failure = UpstreamError(event.message, provider=provider, status=502, error_type=event.error_type)
+        return stream_error_chunk(failure)
 
-    @property
-    def usage(self) -> Usage:
-        return self._decoder.usage or Usage()
-
-    @property
-    def stop_reason(self) -> str | None:
-        return self._decoder.stop_reason
-
-    def feed(self, chunk: bytes) -> bytes:
-        return self._render(self._decoder.feed(chunk))
-
-    def finish(self) -> bytes:
-        """The decoder's last events; later calls give nothing (the relay may ask twice)."""
-        if self._finished:
-            return b""
-        self._finished = True
-        return self._render(self._decoder.finish())
-
-    def _render(self, events: list[Event | StreamError]) -> bytes:
-        out = []
-        for event in events:
-            if isinstance(event, StreamError):
-                self.error_type, self.error_message = event.error_type, event.message
-                error = UpstreamError(event.message, provider=self._provider, status=502, error_type=event.error_type)
-                out.append(stream_error_chunk(error))
-                break
-            if isinstance(event, ContentBlockStart) and self.first_content_at is None:
-                self.first_content_at = time.monotonic()
-            elif isinstance(event, MessageStop):
-                self.saw_stop = True
-            out.append(self._encoder.encode(event))
-        return b"".join(out)
+    return EncodedStream(decoder, encoder.encode, error)
