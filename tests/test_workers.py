@@ -1,4 +1,5 @@
-"""`aigateway serve --workers N`: N processes share the port and stop together on SIGINT."""
+"""`aigateway serve --workers N`: N processes share the port, stop together on SIGINT, and any of
+them answers `/metrics` for all of them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.support.gateway import BIN
+from prometheus_client.parser import text_string_to_metric_families
+
+from aigateway.observability.snapshots import SUFFIX, read
+from tests.support.gateway import BIN, cli
+
+ADMIN = "workers-admin-key-0123456789abcdef"
 
 
 def _free_port() -> int:
@@ -52,6 +59,73 @@ def test_two_workers_share_the_port_and_stop_on_sigint(tmp_path):
         assert proc.wait(20) == 0
         for pid in workers:
             assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _post_bad_json(port: int, secret: str) -> int:
+    """One request over a fresh connection, answered 400 by the gateway itself (no upstream)."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/messages", data=b"{not json", headers={"x-api-key": secret}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _scraped_requests(port: int) -> float:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"authorization": f"Bearer {ADMIN}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read().decode()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "aigateway_requests_total" and s.labels["endpoint"] == "messages"
+    )
+
+
+def test_metrics_sum_every_worker_whichever_answers(tmp_path):
+    data, tmp = str(tmp_path / "d"), tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"PATH": "/usr/bin", "AIGATEWAY_ADMIN_KEY": ADMIN, "TMPDIR": str(tmp)}
+    secret = cli("keys", "create", "--name", "w", "--data-dir", data, env=env).stdout.strip().splitlines()[-1]
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    argv = [str(BIN / "aigateway"), "serve", "--workers", "2", "--port", str(port), "--data-dir", data]
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (len(_children(proc.pid)) == 2 and _healthy(port)):
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        [shared] = tmp.glob("aigateway-metrics-*")
+        assert shared.stat().st_mode & 0o777 == 0o700
+        time.sleep(1.0)  # both workers listening
+        sent = 200
+        assert all(_post_bad_json(port, secret) == 400 for _ in range(sent))  # spread by the kernel
+
+        def own(pid: int) -> int:
+            path = shared / f"{pid}{SUFFIX}"
+            if not path.exists():
+                return 0
+            return sum(n for k, n in read(path).requests.items() if k[3] == "messages")
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and sum(map(own, workers)) < sent:
+            time.sleep(0.1)  # each worker snapshots about once a second
+        assert all(own(pid) > 0 for pid in workers), [own(pid) for pid in workers]
+        assert sum(map(own, workers)) == sent
+        assert [_scraped_requests(port) for _ in range(30)] == [sent] * 30
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+        assert not shared.exists()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -6,15 +6,17 @@ Middleware order: there is none. uvicorn hands each request to `App.__call__`, w
 uvicorn; nothing in between buffers them.
 
 Lifespan: start-up opens the store (running migrations), loads keys, seeds budget counters and
-starts the background tasks (key refresh, budget seeding, ledger writer); shutdown flushes the
-ledger, settles counters and closes upstream pools. Admin routes (`/admin/...`) and the usage
-routes live in their own modules; app.py only dispatches to them.
+starts the background tasks (key refresh, budget seeding, ledger writer; metrics snapshots under
+`--workers N`); shutdown flushes the ledger, settles counters and closes upstream pools. Admin
+routes (`/admin/...`) and the usage routes live in their own modules; app.py only dispatches to
+them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import msgspec
 
@@ -32,6 +34,7 @@ from aigateway.gateway import Gateway
 from aigateway.observability import tracing
 from aigateway.observability.endpoint import get_metrics
 from aigateway.observability.logging import log
+from aigateway.observability.snapshots import Shared
 from aigateway.policy.admission import Admission
 from aigateway.policy.budget import BudgetSeeder
 from aigateway.policy.counters import Counters, LocalCounters
@@ -64,6 +67,7 @@ class App:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.gw: Gateway | None = None
+        self.metrics_dir: Path | None = None  # set by `serve --workers N` (workers.py) before forking
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -138,7 +142,7 @@ class App:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.gw = await start_gateway(self.settings)
+                    self.gw = await start_gateway(self.settings, self.metrics_dir)
                 except Exception as exc:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -159,7 +163,7 @@ def _counters(settings: Settings) -> Counters:
     return LocalCounters()
 
 
-async def start_gateway(settings: Settings) -> Gateway:
+async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> Gateway:
     engine = await open_store(settings.sqlalchemy_url)
     keys = KeyCache(engine, refresh_interval=settings.keys.refresh_interval)
     await keys.refresh()
@@ -185,6 +189,9 @@ async def start_gateway(settings: Settings) -> Gateway:
         admission=admission,
     )
     gw.tracer = tracing.from_env(gw.kinds)
+    if metrics_dir is not None:
+        gw.shared = Shared(metrics_dir, gw.metrics, gw.health)
+        gw.tasks.append(asyncio.create_task(gw.shared.run(), name="metrics-snapshots"))
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
     gw.tasks.append(asyncio.create_task(seeder.run(keys), name="budget-seed"))
     if any(p.wire != "anthropic" for p in gw.providers.values()):

@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=1,
-        help="processes sharing the port (SO_REUSEPORT); each has its own in-process counters (default 1)",
+        help="processes sharing the port (SO_REUSEPORT); without redis_url each counts rate limits on its own;"
+        " /metrics shows them all (default 1)",
     )
 
     keys = sub.add_parser("keys", help="manage gateway keys")

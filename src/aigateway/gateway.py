@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aigateway.asgi import Request
 from aigateway.errors import AuthenticationFailed
 from aigateway.observability.metrics import Metrics
+from aigateway.observability.snapshots import Shared
 from aigateway.observability.tracing import Tracer
 from aigateway.policy.admission import Admission
 from aigateway.policy.keys import GatewayKey, KeyCache
@@ -48,6 +49,7 @@ class Gateway:
     token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    shared: Shared | None = None  # only under `serve --workers N`: the other workers' metrics
     tracer: Tracer | None = None  # set only when OTEL_* asks for traces
     health: Health = field(init=False)
     lanes: dict[str, list[Lane]] = field(init=False)
@@ -132,6 +134,8 @@ class Gateway:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.shared is not None:
+            self.shared.write(final=True)  # requests are over: the counts are final
         await self.ledger.close()
         await self.admission.aclose()
         for provider in self.providers.values():

@@ -10,6 +10,10 @@ exits, the parent stops the others and exits with its status.
 Each worker keeps its own rate-limit and budget counters unless `redis_url` is set: with N
 workers and in-process counters, a key's limits are enforced per worker (up to N times the limit
 overall). Its own ledger spool, too (one directory per process).
+
+Metrics are merged: the parent makes a private temporary directory (mode 0700) where each worker
+keeps a snapshot of its metrics, so any worker can answer `/metrics` for all of them
+(observability/snapshots.py); the parent removes it once every worker has exited.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
 
+from aigateway.app import App
 from aigateway.settings import Settings
 from aigateway.store.sql import open_store
 
@@ -62,6 +70,16 @@ def _worker(config: uvicorn.Config) -> int:
 def run_workers(config: uvicorn.Config, settings: Settings, workers: int) -> int:
     asyncio.run(_migrate(settings))
     _listen(config.host, config.port).close()  # fail here, once, if the port is taken
+    assert isinstance(config.app, App)
+    shared = tempfile.mkdtemp(prefix="aigateway-metrics-")  # mode 0700
+    config.app.metrics_dir = Path(shared)
+    try:
+        return _fork(config, workers)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def _fork(config: uvicorn.Config, workers: int) -> int:
     children: list[int] = []
     for _ in range(workers):
         pid = os.fork()

@@ -7,6 +7,8 @@ Invariants:
 - prometheus_client only renders: a custom collector turns those dicts (and the breakers and the
   in-flight count, read at scrape time) into metric families when `/metrics` is scraped;
 - everything runs on the event loop, so the dicts need no lock;
+- with `serve --workers N` a scrape renders the sum of every worker's dicts instead
+  (observability/snapshots.py); the dicts and `observe` are the same either way;
 - labels carry ids and names only (model, provider, key id, credential label), never secrets.
 """
 
@@ -29,6 +31,7 @@ CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 TTFT_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 _STATES = ("closed", "open", "half_open")
+BreakerRow = tuple[str, str, str, int]  # provider, credential, state, consecutive failures
 
 
 class _Histogram:
@@ -101,10 +104,14 @@ def _add(hists: dict[tuple[str, str], _Histogram], key: tuple[str, str], bounds:
     h.total += v
 
 
+def breakers(health: Health) -> list[BreakerRow]:
+    return [(p, c, b.state, b.failures) for (p, c), b in sorted(health.breakers.items())]
+
+
 class _Collector(Collector):
-    def __init__(self, metrics: Metrics, health: Health) -> None:
+    def __init__(self, metrics: Metrics, breakers: Sequence[BreakerRow]) -> None:
         self.m = metrics
-        self.health = health
+        self.breakers = breakers
 
     def collect(self) -> Iterator[Metric]:
         m = self.m
@@ -159,10 +166,10 @@ class _Collector(Collector):
         failures = GaugeMetricFamily(
             "aigateway_breaker_failures", "Consecutive failures", labels=["provider", "credential"]
         )
-        for (provider, credential), b in sorted(self.health.breakers.items()):
+        for provider, credential, current, n in self.breakers:
             for s in _STATES:
-                state.add_metric([provider, credential, s], 1.0 if b.state == s else 0.0)
-            failures.add_metric([provider, credential], b.failures)
+                state.add_metric([provider, credential, s], 1.0 if current == s else 0.0)
+            failures.add_metric([provider, credential], n)
         yield state
         yield failures
 
@@ -179,9 +186,9 @@ def _histogram(name: str, doc: str, hists: dict[tuple[str, str], _Histogram], bo
     return family
 
 
-def registry(metrics: Metrics, health: Health) -> CollectorRegistry:
+def registry(metrics: Metrics, breakers: Sequence[BreakerRow]) -> CollectorRegistry:
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(_Collector(metrics, health))
+    reg.register(_Collector(metrics, breakers))
     return reg
 
 
