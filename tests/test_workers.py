@@ -41,18 +41,23 @@ def _healthy(port: int) -> bool:
         return False
 
 
+def _two_workers_up(proc: subprocess.Popen[bytes], port: int, log: Path) -> list[int]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (len(_children(proc.pid)) == 2 and _healthy(port)):
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.1)
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    return workers
+
+
 def test_two_workers_share_the_port_and_stop_on_sigint(tmp_path):
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     argv = [str(BIN / "aigateway"), "serve", "--workers", "2", "--port", str(port), "--data-dir", str(tmp_path / "d")]
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={"PATH": "/usr/bin"})
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (len(_children(proc.pid)) == 2 and _healthy(port)):
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-        workers = _children(proc.pid)
-        assert len(workers) == 2
+        workers = _two_workers_up(proc, port, tmp_path / "serve.log")
         time.sleep(1.0)  # both workers listening
         assert all(_healthy(port) for _ in range(20))  # fresh connections, spread by the kernel
         proc.send_signal(signal.SIGINT)
@@ -99,12 +104,7 @@ def test_metrics_sum_every_worker_whichever_answers(tmp_path):
     argv = [str(BIN / "aigateway"), "serve", "--workers", "2", "--port", str(port), "--data-dir", data]
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (len(_children(proc.pid)) == 2 and _healthy(port)):
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-        workers = _children(proc.pid)
-        assert len(workers) == 2
+        workers = _two_workers_up(proc, port, tmp_path / "serve.log")
         [shared] = tmp.glob("aigateway-metrics-*")
         assert shared.stat().st_mode & 0o777 == 0o700
         time.sleep(1.0)  # both workers listening
