@@ -56,3 +56,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 from tests.policy.conftest import engine  # noqa: E402, F401  (both stores, for the query tests)
+from tests.policy.test_migrations import empty_url  # noqa: E402, F401

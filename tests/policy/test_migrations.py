@@ -63,16 +63,23 @@ async def test_up_from_empty_to_head(empty_url):
     engine = await open_store(empty_url)
     try:
         async with engine.connect() as conn:
-            assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one() == "0003"
+            assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one() == HEAD
             indexes = await conn.run_sync(
                 lambda c: {i["name"]: i["column_names"] for i in inspect(c).get_indexes("ledger")}
             )
             columns = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("gateway_keys")})
             ledger_columns = await conn.run_sync(lambda c: [col["name"] for col in inspect(c).get_columns("ledger")])
+            rollup = await conn.run_sync(
+                lambda c: (
+                    [col["name"] for col in inspect(c).get_columns("ledger_rollup")],
+                    inspect(c).get_pk_constraint("ledger_rollup")["constrained_columns"],
+                )
+            )
     finally:
         await engine.dispose()
     # The migrations build exactly the table the code writes (store/tables.py), in its order.
     assert ledger_columns == [c.name for c in tables.ledger.columns]
+    assert rollup == ([c.name for c in tables.ledger_rollup.columns], ["width", "dim", "slot", "grp"])
     assert indexes["ix_ledger_key_created"] == ["key_id", "created_at"]
     assert indexes["ix_ledger_model_created"] == ["model", "created_at"]
     assert indexes["ix_ledger_provider_created"] == ["provider", "created_at"]

@@ -1,36 +1,34 @@
 """The dashboard's reads of the ledger: time series, percentiles, the request log, one row.
 
 Invariants (the ledger may hold millions of rows):
-- every query filters on a `created_at` range first, so the (created_at) index or a
-  (model | provider | key_id, created_at) index of migration 0002 bounds what is read; on SQLite,
-  a range holding more than an eighth of the table is read sequentially instead (cheaper than a
-  lookup per row);
-- time buckets, groups and histogram bins are computed in SQL (`GROUP BY`): two grouped passes
-  over the range, and only aggregates (bucket x group x bin) cross to Python;
-- percentiles (p50, p95 of latency and time to first token) come from per-bucket histograms over
-  fixed log-spaced bins (`_BIN_EDGES`, each 25% wider than the last), interpolated inside the bin:
-  within a bin's width of the exact value, and never a sort of the rows by latency;
+- the overview reads rollups (store/rollups.py), not ledger rows: a range is cut into the
+  coarsest rollup slots that fit it, finer ones toward its ends, and the ledger's own rows only
+  for the parts of a minute at either end (`segments`), so its totals are exact and its cost
+  follows the number of slots, not of requests;
+- buckets and groups are summed in SQL (`GROUP BY`): only totals per (bucket, group) and
+  histograms per bucket and per group cross to Python;
+- percentiles (p50, p95 of latency and time to first token) come from histograms over the
+  rollups' log-spaced bins, interpolated inside the bin: within a bin's width (25%) of the exact
+  value, and never a sort of the rows by latency;
 - the request log pages by keyset (`created_at`, `request_id` strictly before a cursor), never by
   OFFSET, so page 1000 costs what page 1 costs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, cast, func, or_, select
-from sqlalchemy import Integer as SqlInteger
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import ColumnElement, Select, TextClause, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.policy.ledger import LedgerRow
-from aigateway.store.tables import ledger
+from aigateway.store.rollups import EDGES, WIDTHS, binned
+from aigateway.store.tables import BINS, ROLLUP_HISTOGRAMS, ROLLUP_SUMS, ledger
 
 GROUPS = {"model": ledger.c.model, "provider": ledger.c.provider, "key": ledger.c.key_id}
-# Bin edges in ms: 5 ms to about 20 min, each 1.25 times the previous.
-_BIN_EDGES = tuple(round(5 * 1.25**i, 3) for i in range(56))
 _STEPS = (60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400)
 
 
@@ -42,103 +40,145 @@ def pick_step(span: float, points: int = 72) -> int:
     return 86400 * math.ceil(span / 86400 / points)
 
 
-def _bucket(step: int, dialect: str) -> ColumnElement[Any]:
-    ratio = ledger.c.created_at / step
-    # SQLite's CAST truncates (created_at is positive); PostgreSQL's rounds, so it floors.
-    index = cast(ratio, SqlInteger) if dialect == "sqlite" else func.floor(ratio)
-    return (index * step).label("bucket")
+def segments(start: float, end: float, step: int) -> list[tuple[int, float, float]]:
+    """[start, end) as (width, from, to) pieces: rollup slots of `width` seconds, or the ledger's
+    rows where width is 0. Every width used divides `step`, so no slot straddles two buckets."""
+    widths = [w for w in WIDTHS if step % w == 0]
+
+    def cut(lo: float, hi: float, widths: list[int]) -> list[tuple[int, float, float]]:
+        if lo >= hi:
+            return []
+        if not widths:
+            return [(0, lo, hi)]
+        w = widths[-1]
+        a, b = math.ceil(lo / w) * w, math.floor(hi / w) * w
+        if a > b:
+            return cut(lo, hi, widths[:-1])
+        if a == b:  # no whole slot, but a slot boundary: pieces never straddle one
+            return [*cut(lo, a, widths[:-1]), *cut(a, hi, widths[:-1])]
+        return [*cut(lo, a, widths[:-1]), (w, a, b), *cut(b, hi, widths[:-1])]
+
+    return cut(start, end, widths)
 
 
-_RATIO = 1.25
+_COLUMNS = {"model": "model", "provider": "provider", "key": "key_id"}
 
 
-def _bin(column: ColumnElement[Any], dialect: str, has_ln: bool) -> ColumnElement[Any]:
-    """The index of the first edge above the value: by logarithm when the database has `ln`, else by
-    comparisons (SQLite builds without math functions)."""
-    top = len(_BIN_EDGES)
-    if not has_ln:
-        return case(*[(column < edge, i) for i, edge in enumerate(_BIN_EDGES)], else_=top).label("bin")
-    ratio = func.ln(column / _BIN_EDGES[0]) / math.log(_RATIO)
-    index = cast(ratio, SqlInteger) if dialect == "sqlite" else cast(func.floor(ratio), SqlInteger)
-    return case((column < _BIN_EDGES[0], 0), (column >= _BIN_EDGES[-1], top), else_=index + 1).label("bin")
+def series_queries(start: float, end: float, step: int, group: str) -> dict[str, TextClause]:
+    """The overview's reads: from the rollups, totals per (bucket, group) and histograms per
+    bucket and per group (summed in SQL, so only those cross to Python); from the ledger, its
+    rows at the ends of the range per (bucket, group, latency bin, TTFT bin).
+
+    Plain SQL that both databases take, built once per shape: with a hundred and twenty columns,
+    building and compiling expressions cost more than running them."""
+    pieces = segments(start, end, step)
+    out: dict[str, TextClause] = {}
+    rolled = [(w, a, b) for w, a, b in pieces if w]
+    if rolled:
+        whole = [(w, a, b) for w, a, b in segments(start, end, 3600) if w]
+        out["totals"] = _rolled("totals", len(rolled)).bindparams(**_params(group, rolled), step=step)
+        # Every dimension sums to the same per-bucket histograms: providers have the fewest rows.
+        out["by_bucket"] = _rolled("by_bucket", len(rolled)).bindparams(**_params("provider", rolled), step=step)
+        # Over the whole range the buckets do not matter: the coarsest slots that fit serve.
+        out["by_group"] = _rolled("by_group", len(whole)).bindparams(**_params(group, whole))
+    raw = [(a, b) for w, a, b in pieces if not w]
+    if raw:
+        params: dict[str, Any] = {}
+        for i, (a, b) in enumerate(raw):
+            params.update({f"a{i}": a, f"b{i}": b, f"t{i}": math.floor(a / step) * step})
+        out["edges"] = _edges(_COLUMNS[group], len(raw)).bindparams(**params)
+    return out
 
 
-def series_queries(
-    dialect: str, start: float, end: float, step: int, group: str, *, has_ln: bool = False, scan: bool = False
-) -> list[Select[Any]]:
-    """Totals per (bucket, group, latency bin), and TTFT bins per bucket: two passes over the range.
+def _params(dim: str, pieces: list[tuple[int, float, float]]) -> dict[str, Any]:
+    params: dict[str, Any] = {"dim": dim}
+    for i, (w, a, b) in enumerate(pieces):
+        params.update({f"w{i}": w, f"a{i}": int(a), f"b{i}": int(b)})
+    return params
 
-    `scan` (SQLite, a range holding much of the table) reads the table in order rather than through
-    the `created_at` index: a sequential read beats a random lookup per row when most rows qualify.
-    """
-    c = ledger.c
-    bucket = _bucket(step, dialect)
-    grp = GROUPS[group].label("grp")
-    at = c.created_at + 0 if scan else c.created_at  # an expression, so SQLite does not use the index
-    in_range = and_(at >= start, at < end)
-    lat_bin, ttft_bin = _bin(c.latency_ms, dialect, has_ln), _bin(c.ttft_ms, dialect, has_ln)
-    totals = (
-        select(
-            bucket,
-            grp,
-            lat_bin,
-            func.count(),
-            func.sum(c.cost_nanousd),
-            func.sum(c.input_tokens),
-            func.sum(c.output_tokens),
-            func.sum(c.cache_read_tokens + c.cache_write_tokens),
-            func.sum(case((c.status >= 400, 1), else_=0)),
-        )
-        .where(in_range)
-        .group_by(bucket, grp, lat_bin)
+
+@functools.cache
+def _rolled(kind: str, n: int) -> TextClause:
+    hists = ", ".join(f"sum({c})" for c in ROLLUP_HISTOGRAMS)
+    head, tail = {
+        "totals": ("slot - slot % :step AS bucket, grp, " + ", ".join(f"sum({c})" for c in ROLLUP_SUMS), "bucket, grp"),
+        "by_bucket": ("slot - slot % :step AS bucket, " + hists, "bucket"),
+        "by_group": ("grp, " + hists, "grp"),
+    }[kind]
+    slots = " OR ".join(f"(width = :w{i} AND slot >= :a{i} AND slot < :b{i})" for i in range(n))
+    return text(f"SELECT {head} FROM ledger_rollup WHERE dim = :dim AND ({slots}) GROUP BY {tail}")
+
+
+@functools.cache
+def _edges(column: str, n: int) -> TextClause:
+    """The ledger's rows in n pieces (each inside one minute, so inside one bucket: `:t<i>`)."""
+    whens = " ".join(f"WHEN created_at < :b{i} THEN CAST(:t{i} AS BIGINT)" for i in range(n - 1))
+    bucket = f"CASE {whens} ELSE CAST(:t{n - 1} AS BIGINT) END" if n > 1 else "CAST(:t0 AS BIGINT)"
+    sums = (
+        "count(*), sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END), sum(coalesce(cost_nanousd, 0)),"
+        " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens + cache_write_tokens)"
     )
-    ttft = select(bucket, ttft_bin, func.count()).where(in_range, c.ttft_ms.is_not(None)).group_by(bucket, ttft_bin)
-    return [totals, ttft]
+    lat, ttft = binned("latency_ms"), binned("ttft_ms")
+    where = " OR ".join(f"(created_at >= :a{i} AND created_at < :b{i})" for i in range(n))
+    return text(
+        f"SELECT {bucket} AS bucket, coalesce({column}, '') AS grp, {lat} AS lat, {ttft} AS ttft, {sums}"
+        f" FROM ledger WHERE {where} GROUP BY 1, 2, 3, 4"
+    )
 
 
-_HAS_LN: dict[str, bool] = {}
+class _Sums:
+    """Totals per (bucket, group) and histograms per bucket and per group, from both sources."""
 
+    def __init__(self) -> None:
+        self.groups: dict[tuple[float, str], list[int]] = {}
+        self.by_bucket: dict[str, dict[Any, dict[int, int]]] = {"lat": {}, "ttft": {}}
+        self.by_group: dict[str, dict[Any, dict[int, int]]] = {"lat": {}, "ttft": {}}
 
-async def _plan_inputs(conn: AsyncConnection, start: float, end: float) -> tuple[bool, bool]:
-    """(has_ln, scan) for this database and range."""
-    dialect = conn.dialect.name
-    if dialect != "sqlite":
-        return True, False  # PostgreSQL has ln, and its planner weighs index against scan itself
-    url = str(conn.engine.url)
-    if url not in _HAS_LN:
-        try:
-            await conn.exec_driver_sql("SELECT ln(2.0)")
-            _HAS_LN[url] = True
-        except DBAPIError:
-            _HAS_LN[url] = False
-    c = ledger.c
-    in_range = (await conn.execute(select(func.count()).where(c.created_at >= start, c.created_at < end))).scalar()
-    everything = (await conn.exec_driver_sql("SELECT max(rowid) FROM ledger")).scalar()
-    return _HAS_LN[url], int(in_range or 0) * 8 > int(everything or 0) > 0
+    def add(self, t: float, g: str, sums: Sequence[Any]) -> None:
+        acc = self.groups.setdefault((t, g), [0] * len(ROLLUP_SUMS))
+        for i, v in enumerate(sums):
+            acc[i] += int(v or 0)
+
+    def histograms(self, into: dict[str, dict[Any, dict[int, int]]], at: Any, counts: Sequence[Any]) -> None:
+        """`counts`: the latency bins, then the TTFT bins, as the rollup's columns."""
+        for kind, first in (("lat", 0), ("ttft", BINS)):
+            hist = into[kind].setdefault(at, {})
+            for i, n in enumerate(counts[first : first + BINS]):
+                if n:
+                    hist[i] = hist.get(i, 0) + int(n)
+
+    def edge(self, t: float, g: str, lat: int, ttft: int | None, sums: Sequence[Any]) -> None:
+        self.add(t, g, sums)
+        n = int(sums[0])
+        for kind, bin_ in (("lat", lat), ("ttft", ttft)):
+            if bin_ is None:
+                continue
+            for into, at in ((self.by_bucket, t), (self.by_group, g)):
+                hist = into[kind].setdefault(at, {})
+                hist[bin_] = hist.get(bin_, 0) + n
 
 
 async def series(engine: AsyncEngine, start: float, end: float, step: int, group: str) -> dict[str, Any]:
-    """Per bucket and group: requests, cost, tokens; per bucket: latency and TTFT p50/p95."""
+    """Per bucket and group: requests, cost, tokens; per bucket, and per group over the range:
+    latency and TTFT p50/p95."""
+    reads = series_queries(start, end, step, group)
     async with engine.connect() as conn:
-        has_ln, scan = await _plan_inputs(conn, start, end)
-        totals, ttft = series_queries(engine.dialect.name, start, end, step, group, has_ln=has_ln, scan=scan)
-        rows = (await conn.execute(totals)).all()
-        ttft_rows = (await conn.execute(ttft)).all()
-    groups: dict[tuple[float, Any], list[int]] = {}
-    lat_hists: dict[float, dict[int, int]] = {}
-    for b, g, bin_, n, cost, i, o, ca, e in rows:
-        t = float(b)
-        acc = groups.setdefault((t, g), [0, 0, 0, 0, 0, 0])
-        for k, v in enumerate((n, cost, i, o, ca, e)):
-            acc[k] += int(v or 0)
-        hist = lat_hists.setdefault(t, {})
-        hist[int(bin_)] = hist.get(int(bin_), 0) + n
+        results = {name: (await conn.execute(q)).all() for name, q in reads.items()}
+    acc = _Sums()
+    for t, g, *sums in results.get("totals", ()):
+        acc.add(float(t), g, sums)
+    for t, *counts in results.get("by_bucket", ()):
+        acc.histograms(acc.by_bucket, float(t), counts)
+    for g, *counts in results.get("by_group", ()):
+        acc.histograms(acc.by_group, g, counts)
+    for t, g, lat, ttft, *sums in results.get("edges", ()):
+        acc.edge(float(t), g, int(lat), None if ttft is None else int(ttft), sums)
     return {
         "step": step,
         "groups": [
             {
                 "t": t,
-                "group": g,
+                "group": g or None,
                 "requests": n,
                 "cost_usd": cost / 1e9,
                 "input_tokens": i,
@@ -146,34 +186,38 @@ async def series(engine: AsyncEngine, start: float, end: float, step: int, group
                 "cache_tokens": ca,
                 "errors": e,
             }
-            for (t, g), (n, cost, i, o, ca, e) in groups.items()
+            for (t, g), (n, e, cost, i, o, ca) in sorted(acc.groups.items())
         ],
-        "latency_ms": [_point(t, h) for t, h in sorted(lat_hists.items())],
-        "ttft_ms": _percentiles(ttft_rows),
+        "latency_ms": _points(acc.by_bucket["lat"]),
+        "ttft_ms": _points(acc.by_bucket["ttft"]),
+        "by_group": [
+            {"group": g or None, "latency_ms": _quantiles(h), "ttft_ms": _quantiles(acc.by_group["ttft"].get(g, {}))}
+            for g, h in sorted(acc.by_group["lat"].items())
+            if h
+        ],
     }
 
 
-def _point(t: float, hist: dict[int, int]) -> dict[str, float]:
-    return {"t": t, "p50": quantile(hist, 0.5), "p95": quantile(hist, 0.95)}
+def _points(hists: dict[float, dict[int, int]]) -> list[dict[str, Any]]:
+    return [{"t": t, **_quantiles(h)} for t, h in sorted(hists.items()) if h]
 
 
-def _percentiles(rows: Sequence[Any]) -> list[dict[str, float]]:
-    hists: dict[float, dict[int, int]] = {}
-    for b, bin_, n in rows:
-        hists.setdefault(float(b), {})[int(bin_)] = n
-    return [_point(t, h) for t, h in sorted(hists.items())]
+def _quantiles(hist: dict[int, int]) -> dict[str, float | None]:
+    if not hist:
+        return {"p50": None, "p95": None}
+    return {"p50": quantile(hist, 0.5), "p95": quantile(hist, 0.95)}
 
 
 def quantile(hist: dict[int, int], q: float) -> float:
-    """The q-quantile of a histogram over `_BIN_EDGES`, interpolated geometrically inside its bin."""
+    """The q-quantile of a histogram over `EDGES`, interpolated geometrically inside its bin."""
     total = sum(hist.values())
     rank = q * total
     seen = 0
     for i in sorted(hist):
         n = hist[i]
         if seen + n >= rank:
-            low = _BIN_EDGES[i - 1] if i > 0 else _BIN_EDGES[0] / 1.25
-            high = _BIN_EDGES[i] if i < len(_BIN_EDGES) else _BIN_EDGES[-1] * 1.25
+            low = EDGES[i - 1] if i > 0 else EDGES[0] / 1.25
+            high = EDGES[i] if i < len(EDGES) else EDGES[-1] * 1.25
             within = (rank - seen) / n if n else 0.0
             return round(float(low * (high / low) ** within), 1)
         seen += n

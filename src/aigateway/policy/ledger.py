@@ -6,6 +6,7 @@ Invariants:
   `batch_size` rows wait), at most `_CHUNK` rows per statement with a yield to the loop between
   them, so a flush never stalls requests; a failed write keeps its rows and retries next tick;
 - `close` writes everything still buffered, so a clean shutdown loses nothing;
+- a batch's rows and its rollup deltas (store/rollups.py) commit in one transaction;
 - with a spool (policy/spool.py) every row is also on disk before `record` returns, and its
   segment is deleted only once the row is committed, so a killed process loses no finished row.
 """
@@ -18,10 +19,11 @@ import time
 from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log
+from aigateway.store.rollups import Upsert, deltas
 from aigateway.store.tables import ledger
 
 if TYPE_CHECKING:
@@ -121,6 +123,7 @@ class Ledger:
         self._lock = asyncio.Lock()
         # Compiled once from the table, in the dialect's own parameter style; rows go as tuples.
         self._insert = str(ledger.insert().compile(dialect=engine.dialect, column_keys=list(LedgerRow._fields)))
+        self._rollup = Upsert(engine.dialect)
 
     def record(self, row: LedgerRow) -> None:
         if self._spool is not None:
@@ -175,8 +178,7 @@ class Ledger:
         inserts); a refused row sends that flush down the row-by-row path instead."""
         try:
             async with self._engine.begin() as conn:
-                for start in range(0, len(rows), _CHUNK):
-                    await conn.exec_driver_sql(self._insert, rows[start : start + _CHUNK])
+                await self._insert_rows(conn, rows)
         except IntegrityError:
             for start in range(0, len(rows), _CHUNK):
                 await self._write(rows[start : start + _CHUNK])
@@ -184,16 +186,24 @@ class Ledger:
     async def _write(self, chunk: list[LedgerRow]) -> None:
         try:
             async with self._engine.begin() as conn:
-                await conn.exec_driver_sql(self._insert, chunk)
+                await self._insert_rows(conn, chunk)
         except IntegrityError:
             # One row the database refuses must not hold back the others: write them one by one
             # and drop only the refused rows, loudly. An outage (any other error) keeps them all.
             for row in chunk:
                 try:
                     async with self._engine.begin() as conn:
-                        await conn.exec_driver_sql(self._insert, row)
+                        await self._insert_rows(conn, [row])
                 except IntegrityError:
                     log.error("ledger row refused by the database", extra={"fields": row._asdict()})
+
+    async def _insert_rows(self, conn: AsyncConnection, rows: list[LedgerRow]) -> None:
+        """The rows and what they add to the rollups, in the caller's transaction."""
+        for start in range(0, len(rows), _CHUNK):
+            await conn.exec_driver_sql(self._insert, rows[start : start + _CHUNK])
+        changes = self._rollup.params(deltas(rows))
+        for start in range(0, len(changes), _CHUNK):
+            await conn.exec_driver_sql(self._rollup.sql, changes[start : start + _CHUNK])
 
     async def close(self) -> None:
         if self._task is not None:

@@ -62,3 +62,18 @@ ledger = Table(
     Index("ix_ledger_model_created", "model", "created_at"),
     Index("ix_ledger_provider_created", "provider", "created_at"),
 )
+
+# Migration 0004: the dashboard's rollups of the ledger (store/rollups.py says what they hold).
+BINS = 57  # latency and TTFT histogram bins (store/rollups.py: EDGES)
+ROLLUP_SUMS = ("requests", "errors", "cost_nanousd", "input_tokens", "output_tokens", "cache_tokens")
+ROLLUP_HISTOGRAMS = tuple(f"{kind}_{i:02d}" for kind in ("lat", "ttft") for i in range(BINS))
+
+ledger_rollup = Table(
+    "ledger_rollup",
+    metadata,
+    Column("width", Integer, primary_key=True),  # seconds
+    Column("dim", String(8), primary_key=True),  # model, provider or key
+    Column("slot", BigInteger, primary_key=True),  # start, in epoch seconds
+    Column("grp", String(200), primary_key=True),  # the model, provider or key id ('' for none)
+    *(Column(name, BigInteger, nullable=False) for name in ROLLUP_SUMS + ROLLUP_HISTOGRAMS),
+)
