@@ -81,7 +81,12 @@ def test_overview_charts_show_the_ledger(page: Page, gateway, traffic):
     cost = sum(float(v) for v in spend.evaluate_all("ds => ds.map(d => d.dataset.value)"))
     assert cost == pytest.approx(sum(r["cost_nanousd"] or 0 for r in rows) / 1e9) and cost > 0
     expect(page.locator('#chart-latency svg circle[data-series="p95"]').first).to_be_attached()
-    expect(page.locator('#breakdown td', has_text=name)).to_be_visible()
+    expect(page.locator("#breakdown td", has_text=name)).to_be_visible()
+    # The key's median latency, from the rollups' histogram: within a bin (25%) of its rows' range.
+    p50 = page.locator(f'#breakdown tr[data-group="{name}"] td[data-p50]').inner_text()
+    value = float(p50[:-2]) if p50.endswith("ms") else float(p50[:-1]) * 1000
+    latencies = [r["latency_ms"] for r in rows]
+    assert min(latencies) / 1.25 - 1 <= value <= max(latencies) * 1.25 + 1, (p50, latencies)
     page.screenshot(path=SHOTS / "overview.png", full_page=True)
 
 

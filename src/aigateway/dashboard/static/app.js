@@ -154,11 +154,18 @@ function renderTotals(doc, group) {
     ...[["Requests", fmt.int(all.requests), "requests"], ["Spend", fmt.usd(all.cost_usd), "cost"],
       ["Tokens in / out", fmt.int(all.input_tokens) + " / " + fmt.int(all.output_tokens), "tokens"],
       ["Errors", fmt.int(all.errors), "errors"]].map(([k, v, id]) => el("div", { "data-total": id }, k, el("b", {}, v))));
-  const head = el("tr", {}, el("th", {}, group), ...["requests", "spend", "in", "out", "errors"].map((h) => el("th", { class: "num" }, h)));
-  const rows = [...totals.entries()].sort((a, b) => b[1].requests - a[1].requests).map(([name, t]) =>
-    el("tr", {}, el("td", {}, name), el("td", { class: "num" }, t.requests), el("td", { class: "num" }, fmt.usd(t.cost_usd)),
-      el("td", { class: "num" }, fmt.int(t.input_tokens)), el("td", { class: "num" }, fmt.int(t.output_tokens)),
-      el("td", { class: "num" }, t.errors)));
+  const speed = new Map(doc.by_group.map((r) => [groupLabel(group, r.group), r]));
+  const ms = (v) => (v === null || v === undefined ? "" : fmt.ms(v));
+  const cols = ["requests", "spend", "in", "out", "errors", "p50", "p95", "ttft p50"];
+  const head = el("tr", {}, el("th", {}, group), ...cols.map((h) => el("th", { class: "num" }, h)));
+  const rows = [...totals.entries()].sort((a, b) => b[1].requests - a[1].requests).map(([name, t]) => {
+    const s = speed.get(name) || { latency_ms: {}, ttft_ms: {} };
+    return el("tr", { "data-group": name }, el("td", {}, name), el("td", { class: "num" }, t.requests),
+      el("td", { class: "num" }, fmt.usd(t.cost_usd)), el("td", { class: "num" }, fmt.int(t.input_tokens)),
+      el("td", { class: "num" }, fmt.int(t.output_tokens)), el("td", { class: "num" }, t.errors),
+      el("td", { class: "num", "data-p50": "" }, ms(s.latency_ms.p50)), el("td", { class: "num" }, ms(s.latency_ms.p95)),
+      el("td", { class: "num" }, ms(s.ttft_ms.p50)));
+  });
   $("#breakdown").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
 }
 
