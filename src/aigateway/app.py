@@ -8,8 +8,8 @@ uvicorn; nothing in between buffers them.
 Lifespan: start-up opens the store (running migrations), loads keys, seeds budget counters and
 starts the background tasks (key refresh, budget seeding, ledger writer; metrics snapshots under
 `--workers N`); shutdown flushes the ledger, settles counters and closes upstream pools. Admin
-routes (`/admin/...`) and the usage routes live in their own modules; app.py only dispatches to
-them.
+routes (`/admin/...`) and the door-neutral routes (usage, balance, generation, metrics, health:
+frontends/admin/) live in their own modules; app.py only dispatches to them.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import msgspec
-
 from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
 from aigateway.dashboard import routes as dashboard
 from aigateway.errors import GatewayError, NotFound
-from aigateway.frontends.admin import routes as admin
-from aigateway.frontends.anthropic import generation, models, routes, usage
+from aigateway.frontends.admin import generation, health, usage
+from aigateway.frontends.admin import keys as admin
+from aigateway.frontends.admin.metrics import get_metrics
+from aigateway.frontends.anthropic import models, routes
 from aigateway.frontends.anthropic.errors import error_body, send_error
 from aigateway.frontends.openai import models as openai_models
 from aigateway.frontends.openai import routes as openai_routes
@@ -32,7 +32,6 @@ from aigateway.frontends.openai.errors import error_body as openai_error_body
 from aigateway.frontends.openai.errors import send_error as send_openai_error
 from aigateway.gateway import Gateway
 from aigateway.observability import tracing
-from aigateway.observability.endpoint import get_metrics
 from aigateway.observability.logging import log
 from aigateway.observability.snapshots import Shared
 from aigateway.policy.admission import Admission
@@ -60,6 +59,8 @@ _OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
     ("GET", "/v1/balance"): usage.get_balance,
     ("GET", "/v1/generation"): generation.get_generation,  # likewise
     ("GET", "/metrics"): get_metrics,  # admin key unless metrics.require_admin_key is off
+    ("GET", "/health"): health.get_health,
+    ("HEAD", "/health"): health.get_health,
 }
 
 
@@ -118,10 +119,6 @@ class App:
             return
         if path.startswith(dashboard.PREFIX):
             await dashboard.dispatch(gw, req)
-            return
-        if path == "/health" and method in ("GET", "HEAD"):
-            body = msgspec.json.encode({"status": "ok", "providers": gw.health.snapshot()})
-            await req.respond(200, body if method == "GET" else b"")
             return
         if path == "/" and method == "HEAD":  # Claude Code's connectivity probe
             await req.respond(200, b"", content_type=None)

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aigateway.errors import InvalidRequest
-from aigateway.frontends.anthropic.request import MessagesHead, parse_head, replace_model
+from aigateway.frontends.anthropic.request import MessagesHead, parse_head
+from aigateway.wire.body import replace_model
 from tests.support import fixtures
 
 

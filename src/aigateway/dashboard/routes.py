@@ -26,7 +26,7 @@ from aigateway.asgi import Request
 from aigateway.dashboard import queries
 from aigateway.dashboard.sessions import Sessions, clear_cookie, cookie_value, set_cookie
 from aigateway.errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
-from aigateway.frontends.admin import routes as admin
+from aigateway.frontends.admin import keys as admin
 from aigateway.gateway import Gateway
 from aigateway.policy.keys import list_keys
 from aigateway.policy.usage import parse_time

@@ -16,10 +16,11 @@ from typing import Any, Protocol, Self
 import aiohttp
 import msgspec
 
-from aigateway.errors import UpstreamError, UpstreamUnavailable
+from aigateway.errors import InvalidRequest, UpstreamError, UpstreamUnavailable
 from aigateway.ir.events import Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
+from aigateway.routing.catalog import Route
 from aigateway.settings import ProviderConfig
 
 
@@ -156,6 +157,22 @@ class Provider(abc.ABC):
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         """Forward a request already in this provider's wire protocol."""
 
+    def path_for(self, upstream_model: str, endpoint: str) -> str:
+        """Where a passthrough `endpoint` (e.g. `chat/completions`, `embeddings`) is for this model."""
+        return endpoint
+
+    def structured_outputs(self, upstream_model: str) -> bool:
+        """Whether the model takes a JSON schema for its output (the core's `output_config.format`)."""
+        return True
+
+    async def count_tokens(self, request: MessagesRequest, upstream_model: str) -> int | None:
+        """The upstream's own count of the request's input tokens; None: it has no counter."""
+        return None
+
+    async def embed(self, raw: dict[str, Any], route: Route) -> Embedded:
+        """An OpenAI embeddings body, answered by a provider that does not speak OpenAI's protocol."""
+        raise InvalidRequest(f"model: provider '{self.name}' offers no embeddings on this gateway")
+
     def passthrough_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """An error answer to a passthrough request. By default the upstream's own body goes back
         unchanged (clients match on Anthropic's wording); an upstream whose errors are not in the
@@ -185,6 +202,15 @@ class StreamDecoder(Protocol):
     def feed(self, chunk: bytes) -> list[Event | StreamError]: ...
 
     def finish(self) -> list[Event | StreamError]: ...
+
+
+@dataclass(slots=True)
+class Embedded:
+    """An embeddings answer in OpenAI's shape, its usage, and headers saying how it was counted."""
+
+    body: bytes
+    usage: Usage
+    headers: list[tuple[bytes, bytes]]
 
 
 @dataclass(slots=True)
@@ -219,7 +245,3 @@ class TranslatingProvider(Provider):
     @abc.abstractmethod
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """An upstream error response in the gateway's error tree."""
-
-    async def count_tokens(self, request: MessagesRequest, upstream_model: str) -> int | None:
-        """The upstream's own count of the request's input tokens; None: it has no counter."""
-        return None

@@ -1,8 +1,8 @@
-"""Validates a Messages (or count_tokens) body at the boundary and swaps its model id.
+"""Validates a Messages (or count_tokens) body at the boundary.
 
-Only the fields the gateway needs are decoded; everything else stays raw bytes. The model swap
-edits the bytes of the top-level `"model"` value in place, so every other byte (thinking
-signatures, whitespace, key order) reaches an Anthropic-speaking upstream unchanged.
+Only the fields the gateway needs are decoded; everything else stays raw bytes, so every byte
+(thinking signatures, whitespace, key order) reaches an Anthropic-speaking upstream unchanged
+but the model id (`wire/body.py`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ T = TypeVar("T", bound=CountTokensHead)
 _decoders: dict[type, msgspec.json.Decoder[Any]] = {t: msgspec.json.Decoder(t) for t in (MessagesHead, CountTokensHead)}
 _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _AT = re.compile(r"^(.*?) - at `\$\.?([^`]*)`$")
-_WS = b" \t\r\n"
 
 
 def parse_head(body: bytes, kind: type[T]) -> tuple[T, str]:
@@ -59,36 +58,3 @@ def _describe(text: str) -> str:
     if text.startswith("Expected `object`"):
         return "Request body must be a JSON object"
     return text
-
-
-def replace_model(body: bytes, raw_model: bytes, new_model: str) -> bytes:
-    """`body` with its top-level model value (exactly `raw_model`) replaced by `new_model`."""
-    encoded = msgspec.json.encode(new_model)
-    if encoded == raw_model:
-        return body
-    hits = []
-    pos = body.find(b'"model"')
-    while pos != -1:
-        # A bare `"model"` can only be a key (quotes inside strings are escaped); nested objects
-        # may also have one, so the top-level value is the one whose bytes match exactly.
-        i = pos + 7
-        while i < len(body) and body[i] in _WS:
-            i += 1
-        if i < len(body) and body[i] == 58:  # ':'
-            i += 1
-            while i < len(body) and body[i] in _WS:
-                i += 1
-            if body.startswith(raw_model, i):
-                hits.append(i)
-        pos = body.find(b'"model"', pos + 7)
-    if len(hits) == 1:
-        i = hits[0]
-        return body[:i] + encoded + body[i + len(raw_model) :]
-    return _rebuild(body, encoded)
-
-
-def _rebuild(body: bytes, encoded_model: bytes) -> bytes:
-    """Fallback when the value is ambiguous: re-join the top-level members, each kept raw."""
-    members = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
-    parts = [msgspec.json.encode(k) + b":" + (encoded_model if k == "model" else bytes(v)) for k, v in members.items()]
-    return b"{" + b",".join(parts) + b"}"

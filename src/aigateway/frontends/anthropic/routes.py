@@ -4,11 +4,11 @@ Invariants:
 - every response carries `request-id`; every failure is Anthropic's error envelope;
 - a request runs as a plan of attempts (routing/plan.py): providers, credentials and fallback
   models, retried and failed over (routing/fallback.py) until one reaches its commit point
-  (upstream.py); the client sees only that attempt's answer;
+  (pipeline/); the client sees only that attempt's answer;
 - an upstream that speaks Anthropic gets the client's body with only the model id swapped, and
   its answer comes back unchanged; any other upstream goes through the typed core;
 - once a stream has started, a failure becomes one `event: error` and the stream ends
-  (relay.py); accounting, admission and delivery are shared with the OpenAI door (serving.py).
+  (pipeline/relay.py); accounting, admission and delivery are the pipeline's, as for every door.
 """
 
 from __future__ import annotations
@@ -16,26 +16,27 @@ from __future__ import annotations
 import msgspec
 
 from aigateway.asgi import Request
+from aigateway.frontends.anthropic.exchange import ENDING, CountTokensExchange, MessagesExchange
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, parse_head
-from aigateway.frontends.anthropic.upstream import Call
-from aigateway.frontends.serving import Outcome, accounted, admit, serve, signed_history
 from aigateway.gateway import Gateway
 from aigateway.observability.content import capture
+from aigateway.pipeline.accounting import Outcome, accounted
+from aigateway.pipeline.serve import serve
 from aigateway.policy.keys import GatewayKey
 from aigateway.routing.options import take_gateway_options
 
 
 async def messages(gw: Gateway, req: Request, key: GatewayKey) -> None:
     with accounted(gw, req, key, "messages") as out:
-        await _passthrough(gw, req, out, key, MessagesHead)
+        await _serve(gw, req, out, MessagesHead)
 
 
 async def count_tokens(gw: Gateway, req: Request, key: GatewayKey) -> None:
     with accounted(gw, req, key, "count_tokens") as out:
-        await _passthrough(gw, req, out, key, CountTokensHead)
+        await _serve(gw, req, out, CountTokensHead)
 
 
-async def _passthrough(gw: Gateway, req: Request, out: Outcome, key: GatewayKey, kind: type[CountTokensHead]) -> None:
+async def _serve(gw: Gateway, req: Request, out: Outcome, kind: type[CountTokensHead]) -> None:
     body = await req.body(gw.settings.server.max_body_bytes)
     head, model = parse_head(body, kind)
     out.streamed = isinstance(head, MessagesHead) and bool(head.stream)
@@ -47,6 +48,9 @@ async def _passthrough(gw: Gateway, req: Request, out: Outcome, key: GatewayKey,
         head, model = parse_head(body, kind)
     if gw.settings.logging.content:  # after the gateway's options (BYOK keys) left the body
         out.content = capture(req, body, out.streamed)
-    out.options = options = gw.routing_options(model, key.name, options)
-    plan = await admit(gw, gw.plan(model, options, signed_history=signed_history(body)), body, head, out)
-    await serve(gw, req, out, plan, Call(gw, req, body, head, model, req.path).start)
+    if isinstance(head, MessagesHead):
+        exchange: MessagesExchange = MessagesExchange(gw, req, body, head)
+        max_output: int | None = head.max_tokens
+    else:
+        exchange, max_output = CountTokensExchange(gw, req, body, head), None
+    await serve(gw, req, out, exchange, model=model, requested=options, body=body, max_output=max_output, ending=ENDING)

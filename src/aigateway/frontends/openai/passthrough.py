@@ -74,6 +74,7 @@ class ChatStreamTap:
         self.stop_reason: str | None = None
         self.error_type: str | None = None
         self.error_message: str | None = None  # none of ours: the upstream's own chunks say it
+        self.error_body: bytes | None = None
         self.first_content_at: float | None = None
         self.saw_stop = False  # `[DONE]`, or a finish reason from a server that sends no `[DONE]`
 

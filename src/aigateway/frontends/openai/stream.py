@@ -21,9 +21,6 @@ from typing import Any
 
 import msgspec
 
-from aigateway.errors import UpstreamError
-from aigateway.frontends.anthropic.translate import EncodedStream
-from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.response import map_finish_reason, openai_usage
 from aigateway.ir.events import (
     ContentBlockDelta,
@@ -33,13 +30,11 @@ from aigateway.ir.events import (
     MessageDelta,
     MessageStart,
     MessageStop,
-    StreamError,
     TextDelta,
     ThinkingDelta,
 )
 from aigateway.ir.messages import OutputBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from aigateway.ir.usage import Usage
-from aigateway.providers.base import StreamDecoder
 
 _encode = msgspec.json.encode
 DONE = b"data: [DONE]\n\n"
@@ -147,13 +142,3 @@ class OpenAIChatStreamEncoder:
 
     def _chunk(self, choice: dict[str, Any]) -> bytes:
         return b"data: " + self._head + _encode(choice) + self._tail + b"\n\n"
-
-
-def encoded_chat_stream(decoder: StreamDecoder, encoder: OpenAIChatStreamEncoder, provider: str) -> EncodedStream:
-    """A translated stream written as Chat Completions chunks; a failure is one error chunk."""
-
-    def error(event: StreamError) -> bytes:
-        failure = UpstreamError(event.message, provider=provider, status=502, error_type=event.error_type)
-        return stream_error_chunk(failure)
-
-    return EncodedStream(decoder, encoder.encode, error)

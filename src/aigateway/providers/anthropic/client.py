@@ -15,16 +15,17 @@ import msgspec
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
-from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
+from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, UpstreamResponse
 
 DEFAULT_VERSION = "2023-06-01"
 _FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry", "request-id")
 
 
-class AnthropicProvider(TranslatingProvider):
+class AnthropicProvider(ServesClaude):
     wire = "anthropic"
 
     def _headers(self, stream: bool) -> dict[str, str]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from aigateway.providers.base import TranslatingProvider
+
 _VERSIONED = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d)(?!\d))?")
 _LEGACY = re.compile(r"claude-(?:\d|instant)")  # claude-3-5-sonnet-..., claude-2.1, claude-instant-1
 
@@ -33,3 +35,11 @@ def _at_least(upstream_model: str, version: tuple[int, int]) -> bool:
     if m is None:
         return True
     return (int(m.group(1)), int(m.group(2) or 0)) >= version
+
+
+class ServesClaude(TranslatingProvider):
+    """A provider that serves Claude in Anthropic's protocol (Anthropic, Bedrock, Vertex):
+    structured outputs are Claude's to have or not, by model."""
+
+    def structured_outputs(self, upstream_model: str) -> bool:
+        return self.wire_for(upstream_model) != "anthropic" or has_structured_outputs(upstream_model)

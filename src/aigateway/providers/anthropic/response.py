@@ -1,5 +1,4 @@
-"""A non-streamed Anthropic Messages response: usage and stop reason read off it when it is
-relayed unchanged, or the whole Message typed (`to_ir`) when a client of another protocol asked."""
+"""A non-streamed Anthropic Messages response, typed (`to_ir`), for a client of another protocol."""
 
 from __future__ import annotations
 
@@ -8,26 +7,6 @@ import msgspec
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message
 from aigateway.ir.usage import Usage
-
-
-class _Head(msgspec.Struct):
-    stop_reason: str | None = None
-    usage: dict[str, object] | None = None
-
-
-_decode = msgspec.json.Decoder(_Head).decode
-
-
-def read_usage(body: bytes) -> tuple[Usage, str | None] | None:
-    """None when the body is not a JSON object: an answer no client could use."""
-    usage = Usage()
-    try:
-        head = _decode(body)
-    except msgspec.DecodeError:
-        return None
-    usage.update_from_anthropic(head.usage)
-    return usage, head.stop_reason
-
 
 _OUTPUT_TYPES = frozenset({"text", "thinking", "redacted_thinking", "tool_use"})
 

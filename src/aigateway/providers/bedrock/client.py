@@ -22,11 +22,11 @@ from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log
+from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.base import (
     PassthroughRequest,
     Prepared,
     StreamDecoder,
-    TranslatingProvider,
     UpstreamResponse,
     _unavailable,
     json_object,
@@ -46,7 +46,7 @@ EVENT_STREAM = "application/vnd.amazon.eventstream"
 _encode = msgspec.json.encode
 
 
-class BedrockProvider(TranslatingProvider):
+class BedrockProvider(ServesClaude):
     wire = "bedrock"
 
     def __init__(self, name: str, config: ProviderConfig):

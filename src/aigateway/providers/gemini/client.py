@@ -18,6 +18,7 @@ from aigateway.errors import InvalidRequest, UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.providers.base import (
+    Embedded,
     PassthroughRequest,
     Prepared,
     StreamDecoder,
@@ -30,6 +31,8 @@ from aigateway.providers.gemini.errors import map_error
 from aigateway.providers.gemini.request import from_ir
 from aigateway.providers.gemini.response import to_ir
 from aigateway.providers.gemini.stream import GeminiStreamDecoder
+from aigateway.routing.catalog import Route
+from aigateway.tokens import COUNT_HEADER, get_encoding
 
 _encode = msgspec.json.encode
 _COUNTED = ("contents", "systemInstruction", "tools", "toolConfig")  # what makes up the prompt
@@ -68,14 +71,28 @@ class GeminiProvider(TranslatingProvider):
         """Where batch embeddings are, or None where this API has no such method."""
         return f"models/{quote(upstream_model, safe='')}:batchEmbedContents"
 
-    async def embed(self, raw: dict[str, Any], upstream_model: str) -> tuple[int, bytes, Mapping[str, str]]:
-        """An OpenAI embeddings body to Gemini; (status, answer body, headers) as the upstream gave them."""
-        path = self._embed_path(upstream_model)
+    async def embed(self, raw: dict[str, Any], route: Route) -> Embedded:
+        """An OpenAI embeddings body to batchEmbedContents and back; the inputs counted by the
+        gateway (Gemini reports no usage here)."""
+        path = self._embed_path(route.upstream_model)
         if path is None:
             raise InvalidRequest(f"model: provider '{self.name}' offers no embeddings on this gateway")
         headers = {"content-type": "application/json", **self.config.headers, **await self._auth_headers()}
-        upstream = await self._post(path, _encode(embeddings.to_gemini(raw, upstream_model)), headers)
-        return upstream.status, await upstream.read(), upstream.headers
+        upstream = await self._post(path, _encode(embeddings.to_gemini(raw, route.upstream_model)), headers)
+        data = await upstream.read()
+        if upstream.status >= 400:
+            raise self.error(upstream.status, data, upstream.headers)
+        encoding = get_encoding("o200k_base")
+        counted = sum(len(encoding.encode(text, disallowed_special=())) for text in embeddings.inputs_of(raw))
+        answer = embeddings.from_gemini(
+            _json_or_none(data),
+            model=route.model,
+            provider=route.provider,
+            encoding=str(raw.get("encoding_format") or "float"),
+            prompt_tokens=counted,
+        )
+        estimate = (COUNT_HEADER.encode(), b"estimate; tokenizer=o200k_base")
+        return Embedded(_encode(answer), Usage(input_tokens=counted), [estimate])
 
     def _count_path(self, upstream_model: str) -> str:
         return f"models/{quote(upstream_model, safe='')}:countTokens"
@@ -114,3 +131,10 @@ class GeminiProvider(TranslatingProvider):
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         lowered = {k.lower(): v for k, v in headers.items()}
         return map_error(self.name, status, body, lowered, self.config.api_key, self.credential)
+
+
+def _json_or_none(data: bytes) -> Any:
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return None

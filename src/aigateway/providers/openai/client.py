@@ -56,7 +56,7 @@ class OpenAIProvider(TranslatingProvider):
         return self.path_for(upstream_model, "chat/completions")
 
     def path_for(self, upstream_model: str, endpoint: str) -> str:
-        """Where `endpoint` (`chat/completions`, `embeddings`) is for this model."""
+        """Azure names the deployment in the path; every other kind posts relative to its base URL."""
         if self.kind == "azure":
             deployment = quote(upstream_model, safe="")
             return f"openai/deployments/{deployment}/{endpoint}?api-version={self.config.api_version}"
@@ -87,6 +87,14 @@ class OpenAIProvider(TranslatingProvider):
             profile=self.profile,
             stop_sequences=request.stop_sequences,
         )
+
+    def passthrough_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        """The upstream's own error body goes back unchanged (the client speaks its protocol),
+        except a refused credential (401, 403): that is the gateway's key, not the client's, and
+        OpenAI's wording quotes part of it, so the provider says what it means (a 502 naming itself)."""
+        if status in (401, 403):
+            return self.error(status, body, headers)
+        return super().passthrough_error(status, body, headers)
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         return map_error(self.name, status, body, {k.lower(): v for k, v in headers.items()}, self.config.api_key)

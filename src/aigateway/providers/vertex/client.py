@@ -20,6 +20,7 @@ from urllib.parse import quote
 import msgspec
 
 from aigateway.errors import UpstreamError
+from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.base import PassthroughRequest, UpstreamResponse
 from aigateway.providers.gemini.client import GeminiProvider
 from aigateway.providers.gemini.errors import map_error
@@ -34,7 +35,7 @@ def is_claude(upstream_model: str) -> bool:
     return upstream_model.startswith("claude")
 
 
-class VertexProvider(GeminiProvider):
+class VertexProvider(GeminiProvider, ServesClaude):
     credential = "credentials_file"
 
     def __init__(self, name: str, config: ProviderConfig):

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 from aigateway.asgi import SSE, Request
 from aigateway.errors import UpstreamError, UpstreamUnavailable
-from aigateway.frontends.anthropic.errors import stream_error_event
-from aigateway.frontends.anthropic.upstream import Headers, Streaming, StreamRelay
+from aigateway.pipeline.accounting import CLIENT_CLOSED
+from aigateway.pipeline.attempt import Headers, Streaming, StreamRelay
 from aigateway.routing.catalog import Route
-
-CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in the ledger only
 
 
 @dataclass(frozen=True)
@@ -28,13 +26,6 @@ class Ending:
     finished: Callable[[StreamRelay], bool]
     unfinished: str  # completes "Upstream provider 'x' ended the stream before ..."
     error: Callable[[UpstreamError, str, bytes], bytes]  # (error, request id, separator) -> bytes
-
-
-ANTHROPIC = Ending(
-    finished=lambda relay: relay.saw_stop,
-    unfinished="message_stop",
-    error=lambda exc, request_id, sep: sep + stream_error_event("api_error", exc.message, request_id),
-)
 
 
 class Ended:
@@ -57,8 +48,8 @@ async def relay_stream(
     opened: Streaming,
     headers: Headers,
     deadline: float | None,
+    ending: Ending,
     before_end: Callable[[Ended], None] | None = None,
-    ending: Ending = ANTHROPIC,
 ) -> Ended:
     """`deadline`: loop time by which the attempt must be over (its total timeout), or None.
     `before_end` runs just before the body's last message, so the ledger row exists before the

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aigateway.asgi import Request
 from aigateway.errors import NotFound
-from aigateway.frontends.admin.routes import require_admin
+from aigateway.frontends.admin.keys import require_admin
 from aigateway.gateway import Gateway
 from aigateway.observability import metrics
 

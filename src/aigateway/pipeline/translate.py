@@ -1,7 +1,7 @@
-"""`/v1/messages` served by an upstream that speaks another protocol.
+"""A request served by an upstream that speaks another protocol than the client's.
 
-The client's body is parsed into the typed core (`ir`), the provider translates it, and its
-answer comes back through the core: a Message as JSON, or events encoded as Anthropic SSE. A
+The door's request in the typed core (`ir`) is translated by the provider, and its answer
+comes back through the core: a Message, or events the door encodes (`EncodedStream`). A
 server that ignores `stream` is met where it is: its stream is folded into a Message, or its
 Message unfolded into a stream, so the client always gets the mode it asked for.
 What the upstream could not take is named in the `x-aigateway-dropped` response header and
@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
-
-import msgspec
 
 from aigateway.asgi import Request
 from aigateway.errors import UpstreamError
-from aigateway.frontends.anthropic.errors import stream_error_event
 from aigateway.ir.accumulate import MessageAccumulator, events_of
-from aigateway.ir.events import EVENT_NAMES, ContentBlockStart, Event, MessageStop, StreamError
-from aigateway.ir.messages import MessagesRequest, new_message_id
+from aigateway.ir.events import ContentBlockStart, Event, MessageStop, StreamError
+from aigateway.ir.messages import Message, MessagesRequest, new_message_id
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log
 from aigateway.providers.base import Prepared, StreamDecoder, TranslatingProvider, UpstreamResponse
 from aigateway.routing.catalog import Route
-from aigateway.wire.sse import encode_event
-
-_encode = msgspec.json.encode
 
 
 def prepare(provider: TranslatingProvider, request: MessagesRequest, route: Route, req: Request) -> Prepared:
@@ -53,12 +46,11 @@ def is_sse(upstream: UpstreamResponse) -> bool:
 
 async def read_message(
     provider: TranslatingProvider, upstream: UpstreamResponse, request: MessagesRequest, route: Route
-) -> tuple[bytes, Usage, str | None]:
+) -> tuple[Message, Usage]:
     """A whole answer; a server that streams although asked not to is folded into one."""
     body = await upstream.read()
     if not is_sse(upstream):
-        message, usage = provider.read_message(body, request, route.model)
-        return _encode(message), usage, message.stop_reason
+        return provider.read_message(body, request, route.model)
     decoder = provider.stream_decoder(request, route.model, new_message_id(), 0)
     fold = MessageAccumulator()
     for event in decoder.feed(body) + decoder.finish():
@@ -67,8 +59,7 @@ async def read_message(
         raise UpstreamError(
             decoder.error.message, provider=route.provider, status=502, error_type=decoder.error.error_type
         )
-    message = fold.result()
-    return _encode(message), decoder.usage or Usage(), message.stop_reason
+    return fold.result(), decoder.usage or Usage()
 
 
 class WholeMessageDecoder:
@@ -117,25 +108,8 @@ class EncodedStream:
         self.error_type: str | None = None
         self.first_content_at: float | None = None
         self.error_message: str | None = None  # the decoder's own account of an upstream failure
+        self.error_body: bytes | None = None  # a translated stream's errors are written by the door
         self._finished = False
-
-    @classmethod
-    def open(
-        cls,
-        provider: TranslatingProvider,
-        upstream: UpstreamResponse,
-        request: MessagesRequest,
-        route: Route,
-        request_id: str,
-        input_tokens: int,
-    ) -> EncodedStream:
-        """Anthropic's SSE, for the Messages door."""
-
-        def error(event: StreamError) -> bytes:
-            return stream_error_event(event.error_type, event.message, request_id)
-
-        decoder = decoder_for(provider, upstream, request, route.model, input_tokens)
-        return cls(decoder, _anthropic_event, error, input_tokens)
 
     def feed(self, chunk: bytes) -> bytes:
         return self._render(self._decoder.feed(chunk))
@@ -168,13 +142,3 @@ class EncodedStream:
                 self.saw_stop = True
             out.append(self._render_event(event))
         return b"".join(out)
-
-
-def _anthropic_event(event: Event) -> bytes:
-    return encode_event(EVENT_NAMES[type(event)], _encode(event))
-
-
-def decode_body(body: bytes) -> dict[str, Any]:
-    """The body was already checked to be a JSON object by `parse_head`."""
-    raw: dict[str, Any] = msgspec.json.decode(body)
-    return raw

@@ -1,0 +1,132 @@
+"""A `/v1/messages` or count_tokens request, as the pipeline's `Exchange` (pipeline/exchange.py).
+
+An upstream that speaks Anthropic's protocol gets the client's bytes with only the model id
+swapped and every `anthropic-*` header; any other gets the body parsed into the core once and
+translated per attempt, its answer written back as a Message or as Anthropic SSE.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from aigateway.asgi import JSON, Request
+from aigateway.errors import UpstreamError
+from aigateway.frontends.anthropic.errors import stream_error_event
+from aigateway.frontends.anthropic.passthrough import AnthropicStreamTap, read_usage
+from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead
+from aigateway.gateway import Gateway
+from aigateway.ir.events import EVENT_NAMES, Event, StreamError
+from aigateway.ir.messages import Message, MessagesRequest, parse_request
+from aigateway.ir.usage import Usage
+from aigateway.pipeline.attempt import Streaming, StreamRelay, Whole, route_names
+from aigateway.pipeline.exchange import Exchange
+from aigateway.pipeline.relay import Ending
+from aigateway.pipeline.translate import EncodedStream
+from aigateway.providers.base import PassthroughRequest, Provider, StreamDecoder, TranslatingProvider
+from aigateway.routing.catalog import Route
+from aigateway.tokens import COUNT_HEADER, count_header
+from aigateway.wire.body import replace_model
+from aigateway.wire.sse import encode_event
+
+_encode = msgspec.json.encode
+
+# A stream is finished by `message_stop`; a failure after the commit point is one error event.
+ENDING = Ending(
+    finished=lambda relay: relay.saw_stop,
+    unfinished="message_stop",
+    error=lambda exc, request_id, sep: sep + stream_error_event("api_error", exc.message, request_id),
+)
+
+
+class MessagesExchange(Exchange):
+    protocol = "anthropic"
+
+    def __init__(self, gw: Gateway, req: Request, body: bytes, head: CountTokensHead) -> None:
+        super().__init__(req)
+        self.gw, self.body, self.head = gw, body, head
+        self.stream = isinstance(head, MessagesHead) and bool(head.stream)
+        self._raw: dict[str, Any] | None = None
+        self._request: MessagesRequest | None = None
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The body decoded (already checked to be a JSON object by `parse_head`), once."""
+        if self._raw is None:
+            self._raw = msgspec.json.decode(self.body)
+        return self._raw
+
+    @property
+    def request(self) -> MessagesRequest:
+        if self._request is None:
+            self._request = parse_request(self.raw)
+        return self._request
+
+    def passthrough_request(self, route: Route, provider: Provider) -> PassthroughRequest:
+        req = self.req
+        return PassthroughRequest(
+            req.path + ("?" + req.query.decode("latin-1") if req.query else ""),
+            replace_model(self.body, self.head.model, route.upstream_model),
+            # every `anthropic-*` header, verbatim: versions and beta flags are not ours to filter
+            {k.decode("latin-1"): v.decode("latin-1") for k, v in req.headers.items() if k.startswith(b"anthropic-")},
+            stream=self.stream,
+        )
+
+    def tap(self) -> StreamRelay:
+        return AnthropicStreamTap()
+
+    def answer_usage(self, route: Route, body: bytes) -> tuple[Usage | None, str | None]:
+        read = read_usage(body)
+        if read is None:  # never hand a client half an answer; another try may do better
+            raise UpstreamError(
+                f"Upstream provider '{route.provider}' answered 200 with a body that is not JSON",
+                provider=route.provider,
+                status=502,
+            )
+        return read
+
+    def to_ir(self, route: Route, provider: TranslatingProvider) -> tuple[MessagesRequest, list[str]]:
+        return self.request, []
+
+    def render(self, message: Message, usage: Usage, route: Route) -> bytes:
+        return _encode(message)
+
+    def encode(self, decoder: StreamDecoder, route: Route) -> StreamRelay:
+        request_id = self.req.id
+
+        def error(event: StreamError) -> bytes:
+            return stream_error_event(event.error_type, event.message, request_id)
+
+        return EncodedStream(decoder, _anthropic_event, error, self.input_tokens(route))
+
+    def input_tokens(self, route: Route) -> int:
+        return self.gw.token_counts.count(self.body, route.upstream_model, self.raw).input_tokens
+
+
+class CountTokensExchange(MessagesExchange):
+    """count_tokens: passed through where the upstream counts Claude's tokens itself; elsewhere
+    the provider's own counter (Gemini's countTokens), else a real tokenizer, marked as such."""
+
+    @property
+    def request(self) -> MessagesRequest:
+        if self._request is None:
+            self._request = parse_request({**self.raw, "max_tokens": 1})
+        return self._request
+
+    def answer_usage(self, route: Route, body: bytes) -> tuple[Usage | None, str | None]:
+        return None, None
+
+    async def translated(self, route: Route, provider: Provider) -> Whole | Streaming:
+        counted = await provider.count_tokens(self.request, route.upstream_model)  # validates as a message
+        if counted is not None:
+            by_provider = (COUNT_HEADER.encode(), f"counted; provider={route.provider}".encode())
+            return Whole(b'{"input_tokens":%d}' % counted, JSON, [*route_names(route), by_provider])
+        count = self.gw.token_counts.count(self.body, route.upstream_model, self.raw)
+        name, value = count_header(count)
+        body = b'{"input_tokens":%d}' % count.input_tokens
+        return Whole(body, JSON, [*route_names(route), (name.encode(), value.encode())])
+
+
+def _anthropic_event(event: Event) -> bytes:
+    return encode_event(EVENT_NAMES[type(event)], _encode(event))

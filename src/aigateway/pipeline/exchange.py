@@ -1,0 +1,120 @@
+"""A client request as its door parsed it, and how one attempt of it reaches an upstream.
+
+`Exchange.start(attempt)` is the same for every door:
+- an upstream that speaks the door's protocol for the attempt's model (`protocol`) gets a
+  `PassthroughRequest` the door builds (the client's bytes with the model id swapped); its
+  answer goes back as it came, tapped by the door for usage, stop reason and errors;
+- any other upstream gets the request through the core: the door's `to_ir`, the provider's
+  translation, and back through the door's `render` (a whole answer) or `encode` (a stream).
+Each attempt may reach another provider or model, so both are built per attempt. A door with
+an operation that is not a generation (count_tokens, embeddings) overrides `translated`.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+
+from aigateway.asgi import JSON, Request
+from aigateway.errors import UpstreamError
+from aigateway.ir.messages import Message, MessagesRequest
+from aigateway.ir.usage import Usage
+from aigateway.pipeline.attempt import Streaming, StreamRelay, Whole, route_headers, until_commit
+from aigateway.pipeline.translate import decoder_for, dropped_header, prepare, read_message
+from aigateway.providers.base import (
+    PassthroughRequest,
+    Provider,
+    StreamDecoder,
+    TranslatingProvider,
+    UpstreamResponse,
+)
+from aigateway.routing.catalog import Route
+from aigateway.routing.plan import Attempt
+
+
+class Exchange(abc.ABC):
+    protocol: str  # the upstream wire this door passes requests through to
+    stream: bool  # the client asked for a stream
+
+    def __init__(self, req: Request) -> None:
+        self.req = req
+
+    async def start(self, attempt: Attempt) -> Whole | Streaming:
+        if attempt.lane.provider.wire_for(attempt.route.upstream_model) == self.protocol:
+            return await self._passthrough(attempt.route, attempt.lane.provider)
+        return await self.translated(attempt.route, attempt.lane.provider)
+
+    # --- what each door says -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def passthrough_request(self, route: Route, provider: Provider) -> PassthroughRequest:
+        """The client's request for this upstream: its bytes with only the model id changed."""
+
+    @abc.abstractmethod
+    def tap(self) -> StreamRelay:
+        """Reads a passthrough stream in the door's protocol as it is relayed."""
+
+    @abc.abstractmethod
+    def answer_usage(self, route: Route, body: bytes) -> tuple[Usage | None, str | None]:
+        """Usage and stop reason of a whole passthrough answer."""
+
+    @abc.abstractmethod
+    def to_ir(self, route: Route, provider: TranslatingProvider) -> tuple[MessagesRequest, list[str]]:
+        """The request in the core for this attempt, and what it had to leave out."""
+
+    @abc.abstractmethod
+    def render(self, message: Message, usage: Usage, route: Route) -> bytes:
+        """A whole translated answer in the door's protocol."""
+
+    @abc.abstractmethod
+    def encode(self, decoder: StreamDecoder, route: Route) -> StreamRelay:
+        """A translated stream in the door's protocol."""
+
+    def streams(self, upstream: UpstreamResponse) -> bool:
+        """Whether a 200 to a stream request is a stream (a server may ignore `stream`)."""
+        return True
+
+    def input_tokens(self, route: Route) -> int:
+        """The gateway's count of the input, for streams whose upstream reports usage late."""
+        return 0
+
+    # --- the two ways to an upstream -------------------------------------------------------------
+
+    async def _passthrough(self, route: Route, provider: Provider) -> Whole | Streaming:
+        started = time.monotonic()
+        upstream = await provider.passthrough(self.passthrough_request(route, provider))
+        try:
+            if self.stream and upstream.status == 200 and self.streams(upstream):
+                return await until_commit(route, upstream, self.tap(), route_headers(route, upstream), started)
+            body = await upstream.read()
+            if upstream.status >= 400:
+                raise provider.passthrough_error(upstream.status, body, upstream.headers)
+            usage, stop_reason = self.answer_usage(route, body)
+            content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
+            return Whole(body, content_type, route_headers(route, upstream), usage, stop_reason)
+        except BaseException:
+            upstream.close()
+            raise
+
+    async def translated(self, route: Route, provider: Provider) -> Whole | Streaming:
+        started = time.monotonic()
+        if not isinstance(provider, TranslatingProvider):
+            raise UpstreamError(
+                f"Upstream provider '{route.provider}' cannot serve this request", provider=route.provider, status=502
+            )
+        request, dropped = self.to_ir(route, provider)
+        prepared = prepare(provider, request, route, self.req)
+        prepared.warnings = dropped + prepared.warnings
+        upstream = await provider.send(prepared)
+        try:
+            if upstream.status >= 400:
+                raise provider.error(upstream.status, await upstream.read(), upstream.headers)
+            headers = route_headers(route, upstream) + dropped_header(prepared)
+            if not request.stream:
+                message, usage = await read_message(provider, upstream, request, route)
+                return Whole(self.render(message, usage, route), JSON, headers, usage, message.stop_reason)
+            decoder = decoder_for(provider, upstream, request, route.model, self.input_tokens(route))
+            return await until_commit(route, upstream, self.encode(decoder, route), headers, started)
+        except BaseException:
+            upstream.close()
+            raise

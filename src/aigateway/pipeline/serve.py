@@ -1,0 +1,152 @@
+"""The door-neutral flow of one request: plan, admission, attempts, delivery.
+
+Invariants:
+- every authenticated request leaves exactly one ledger row (accounting.py); for an answer that
+  reached the client the row is written before the answer's last byte leaves;
+- admission (policy/admission.py) runs on the plan before any attempt: attempts the key may not
+  make are dropped, rate limits are taken and the worst case of the plan is reserved; what it
+  reserved is settled to the actual usage, at the price of the route that answered;
+- a client that leaves cancels the request's upstream work at once, before and after the
+  commit point (`_unless_gone`, relay.py);
+- a history holding signed reasoning never falls back to another model (`signed_history`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import time
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from aigateway.asgi import ClientGone, Request
+from aigateway.gateway import Gateway
+from aigateway.pipeline.accounting import Outcome, record
+from aigateway.pipeline.attempt import Streaming, Whole
+from aigateway.pipeline.exchange import Exchange
+from aigateway.pipeline.relay import Ended, Ending, relay_stream
+from aigateway.routing.fallback import Attempts
+from aigateway.routing.options import GatewayOptions
+from aigateway.routing.plan import Attempt
+
+T = TypeVar("T")
+
+
+async def serve(
+    gw: Gateway,
+    req: Request,
+    out: Outcome,
+    exchange: Exchange,
+    *,
+    model: str,
+    requested: GatewayOptions | None,
+    body: bytes,
+    max_output: int | None,
+    ending: Ending,
+) -> None:
+    """Plans the request, admits it, runs its attempts (each reaching its commit point or
+    failing) and delivers the one that succeeded; the client leaving cancels whatever is under
+    way. `max_output`: the most tokens the request may generate, None for one that generates
+    nothing (count_tokens, embeddings: model permissions only, no spend reserved)."""
+    out.options = options = gw.routing_options(model, out.key.name, requested)
+    plan = await admit(gw, gw.plan(model, options, signed_history=signed_history(body)), out, body, max_output)
+    attempts: Attempts[Whole | Streaming] = Attempts(
+        plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
+    )
+
+    async def tracked(attempt: Attempt) -> Whole | Streaming:
+        out.route = attempt.route  # a failure is recorded against the last route tried
+        return await exchange.start(attempt)
+
+    attempt, opened = await _unless_gone(req, attempts.run(tracked))
+    await _deliver(gw, req, out, attempt, opened, ending)
+
+
+async def _deliver(
+    gw: Gateway, req: Request, out: Outcome, attempt: Attempt, opened: Whole | Streaming, ending: Ending
+) -> None:
+    """The answer of the attempt that reached its commit point, whole or relayed; the ledger row
+    is written before the client has the answer's last byte."""
+    headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode()), *out.limit_headers]
+    if isinstance(opened, Whole):
+        out.usage, out.stop_reason = opened.usage, opened.stop_reason
+        _measure(gw, attempt, out, first=None)
+        if out.content is None:  # with content logging the row waits for the bytes it logs
+            record(gw, req, out)
+        await req.respond(200, opened.body, opened.headers + headers, opened.content_type)
+        return
+    total = attempt.lane.provider.config.timeouts.total
+    deadline = asyncio.get_running_loop().time() + total - (time.monotonic() - opened.started) if total else None
+    on_end = functools.partial(_streamed, gw, req, out, opened)
+    ended = await relay_stream(req, attempt.route, opened, opened.headers + headers, deadline, ending, on_end)
+    _streamed(gw, req, out, opened, ended)
+    _measure(gw, attempt, out, first=opened.relay.first_content_at, started=opened.started)
+    if ended.client_gone:
+        raise ClientGone
+
+
+def _streamed(gw: Gateway, req: Request, out: Outcome, opened: Streaming, ended: Ended) -> None:
+    """A relayed stream's outcome, recorded before its last byte leaves (or when it was cut)."""
+    out.usage, out.stop_reason = opened.relay.usage, opened.relay.stop_reason
+    out.ttft = opened.relay.first_content_at
+    out.status, out.error_type = ended.status, ended.error_type
+    record(gw, req, out)
+
+
+async def admit(gw: Gateway, plan: list[Attempt], out: Outcome, body: bytes, max_output: int | None) -> list[Attempt]:
+    """The attempts this key may make; for a generation, rate limits taken and the plan's worst
+    case (input estimated from `body`, `max_output` tokens out) reserved."""
+    if not plan:
+        return plan
+    out.route = plan[0].route  # a refusal is recorded against the route asked for
+    usable = gw.admission.usable(out.key, [a.route for a in plan], spends=max_output is not None)
+    plan = [a for a, ok in zip(plan, usable, strict=True) if ok]
+    if max_output is not None:
+        out.ticket = await gw.admission.admit(out.key, [a.route for a in plan], body, max_output)
+        out.limit_headers = out.ticket.headers
+    return plan
+
+
+_SIGNATURE = re.compile(rb'"signature"\s*:\s*"[^"]')
+
+
+def signed_history(body: bytes) -> bool:
+    """Whether the history holds a non-empty reasoning signature (a cheap scan, no parse)."""
+    return b'"signature"' in body and _SIGNATURE.search(body) is not None
+
+
+async def _unless_gone(req: Request, work: Awaitable[T]) -> T:
+    """Runs `work` in this task, cancelling it (and so its upstream call) the moment the client
+    leaves. One watcher task, not a second task for the work: this runs on every request."""
+    me = asyncio.current_task()
+    assert me is not None
+    watching = True
+
+    def client_left(_: object) -> None:
+        if watching:  # the callback may run after `work` is over: then it must do nothing
+            me.cancel()
+
+    gone = req.watch_disconnect()
+    gone.add_done_callback(client_left)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if gone.done() and not gone.cancelled():
+            me.uncancel()
+            raise ClientGone from None
+        raise
+    finally:
+        watching = False
+        gone.cancel()
+
+
+def _measure(gw: Gateway, attempt: Attempt, out: Outcome, *, first: float | None, started: float = 0.0) -> None:
+    """Live speed of the (provider, model) that answered, for `sort: ttft | tps`."""
+    if out.usage is None or not out.usage.output_tokens:
+        return
+    now = time.monotonic()
+    ttft = first - started if first is not None else None
+    generating = now - (first if first is not None else started or now)
+    tps = out.usage.output_tokens / generating if generating > 0 else None
+    gw.health.speed(attempt.route.provider, attempt.route.upstream_model).add(ttft, tps)
