@@ -23,8 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.fixtures import ROOT, exchanges
 
 from aigateway.ir.messages import parse_request
-from aigateway.providers.registry import build_provider
-from aigateway.settings import ProviderConfig
+from aigateway.providers.registry import DESCRIPTORS, build_provider
 
 # fixture folder -> provider kind that translates it
 FOLDERS = {
@@ -44,7 +43,8 @@ REQUEST = parse_request({"model": "x/m", "max_tokens": 1024, "messages": [{"role
 
 def _provider(kind: str):  # type: ignore[no-untyped-def]
     extra = {"region": "us-east-1"} if kind == "bedrock" else {}
-    return build_provider(kind, kind, ProviderConfig(base_url="http://127.0.0.1:9", api_key="k", **extra))
+    config = DESCRIPTORS[kind].config(base_url="http://127.0.0.1:9", api_key="k", **extra)
+    return build_provider(kind, kind, config)
 
 
 def _cases(folder: str, kind: str) -> list[tuple[str, bytes, bool]]:

@@ -17,8 +17,8 @@ import pytest
 
 from aigateway.ir.accumulate import MessageAccumulator
 from aigateway.providers.bedrock.client import BedrockProvider
+from aigateway.providers.bedrock.descriptor import BedrockConfig
 from aigateway.providers.bedrock.stream import ConverseStreamDecoder
-from aigateway.settings import ProviderConfig
 from tests.support import bedrock
 from tests.support.bedrock import STOP_REASONS, anthropic_usage, expected, recorded_model, reply
 from tests.support.fixtures import exchange
@@ -100,7 +100,7 @@ def test_folded_stream_equals_the_translated_json_of_the_same_answer():
     and for each stream re-expressed as the Converse JSON it stands for, the fold of the
     translated stream equals the translation of the JSON."""
     provider = BedrockProvider(
-        "bedrock", ProviderConfig(base_url="http://127.0.0.1:9", region="us-east-1", api_key="unused")
+        "bedrock", BedrockConfig(base_url="http://127.0.0.1:9", region="us-east-1", api_key="unused")
     )
     request = _request()
     for ex in [e for e in RECORDINGS if bedrock.is_stream(e)]:
@@ -157,7 +157,7 @@ def test_claude_thinking_recorded_both_ways_translates_alike():
     """converse-claude-thinking (JSON) and converse-stream-claude-thinking (stream) are the same
     model and scenario: both come out as one thinking block with a signature, then text."""
     provider = BedrockProvider(
-        "bedrock", ProviderConfig(base_url="http://127.0.0.1:9", region="us-east-1", api_key="unused")
+        "bedrock", BedrockConfig(base_url="http://127.0.0.1:9", region="us-east-1", api_key="unused")
     )
     whole, _ = provider.read_message(exchange("bedrock", "converse-claude-thinking").response_bytes(), _request(), "m")
     streamed = _fold(exchange("bedrock", "converse-stream-claude-thinking").response_bytes(), 50)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from aigateway.config import load_settings
 from aigateway.providers.bedrock.client import BedrockProvider
 from aigateway.providers.registry import build_providers
-from aigateway.settings import load_settings
 from tests.support.bedrock import AWS_ENV
 
 

@@ -12,7 +12,7 @@ CHECK = f"""
 import asyncio, sys, tempfile
 from pathlib import Path
 from aigateway.app import start_gateway
-from aigateway.settings import load_settings
+from aigateway.config import load_settings
 data = Path(tempfile.mkdtemp())
 (data / "config.yaml").write_text("providers:\\n  anthropic:\\n    base_url: http://127.0.0.1:9\\n    api_key: k\\n")
 async def main():

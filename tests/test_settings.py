@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aigateway.settings import ConfigError, load_settings, resolve_paths
+from aigateway.config import ConfigError, load_settings, resolve_paths
 
 GOOD = """\
 server:

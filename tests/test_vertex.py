@@ -13,8 +13,9 @@ import httpx
 import msgspec
 import pytest
 
+from aigateway.providers.registry import DESCRIPTORS
 from aigateway.providers.vertex.client import VertexProvider
-from aigateway.settings import PROVIDER_KINDS, ProviderConfig
+from aigateway.providers.vertex.descriptor import VertexConfig
 from tests.conftest import VERTEX_SHORT_LIFETIME
 from tests.support import fixtures
 from tests.support import gemini_recordings as recs
@@ -170,7 +171,7 @@ def test_token_is_reused_until_stale_then_refreshed(vertex_client, upstream):
     [("us-east5", "https://us-east5-aiplatform.googleapis.com/v1"), ("global", "https://aiplatform.googleapis.com/v1")],
 )
 def test_location_picks_the_regional_or_global_endpoint(location, host):
-    config = ProviderConfig(type="vertex", base_url=PROVIDER_KINDS["vertex"][0], project="p", location=location)
+    config = VertexConfig(type="vertex", base_url=DESCRIPTORS["vertex"].base_url, project="p", location=location)
     provider = VertexProvider("vertex", config)
     assert provider.config.base_url == host
     assert provider.wire_for("claude-opus-4-1@20250805") == "anthropic"

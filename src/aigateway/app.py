@@ -40,7 +40,7 @@ from aigateway.policy.counters import Counters, LocalCounters
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.policy.spool import Spool, replay
-from aigateway.providers.registry import build_providers
+from aigateway.providers.registry import DESCRIPTORS, build_providers
 from aigateway.routing.catalog import Catalog
 from aigateway.routing.prices import PriceTable
 from aigateway.settings import Settings
@@ -185,13 +185,13 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> 
         ledger=ledger,
         admission=admission,
     )
-    gw.tracer = tracing.from_env(gw.kinds)
+    gw.tracer = tracing.from_env({name: DESCRIPTORS[kind].telemetry_name for name, kind in gw.kinds.items()})
     if metrics_dir is not None:
         gw.shared = Shared(metrics_dir, gw.metrics, gw.health)
         gw.tasks.append(asyncio.create_task(gw.shared.run(), name="metrics-snapshots"))
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
     gw.tasks.append(asyncio.create_task(seeder.run(keys), name="budget-seed"))
-    if any(p.wire != "anthropic" for p in gw.providers.values()):
+    if any(DESCRIPTORS[kind].tokenizer for kind in gw.kinds.values()):
         # The gateway counts tokens itself only for upstreams without Anthropic's usage; building
         # the tokenizers takes half a second and about 100 MiB, so only then, and off the loop.
         gw.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="tokenizer-warm-up"))

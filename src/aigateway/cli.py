@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from aigateway.settings import ConfigError, load_settings, resolve_paths
+    from aigateway.config import ConfigError, load_settings, resolve_paths
 
     config_path, data_dir = resolve_paths(args.config, args.data_dir)
     try:

@@ -15,11 +15,17 @@
 Front doors render a GatewayError into their own envelope. An `UpstreamError` that carries the
 upstream's own body (`passthrough_body`) is sent unchanged when the client speaks the upstream's
 protocol, because clients match on its wording.
-Whether a status is worth retrying is decided in one place: `is_retryable_status`.
+What a failed upstream call means is decided in one place, `classify`: retry the same attempt,
+go to the next (another credential, provider or fallback model), or stop and answer; and
+whether it counts against the (provider, credential)'s breaker. Retries, fallbacks, breakers
+and the `x-should-retry` header the client gets (`is_retryable_status`) all read it.
 `response_headers` are extra headers the front door sends with the error (retry-after, limits).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 # An upstream's HTTP status -> (status to the client, Anthropic error type), for upstreams whose
 # error bodies are not Anthropic's (spec §6). 503 is Anthropic's 529 (overloaded).
@@ -46,9 +52,45 @@ def anthropic_error_for(status: int) -> tuple[int, str]:
     return (502, "api_error") if status >= 500 else (400, "invalid_request_error")
 
 
+Action = Literal["retry", "next", "stop"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    action: Action
+    upstream_fault: bool  # says the upstream (or our credential for it) is unwell: the breaker counts it
+
+
+def _by_status(status: int, *, more_attempts: bool) -> Verdict:
+    """- 429: another credential or provider may have room, else it passes with time;
+    - 404: the model may exist elsewhere (not the upstream's fault);
+    - 408 and 5xx (529 too): these pass with time; 409 (a conflict) too, though not a fault;
+    - any other 4xx: the request itself is wrong, and every other upstream would refuse it too."""
+    if status == 429:
+        return Verdict("next" if more_attempts else "retry", True)
+    if status == 404:
+        return Verdict("next", False)
+    if status == 408 or status >= 500:
+        return Verdict("retry", True)
+    if status == 409:
+        return Verdict("retry", False)
+    return Verdict("stop", False)
+
+
+def classify(error: UpstreamError, *, more_attempts: bool) -> Verdict:
+    """What to do after a failed attempt; `more_attempts`: whether the plan has another."""
+    if isinstance(error, UpstreamUnavailable):
+        # Nothing listens there, or it was too slow to start: retrying the same one is pointless.
+        return Verdict("next" if error.move_on and more_attempts else "retry", True)
+    if error.credential_refused:
+        return Verdict("next", True)
+    return _by_status(error.upstream_status, more_attempts=more_attempts)
+
+
 def is_retryable_status(status: int) -> bool:
-    """The rule the Anthropic SDKs themselves apply (spec §6.3): 408, 409, 429 and 5xx (529 too)."""
-    return status in (408, 409, 429) or status >= 500
+    """The rule the Anthropic SDKs themselves apply (spec §6.3), which `classify` agrees with:
+    408, 409, 429 and 5xx (529 too) pass with time; 404 and other 4xx do not."""
+    return _by_status(status, more_attempts=False).action == "retry"
 
 
 class GatewayError(Exception):

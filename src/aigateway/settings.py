@@ -1,64 +1,18 @@
-"""Typed settings: one YAML file, `${ENV}` interpolation, defaults, env-only mode.
+"""Typed settings: what the gateway runs with, with its defaults.
 
-Every key is documented in `config.example.yaml` at the repository root. Resolution order for the
-file and the data directory: command-line flag, then `AIGATEWAY_CONFIG` / `AIGATEWAY_DATA_DIR`,
-then defaults (no file; `./data`). Without a file, each known provider whose standard key
-variable is set (`ANTHROPIC_API_KEY`, ...) is enabled with its public base URL.
-
-Errors are `ConfigError`s whose lines read `FILE:LINE: path.to.key: what is wrong`.
-`AIGATEWAY_DATABASE_URL`, `AIGATEWAY_REDIS_URL` and `AIGATEWAY_ADMIN_KEY`, when set, take the place
-of `database_url`, `redis_url` and `admin_key` from the file (secrets can stay out of it).
+Every key is documented in `config.example.yaml` at the repository root; config.py reads the
+file (or the environment) into these types. Provider blocks share `ProviderConfig`; a kind with
+fields of its own subclasses it in its `descriptor.py`, so nothing here knows a provider.
 """
 
 from __future__ import annotations
 
 import datetime
-import os
-import re
-from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from aigateway.errors import InvalidRequest
-from aigateway.providers.openai.profiles import PROFILES
-from aigateway.routing.options import parse_options
-
-# Provider kinds this build can talk to: kind -> (default base URL, standard key variable or None).
-PROVIDER_KINDS: dict[str, tuple[str, str | None]] = {
-    "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
-    **{kind: (profile.base_url, profile.key_env) for kind, profile in PROFILES.items()},
-    "gemini": ("https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY"),
-    # {location} is filled from the provider's `location` (global: aiplatform.googleapis.com).
-    "vertex": ("https://{location}-aiplatform.googleapis.com/v1", None),
-}
-# AWS Bedrock: `{region}` is filled from the block's `region`; without a Bedrock API key the
-# standard AWS credential chain signs the requests, so no key is required.
-PROVIDER_KINDS["bedrock"] = ("https://bedrock-runtime.{region}.amazonaws.com", "AWS_BEARER_TOKEN_BEDROCK")
-# Servers people run themselves, usually without a key.
-KEYLESS_KINDS = frozenset({"ollama", "vllm", "lmstudio", "openai_compatible"})
-KEYLESS_KINDS |= {"bedrock"}  # AWS credentials come from the standard chain
-
-_ENV_OVERRIDES = {
-    "database_url": "AIGATEWAY_DATABASE_URL",
-    "redis_url": "AIGATEWAY_REDIS_URL",
-    "admin_key": "AIGATEWAY_ADMIN_KEY",
-}
-# Authenticated by Google credentials (a service-account file or the environment's), not a key.
-CREDENTIAL_KINDS = frozenset({"vertex"})
-
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class ConfigError(Exception):
-    """A config that cannot be used; `problems` are human-readable lines."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -77,21 +31,21 @@ class WeightedKey(_Strict):
     weight: float = Field(default=1.0, gt=0)
 
 
+def date_as_text(cls: type, value: object) -> object:
+    """YAML reads an unquoted 2024-10-21 as a date; API versions are often exactly that shape."""
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
 class ProviderConfig(_Strict):
+    """The fields every provider kind has; a kind with more subclasses it in its descriptor.py."""
+
     type: str | None = None
     base_url: str = ""  # empty: the kind's public endpoint
     api_key: str | None = Field(default=None, repr=False)
     api_keys: list[WeightedKey] = []  # several credentials, balanced by weight (instead of api_key)
-    api_version: str | None = None  # azure only: the `api-version` query parameter
-    region: str | None = None  # bedrock only: AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)
     headers: dict[str, str] = {}  # sent with every upstream request (e.g. OpenRouter's HTTP-Referer)
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(default=256, ge=1)
-    # vertex only: the Google Cloud project and region, and a service-account JSON file (unset:
-    # the environment's application-default credentials)
-    project: str | None = None
-    location: str | None = None
-    credentials_file: str | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -99,12 +53,6 @@ class ProviderConfig(_Strict):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
-
-    @field_validator("api_version", mode="before")
-    @classmethod
-    def _date_as_text(cls, value: object) -> object:
-        """YAML reads an unquoted 2024-10-21 as a date; Azure's versions are exactly that shape."""
-        return value.isoformat() if isinstance(value, datetime.date) else value
 
     @field_validator("api_key")
     @classmethod
@@ -225,167 +173,3 @@ class Settings(_Strict):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'aigateway.db'}"
-
-
-def resolve_paths(config: str | None, data_dir: str | None) -> tuple[Path | None, Path]:
-    cfg = config or os.environ.get("AIGATEWAY_CONFIG") or None
-    data = data_dir or os.environ.get("AIGATEWAY_DATA_DIR") or "data"
-    return (Path(cfg) if cfg else None), Path(data)
-
-
-def load_settings(config: Path | None, data_dir: Path, env: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if env is None else env
-    if config is None:
-        raw = _from_env(env)
-        lines: dict[tuple[Any, ...], int] = {}
-        label = "(environment)"
-    else:
-        try:
-            text = config.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError([f"{config}: cannot read: {exc.strerror}"]) from None
-        raw, lines = _parse_yaml(text, str(config))
-        raw = _interpolate(raw, (), env, lines, str(config))
-        label = str(config)
-    if not isinstance(raw, dict):
-        raise ConfigError([f"{label}:1: the top level must be a mapping"])
-    if "data_dir" in raw:
-        raise ConfigError([f"{label}:{lines.get(('data_dir',), 1)}: data_dir: set it with --data-dir"])
-    for name, var in _ENV_OVERRIDES.items():
-        if env.get(var):
-            raw[name] = env[var]
-    try:
-        settings = Settings.model_validate({**raw, "data_dir": data_dir})
-    except ValidationError as exc:
-        raise ConfigError([_describe(err, lines, label) for err in exc.errors()]) from None
-    problems = [
-        f"{label}:{lines.get(('providers', name), 1)}: providers.{name}: {problem}"
-        for name, problem in _provider_problems(settings)
-    ]
-    problems += [f"{label}:{lines.get(path, 1)}: {problem}" for path, problem in _routing_problems(settings)]
-    if problems:
-        raise ConfigError(problems)
-    return _with_default_urls(settings)
-
-
-def _with_default_urls(settings: Settings) -> Settings:
-    providers = {
-        name: cfg
-        if cfg.base_url
-        else cfg.model_copy(update={"base_url": PROVIDER_KINDS[settings.provider_kind(name)][0]})
-        for name, cfg in settings.providers.items()
-    }
-    return settings.model_copy(update={"providers": providers})
-
-
-def _provider_problems(settings: Settings) -> list[tuple[str, str]]:
-    problems = []
-    for name in settings.providers:
-        kind = settings.provider_kind(name)
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            problems.append((name, "a provider name must be lower snake case (it is the prefix of model ids)"))
-        elif kind not in PROVIDER_KINDS:
-            known = ", ".join(sorted(PROVIDER_KINDS))
-            problems.append((name, f"unknown provider type {kind!r} (known: {known}); set `type:` to one of them"))
-        else:
-            cfg = settings.providers[name]
-            if cfg.api_key is None and not cfg.api_keys and kind not in KEYLESS_KINDS | CREDENTIAL_KINDS:
-                problems.append((name, "api_key: Field required"))
-            if cfg.api_key is not None and cfg.api_keys:
-                problems.append((name, "set api_key or api_keys, not both"))
-            if kind == "vertex" and not (cfg.project and cfg.location):
-                problems.append((name, "vertex needs project and location (e.g. us-east5, or global)"))
-            if kind == "azure" and not (cfg.base_url and cfg.api_version):
-                problems.append((name, "azure needs base_url (https://RESOURCE.openai.azure.com) and api_version"))
-    return problems
-
-
-def _routing_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
-    """Routing defaults use the request's `providerOptions.gateway` vocabulary, checked the same way."""
-    routing = settings.routing
-    tables: list[tuple[tuple[str, ...], dict[str, Any]]] = [(("routing", "defaults"), routing.defaults)]
-    tables += [(("routing", "models", m), v) for m, v in routing.models.items()]
-    tables += [(("routing", "keys", k), v) for k, v in routing.keys.items()]
-    problems = []
-    for path, value in tables:
-        try:
-            parse_options(value, ".".join(path))
-        except InvalidRequest as exc:
-            problems.append((path, exc.message))
-    return problems
-
-
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    providers = {}
-    for kind, (base_url, key_var) in PROVIDER_KINDS.items():
-        if key_var and env.get(key_var):
-            providers[kind] = {"base_url": base_url, "api_key": env[key_var]}
-    return {"providers": providers}
-
-
-def _parse_yaml(text: str, label: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else {}
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:{mark.line + 1}" if mark else label
-        raise ConfigError([f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _index_lines(node, (), lines)
-    return data, lines
-
-
-def _index_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, key.value)
-            _index_lines(value, child, lines)
-            lines[child] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, (*path, i), lines)
-
-
-def _interpolate(
-    value: Any, path: tuple[Any, ...], env: Mapping[str, str], lines: dict[tuple[Any, ...], int], label: str
-) -> Any:
-    if isinstance(value, str):
-
-        def sub(m: re.Match[str]) -> str:
-            name, default = m.group(1), m.group(2)
-            if name in env and env[name] != "":
-                return env[name]
-            if default is not None:
-                return default
-            line = lines.get(path, 1)
-            dotted = ".".join(str(p) for p in path)
-            raise ConfigError([f"{label}:{line}: {dotted}: environment variable {name} is not set"])
-
-        return _ENV_REF.sub(sub, value)
-    if isinstance(value, dict):
-        return {k: _interpolate(v, (*path, k), env, lines, label) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interpolate(v, (*path, i), env, lines, label) for i, v in enumerate(value)]
-    return value
-
-
-def _describe(err: Any, lines: dict[tuple[Any, ...], int], label: str) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    line = 1
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            line = lines[loc[:n]]
-            break
-    dotted = ".".join(str(p) for p in loc) or "(top level)"
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    # Never echo values: they may be secrets.
-    return f"{label}:{line}: {dotted}: {msg}"

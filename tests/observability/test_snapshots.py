@@ -10,6 +10,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from aigateway.app import App, start_gateway
+from aigateway.config import load_settings
 from aigateway.ir.usage import Usage
 from aigateway.observability import metrics
 from aigateway.observability.metrics import Metrics
@@ -17,7 +18,6 @@ from aigateway.observability.snapshots import Shared, merge, read, take
 from aigateway.policy.ledger import LedgerRow
 from aigateway.routing.fallback import Tried
 from aigateway.routing.health import Health
-from aigateway.settings import load_settings
 
 
 def _row(key: str, status: int = 200, latency: float = 0.3, ttft: float | None = 0.1) -> LedgerRow:

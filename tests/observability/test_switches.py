@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from aigateway.app import App, start_gateway
-from aigateway.settings import load_settings
+from aigateway.config import load_settings
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def test_without_otel_variables_the_sdk_is_never_imported(tmp_path):
         import asyncio, sys
         from pathlib import Path
         from aigateway.app import start_gateway
-        from aigateway.settings import load_settings
+        from aigateway.config import load_settings
 
         async def main():
             gw = await start_gateway(load_settings(None, Path({str(tmp_path)!r})))

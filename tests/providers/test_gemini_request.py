@@ -161,8 +161,12 @@ def test_unreadable_credentials_are_a_502_naming_the_provider(tmp_path):
 
 def test_errors_tell_routing_what_happened():
     """A refused key moves on to another provider; a 503 is retried though the client sees 529."""
+    from aigateway.errors import classify
     from aigateway.providers.gemini.errors import map_error
-    from aigateway.routing.retry import decide
+
+    def decide(error, *, more_attempts):
+        return classify(error, more_attempts=more_attempts).action
+
     from tests.support import gemini_recordings
 
     key = gemini_recordings.recording("error-400-api-key#1")

@@ -26,19 +26,6 @@ if TYPE_CHECKING:
     from aigateway.policy.ledger import LedgerRow
     from aigateway.routing.fallback import Tried
 
-# The conventions' well-known `gen_ai.provider.name` values, by our provider kind.
-_PROVIDER_NAMES = {
-    "anthropic": "anthropic",
-    "bedrock": "aws.bedrock",
-    "openai": "openai",
-    "azure": "azure.ai.openai",
-    "deepseek": "deepseek",
-    "groq": "groq",
-    "mistral": "mistral_ai",
-    "xai": "x_ai",
-    "gemini": "gcp.gemini",
-    "vertex": "gcp.vertex_ai",
-}
 _OPERATIONS = {
     "messages": "chat",
     "chat_completions": "chat",
@@ -58,9 +45,10 @@ def wanted(env: Mapping[str, str]) -> bool:
     return bool(endpoint) or "otlp" in exporters.split(",")
 
 
-def from_env(kinds: Mapping[str, str], env: Mapping[str, str] | None = None) -> Tracer | None:
+def from_env(names: Mapping[str, str], env: Mapping[str, str] | None = None) -> Tracer | None:
+    """`names`: each configured provider's `gen_ai.provider.name` (its descriptor's)."""
     env = os.environ if env is None else env
-    return Tracer(kinds, env) if wanted(env) else None
+    return Tracer(names, env) if wanted(env) else None
 
 
 def _ns(wall_start: float, mono_start: float, mono: float) -> int:
@@ -68,7 +56,7 @@ def _ns(wall_start: float, mono_start: float, mono: float) -> int:
 
 
 class Tracer:
-    def __init__(self, kinds: Mapping[str, str], env: Mapping[str, str]) -> None:
+    def __init__(self, names: Mapping[str, str], env: Mapping[str, str]) -> None:
         # Imported here: deployments without OTEL_* never load the SDK.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.propagators.textmap import DefaultGetter
@@ -87,14 +75,13 @@ class Tracer:
         self._tracer = self._provider.get_tracer("aigateway")
         self._propagator = TraceContextTextMapPropagator()
         self._getter = DefaultGetter()
-        self._kinds = dict(kinds)
+        self._names = dict(names)
         self._server, self._client = SpanKind.SERVER, SpanKind.CLIENT
         self._error = Status(StatusCode.ERROR)
         self._in_context = set_span_in_context
 
     def provider_name(self, provider: str) -> str:
-        kind = self._kinds.get(provider, provider)
-        return _PROVIDER_NAMES.get(kind, kind)
+        return self._names.get(provider, provider)
 
     def record(self, req: Request, row: LedgerRow, tried: Sequence[Tried]) -> None:
         """The request's span and one child span per upstream attempt, ended at their real times."""

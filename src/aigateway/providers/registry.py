@@ -1,31 +1,38 @@
-"""Builds the configured providers by kind."""
+"""Every provider kind this build knows: one line per provider package.
+
+Adding a provider is a new folder under providers/ with a `descriptor.py` and its converters,
+one line here, and its models in the catalog (routing/models.yaml).
+"""
 
 from __future__ import annotations
 
-from aigateway.providers.anthropic.client import AnthropicProvider
-from aigateway.providers.base import Provider
-from aigateway.providers.gemini.client import GeminiProvider
-from aigateway.providers.openai.client import OpenAIProvider
-from aigateway.providers.openai.profiles import PROFILES
+from typing import TYPE_CHECKING
+
+from aigateway.providers.anthropic import descriptor as anthropic
+from aigateway.providers.bedrock import descriptor as bedrock
+from aigateway.providers.descriptor import Descriptor
+from aigateway.providers.gemini import descriptor as gemini
+from aigateway.providers.openai import descriptor as openai
+from aigateway.providers.vertex import descriptor as vertex
 from aigateway.settings import ProviderConfig, Settings
+
+if TYPE_CHECKING:
+    from aigateway.providers.base import Provider
+
+DESCRIPTORS: dict[str, Descriptor] = {
+    d.kind: d
+    for d in (
+        *anthropic.DESCRIPTORS,
+        *openai.DESCRIPTORS,
+        *gemini.DESCRIPTORS,
+        *vertex.DESCRIPTORS,
+        *bedrock.DESCRIPTORS,
+    )
+}
 
 
 def build_provider(name: str, kind: str, config: ProviderConfig) -> Provider:
-    if kind == "anthropic":
-        return AnthropicProvider(name, config)
-    if kind in PROFILES:
-        return OpenAIProvider(name, config, kind)
-    if kind == "bedrock":
-        from aigateway.providers.bedrock.client import BedrockProvider  # botocore loads only when used
-
-        return BedrockProvider(name, config)
-    if kind == "gemini":
-        return GeminiProvider(name, config)
-    if kind == "vertex":
-        from aigateway.providers.vertex.client import VertexProvider  # google-auth loads only when used
-
-        return VertexProvider(name, config)
-    raise ValueError(f"unknown provider kind {kind!r}")  # settings validation rules this out
+    return DESCRIPTORS[kind].build(name, config)
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:

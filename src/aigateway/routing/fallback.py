@@ -4,7 +4,7 @@
 client (the whole body, or a stream up to its first content-bearing event); it raises
 `UpstreamError` otherwise. Around it this module applies, per attempt: the breaker of the
 (provider, credential), the first-byte timeout, retries with backoff on transient errors
-(`retry.decide`), and the move to the next attempt. Nothing here runs after the commit point:
+(`errors.classify`), and the move to the next attempt. Nothing here runs after the commit point:
 once `run` returns, the answer belongs to the client and failures are the relay's to report.
 """
 
@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from aigateway.errors import UpstreamError, UpstreamUnavailable
+from aigateway.errors import UpstreamError, UpstreamUnavailable, classify
 from aigateway.observability.logging import log
 from aigateway.routing.health import Health
 from aigateway.routing.plan import Attempt
-from aigateway.routing.retry import RetryPolicy, backoff, decide, retry_after
+from aigateway.routing.retry import RetryPolicy, backoff, retry_after
 
 T = TypeVar("T")
 
@@ -61,14 +61,14 @@ class Attempts(Generic[T]):
                 except UpstreamError as exc:
                     last = exc
                     self._note(attempt, exc, began)
-                    if _upstream_fault(exc):
+                    verdict = classify(exc, more_attempts=more)
+                    if verdict.upstream_fault:
                         breaker.failure()
                     else:
                         breaker.success()
-                    verdict = decide(exc, more_attempts=more)
-                    if verdict == "stop":
+                    if verdict.action == "stop":
                         raise
-                    if verdict == "next" or retry == self.policy.retries:
+                    if verdict.action == "next" or retry == self.policy.retries:
                         break
                     delay = backoff(self.policy, retry, retry_after(exc.headers))
                     if self._past_deadline(delay):
@@ -113,13 +113,6 @@ class Attempts(Generic[T]):
         fields = {"request_id": self.request_id, "provider": tried.provider, "credential": tried.credential}
         fields |= {"upstream_model": tried.upstream_model, "outcome": outcome}
         log.warning("attempt failed", extra={"fields": fields})
-
-
-def _upstream_fault(exc: UpstreamError) -> bool:
-    """Failures that say the upstream (or our credential for it) is unwell."""
-    if isinstance(exc, UpstreamUnavailable) or exc.credential_refused:
-        return True
-    return exc.upstream_status in (408, 429) or exc.upstream_status >= 500
 
 
 def _circuit_open(attempt: Attempt) -> UpstreamError:

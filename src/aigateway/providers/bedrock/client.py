@@ -33,13 +33,13 @@ from aigateway.providers.base import (
 )
 from aigateway.providers.bedrock import betas, models
 from aigateway.providers.bedrock.auth import BedrockAuth, resolve_region
+from aigateway.providers.bedrock.descriptor import BedrockConfig
 from aigateway.providers.bedrock.errors import map_error
 from aigateway.providers.bedrock.invoke import count_tokens_answer, count_tokens_body, invoke_body
 from aigateway.providers.bedrock.invoke_stream import InvokeEvents
 from aigateway.providers.bedrock.request import from_ir
 from aigateway.providers.bedrock.response import to_ir
 from aigateway.providers.bedrock.stream import ConverseStreamDecoder
-from aigateway.settings import ProviderConfig
 
 DEFAULT_BASE_URL = "https://bedrock-runtime.{region}.amazonaws.com"
 EVENT_STREAM = "application/vnd.amazon.eventstream"
@@ -49,7 +49,7 @@ _encode = msgspec.json.encode
 class BedrockProvider(ServesClaude):
     wire = "bedrock"
 
-    def __init__(self, name: str, config: ProviderConfig):
+    def __init__(self, name: str, config: BedrockConfig):
         region = resolve_region(config.region)
         base = (config.base_url or DEFAULT_BASE_URL).replace("{region}", region or "")
         super().__init__(name, config.model_copy(update={"base_url": base.rstrip("/")}))

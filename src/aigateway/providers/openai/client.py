@@ -23,6 +23,7 @@ from aigateway.providers.base import (
     UpstreamResponse,
     json_object,
 )
+from aigateway.providers.openai.descriptor import AzureConfig
 from aigateway.providers.openai.errors import map_error
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.request import from_ir
@@ -40,6 +41,7 @@ class OpenAIProvider(TranslatingProvider):
         super().__init__(name, config)
         self.kind = kind
         self.profile = PROFILES[kind]
+        self._api_version = config.api_version if isinstance(config, AzureConfig) else None
         self._credential_changed()
 
     def _credential_changed(self) -> None:
@@ -59,7 +61,7 @@ class OpenAIProvider(TranslatingProvider):
         """Azure names the deployment in the path; every other kind posts relative to its base URL."""
         if self.kind == "azure":
             deployment = quote(upstream_model, safe="")
-            return f"openai/deployments/{deployment}/{endpoint}?api-version={self.config.api_version}"
+            return f"openai/deployments/{deployment}/{endpoint}?api-version={self._api_version}"
         return endpoint
 
     def prepare(self, request: MessagesRequest, upstream_model: str) -> Prepared:

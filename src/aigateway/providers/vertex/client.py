@@ -26,7 +26,7 @@ from aigateway.providers.gemini.client import GeminiProvider
 from aigateway.providers.gemini.errors import map_error
 from aigateway.providers.vertex.auth import GoogleToken
 from aigateway.providers.vertex.body import to_vertex
-from aigateway.settings import ProviderConfig
+from aigateway.providers.vertex.descriptor import VertexConfig
 
 _FORWARDED = ("anthropic-beta",)
 
@@ -38,7 +38,7 @@ def is_claude(upstream_model: str) -> bool:
 class VertexProvider(GeminiProvider, ServesClaude):
     credential = "credentials_file"
 
-    def __init__(self, name: str, config: ProviderConfig):
+    def __init__(self, name: str, config: VertexConfig):
         location = config.location or "global"
         host = "" if location == "global" else f"{location}-"
         base_url = config.base_url.replace("{location}-", host).replace("{location}", location)

@@ -1,0 +1,40 @@
+"""What the gateway knows of a provider kind before it builds one: one `Descriptor` per kind.
+
+Each provider package declares its descriptors in `descriptor.py` (light: no client code is
+imported until `build` runs), and `registry.py` collects them. Config loading (config.py),
+tracing and start-up read a kind's facts from here, never from a table of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from aigateway.settings import ProviderConfig
+
+if TYPE_CHECKING:
+    from aigateway.providers.base import Provider
+
+# How a kind authenticates: an API key it cannot work without; a key it may do without
+# (servers people run themselves, AWS's standard credential chain); Google credentials.
+Auth = Literal["key", "optional", "google"]
+
+
+def no_checks(config: ProviderConfig) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Descriptor:
+    kind: str
+    base_url: str  # the public endpoint; `{region}` / `{location}` are filled from the config block
+    key_env: str | None  # the variable that enables this kind in env-only mode, holding its key
+    auth: Auth
+    build: Callable[[str, ProviderConfig], Provider]  # imports the client on first use
+    telemetry_name: str  # OpenTelemetry's `gen_ai.provider.name` for it
+    config: type[ProviderConfig] = ProviderConfig  # its config block, with its own fields
+    checks: Callable[[ProviderConfig], list[str]] = no_checks  # what the fields cannot say alone
+    # Whether the gateway counts this upstream's tokens itself (its usage is not Anthropic's, so
+    # streams and count_tokens need a tokenizer), or the upstream counts them.
+    tokenizer: bool = True

@@ -1,0 +1,58 @@
+"""The Chat Completions kinds: one descriptor per profile (profiles.py), one adapter for all.
+
+Azure OpenAI addresses a deployment (the model id) under the resource's own base URL with an
+`api-version`, so its config block has that field and both are required.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pydantic import field_validator
+
+from aigateway.providers.descriptor import Descriptor, no_checks
+from aigateway.providers.openai.profiles import PROFILES
+from aigateway.settings import ProviderConfig, date_as_text
+
+if TYPE_CHECKING:
+    from aigateway.providers.base import Provider
+
+# OpenTelemetry's registered `gen_ai.provider.name` values; other kinds are named as they are.
+_TELEMETRY = {"azure": "azure.ai.openai", "mistral": "mistral_ai", "xai": "x_ai"}
+
+
+class AzureConfig(ProviderConfig):
+    api_version: str | None = None  # the `api-version` query parameter
+
+    _date_as_text = field_validator("api_version", mode="before")(date_as_text)
+
+
+def _azure_checks(config: ProviderConfig) -> list[str]:
+    if isinstance(config, AzureConfig) and config.base_url and config.api_version:
+        return []
+    return ["azure needs base_url (https://RESOURCE.openai.azure.com) and api_version"]
+
+
+def _builder(kind: str) -> Callable[[str, ProviderConfig], Provider]:
+    def build(name: str, config: ProviderConfig) -> Provider:
+        from aigateway.providers.openai.client import OpenAIProvider
+
+        return OpenAIProvider(name, config, kind)
+
+    return build
+
+
+DESCRIPTORS = [
+    Descriptor(
+        kind=kind,
+        base_url=profile.base_url,
+        key_env=profile.key_env,
+        auth="key" if profile.key_env or kind == "azure" else "optional",
+        build=_builder(kind),
+        telemetry_name=_TELEMETRY.get(kind, kind),
+        config=AzureConfig if kind == "azure" else ProviderConfig,
+        checks=_azure_checks if kind == "azure" else no_checks,
+    )
+    for kind, profile in PROFILES.items()
+]
