@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aigateway.dashboard import queries
-from aigateway.policy.ledger import Ledger, LedgerRow
+from aigateway.policy.ledger import Ledger
+from aigateway.store.rows import LedgerRow
 from aigateway.store.sql import open_store
 
 MODELS = [

@@ -17,7 +17,7 @@ import pytest
 
 from aigateway.ir.accumulate import MessageAccumulator
 from aigateway.providers.bedrock.client import BedrockProvider
-from aigateway.providers.bedrock.descriptor import BedrockConfig
+from aigateway.providers.bedrock.config import BedrockConfig
 from aigateway.providers.bedrock.stream import ConverseStreamDecoder
 from tests.support import bedrock
 from tests.support.bedrock import STOP_REASONS, anthropic_usage, expected, recorded_model, reply

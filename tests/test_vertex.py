@@ -15,7 +15,7 @@ import pytest
 
 from aigateway.providers.registry import DESCRIPTORS
 from aigateway.providers.vertex.client import VertexProvider
-from aigateway.providers.vertex.descriptor import VertexConfig
+from aigateway.providers.vertex.config import VertexConfig
 from tests.conftest import VERTEX_SHORT_LIFETIME
 from tests.support import fixtures
 from tests.support import gemini_recordings as recs

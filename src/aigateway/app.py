@@ -154,7 +154,7 @@ class App:
 
 def _counters(settings: Settings) -> Counters:
     if settings.redis_url:
-        from aigateway.store.redis import RedisCounters  # only deployments with Redis import it
+        from aigateway.policy.redis_counters import RedisCounters  # only deployments with Redis import it
 
         return RedisCounters(settings.redis_url, settings.redis_prefix)
     return LocalCounters()

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from aigateway.dashboard import queries
-from aigateway.policy.ledger import Ledger, LedgerRow
+from aigateway.policy.ledger import Ledger
 from aigateway.store.rollups import EDGES, WIDTHS
+from aigateway.store.rows import LedgerRow
 from aigateway.store.tables import ledger, ledger_rollup
 
 T0 = 1_699_999_200.0  # on an hour boundary

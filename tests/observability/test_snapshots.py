@@ -15,9 +15,9 @@ from aigateway.ir.usage import Usage
 from aigateway.observability import metrics
 from aigateway.observability.metrics import Metrics
 from aigateway.observability.snapshots import Shared, merge, read, take
-from aigateway.policy.ledger import LedgerRow
 from aigateway.routing.fallback import Tried
 from aigateway.routing.health import Health
+from aigateway.store.rows import LedgerRow
 
 
 def _row(key: str, status: int = 200, latency: float = 0.3, ttft: float | None = 0.1) -> LedgerRow:

@@ -52,7 +52,7 @@ async def drop_prefix(prefix: str) -> None:
 async def counters(request: pytest.FixtureRequest) -> AsyncIterator:
     """The two implementations of the counters, each with fresh state (Redis: a prefix of its own)."""
     from aigateway.policy.counters import LocalCounters
-    from aigateway.store.redis import RedisCounters
+    from aigateway.policy.redis_counters import RedisCounters
 
     if request.param == "local":
         yield LocalCounters()

@@ -44,9 +44,9 @@ async def test_unreachable_redis_fails_closed():
     from aigateway.errors import GatewayError
     from aigateway.policy.admission import Admission
     from aigateway.policy.keys import GatewayKey, KeyPolicy
+    from aigateway.policy.redis_counters import RedisCounters
     from aigateway.routing.catalog import Route
     from aigateway.routing.prices import PriceTable
-    from aigateway.store.redis import RedisCounters
     from tests.support.gateway import free_port
 
     admission = Admission(RedisCounters(f"redis://127.0.0.1:{free_port()}/0", "x:"), PriceTable.load())

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from aigateway.ir.usage import Usage
-from aigateway.policy.ledger import Ledger, LedgerRow
+from aigateway.policy.ledger import Ledger
+from aigateway.store.rows import LedgerRow
 from aigateway.store.sql import open_store
 from aigateway.store.tables import ledger
 

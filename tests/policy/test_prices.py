@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aigateway.frontends.anthropic.passthrough import AnthropicStreamTap, read_usage
 from aigateway.ir.usage import Usage
 from aigateway.policy.admission import estimate_input_tokens
+from aigateway.providers.anthropic.tap import AnthropicStreamTap, read_usage
 from aigateway.routing.catalog import Catalog
 from aigateway.routing.prices import Price, PriceTable, to_nano, usd
 from tests.support.fixtures import exchange, exchanges

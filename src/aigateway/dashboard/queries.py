@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, TextClause, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aigateway.policy.ledger import LedgerRow
 from aigateway.store.rollups import EDGES, WIDTHS, binned
+from aigateway.store.rows import LedgerRow
 from aigateway.store.tables import BINS, ROLLUP_HISTOGRAMS, ROLLUP_SUMS, ledger
 
 GROUPS = {"model": ledger.c.model, "provider": ledger.c.provider, "key": ledger.c.key_id}

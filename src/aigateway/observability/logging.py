@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 if TYPE_CHECKING:
-    from aigateway.policy.ledger import LedgerRow
+    from aigateway.store.rows import LedgerRow
 
 _encode = msgspec.json.Encoder().encode
 log = logging.getLogger("aigateway")

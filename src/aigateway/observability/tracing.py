@@ -23,8 +23,8 @@ from aigateway.observability.logging import log
 
 if TYPE_CHECKING:
     from aigateway.asgi import Request
-    from aigateway.policy.ledger import LedgerRow
     from aigateway.routing.fallback import Tried
+    from aigateway.store.rows import LedgerRow
 
 _OPERATIONS = {
     "messages": "chat",

@@ -18,10 +18,10 @@ from aigateway.observability.content import Capture
 from aigateway.observability.logging import log_request
 from aigateway.policy.admission import Ticket
 from aigateway.policy.keys import GatewayKey
-from aigateway.policy.ledger import LedgerRow
 from aigateway.routing.catalog import Route
 from aigateway.routing.fallback import Tried
 from aigateway.routing.options import GatewayOptions
+from aigateway.store.rows import LedgerRow
 
 CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in the ledger only
 

@@ -12,36 +12,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
 
 from aigateway.errors import UpstreamError, UpstreamUnavailable
 from aigateway.ir.usage import Usage
-from aigateway.providers.base import UpstreamResponse
+from aigateway.providers.base import StreamRelay, UpstreamResponse
 from aigateway.routing.catalog import Route
 
 Headers = list[tuple[bytes, bytes]]
 # Anthropic's in-stream error types and the status the same error has as a response (spec §6).
 _ERROR_STATUS = {"overloaded_error": 529, "rate_limit_error": 429, "api_error": 500, "timeout_error": 504}
-
-
-class StreamRelay(Protocol):
-    """Upstream bytes in, client SSE bytes out, and what the ledger needs to know at the end."""
-
-    saw_stop: bool
-    error_type: str | None
-    error_message: str | None  # a translated stream's own account of an upstream failure
-    error_body: bytes | None  # a passthrough stream's error event, in the client's protocol
-    first_content_at: float | None
-
-    @property
-    def usage(self) -> Usage: ...
-
-    @property
-    def stop_reason(self) -> str | None: ...
-
-    def feed(self, chunk: bytes) -> bytes: ...
-
-    def finish(self) -> bytes: ...
 
 
 @dataclass

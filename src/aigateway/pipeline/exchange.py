@@ -3,7 +3,8 @@
 `Exchange.start(attempt)` is the same for every door:
 - an upstream that speaks the door's protocol for the attempt's model (`protocol`) gets a
   `PassthroughRequest` the door builds (the client's bytes with the model id swapped); its
-  answer goes back as it came, tapped by the door for usage, stop reason and errors;
+  answer goes back as it came, tapped by the provider (which knows its own wire) for usage,
+  stop reason and errors;
 - any other upstream gets the request through the core: the door's `to_ir`, the provider's
   translation, and back through the door's `render` (a whole answer) or `encode` (a stream).
 Each attempt may reach another provider or model, so both are built per attempt. A door with
@@ -19,12 +20,13 @@ from aigateway.asgi import JSON, Request
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
-from aigateway.pipeline.attempt import Streaming, StreamRelay, Whole, route_headers, until_commit
+from aigateway.pipeline.attempt import Streaming, Whole, route_headers, until_commit
 from aigateway.pipeline.translate import decoder_for, dropped_header, prepare, read_message
 from aigateway.providers.base import (
     PassthroughRequest,
     Provider,
     StreamDecoder,
+    StreamRelay,
     TranslatingProvider,
     UpstreamResponse,
 )
@@ -50,13 +52,9 @@ class Exchange(abc.ABC):
     def passthrough_request(self, route: Route, provider: Provider) -> PassthroughRequest:
         """The client's request for this upstream: its bytes with only the model id changed."""
 
-    @abc.abstractmethod
-    def tap(self) -> StreamRelay:
-        """Reads a passthrough stream in the door's protocol as it is relayed."""
-
-    @abc.abstractmethod
-    def answer_usage(self, route: Route, body: bytes) -> tuple[Usage | None, str | None]:
+    def answer_usage(self, route: Route, provider: Provider, body: bytes) -> tuple[Usage | None, str | None]:
         """Usage and stop reason of a whole passthrough answer."""
+        return provider.passthrough_usage(body)
 
     @abc.abstractmethod
     def to_ir(self, route: Route, provider: TranslatingProvider) -> tuple[MessagesRequest, list[str]]:
@@ -82,14 +80,16 @@ class Exchange(abc.ABC):
 
     async def _passthrough(self, route: Route, provider: Provider) -> Whole | Streaming:
         started = time.monotonic()
-        upstream = await provider.passthrough(self.passthrough_request(route, provider))
+        request = self.passthrough_request(route, provider)
+        upstream = await provider.passthrough(request)
         try:
             if self.stream and upstream.status == 200 and self.streams(upstream):
-                return await until_commit(route, upstream, self.tap(), route_headers(route, upstream), started)
+                tap = provider.passthrough_tap(request)
+                return await until_commit(route, upstream, tap, route_headers(route, upstream), started)
             body = await upstream.read()
             if upstream.status >= 400:
                 raise provider.passthrough_error(upstream.status, body, upstream.headers)
-            usage, stop_reason = self.answer_usage(route, body)
+            usage, stop_reason = self.answer_usage(route, provider, body)
             content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
             return Whole(body, content_type, route_headers(route, upstream), usage, stop_reason)
         except BaseException:

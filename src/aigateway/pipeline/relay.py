@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from aigateway.asgi import SSE, Request
 from aigateway.errors import UpstreamError, UpstreamUnavailable
 from aigateway.pipeline.accounting import CLIENT_CLOSED
-from aigateway.pipeline.attempt import Headers, Streaming, StreamRelay
+from aigateway.pipeline.attempt import Headers, Streaming
+from aigateway.providers.base import StreamRelay
 from aigateway.routing.catalog import Route
 
 

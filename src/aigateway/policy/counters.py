@@ -4,7 +4,7 @@ Invariants:
 - `acquire` checks every bucket and the budget and takes from all of them, or from none, in one
   atomic step (one event-loop step here, one Lua script in Redis): two requests can never both
   see the last unit, on one replica or many;
-- the in-process `LocalCounters` and `store.redis.RedisCounters` implement the same arithmetic,
+- the in-process `LocalCounters` and `policy.redis_counters.RedisCounters` implement the same arithmetic,
   so the code that reads a counter is the code that writes it (never "read local, write shared");
 - a bucket holds `limit` units a minute, refilled continuously (token bucket, as Anthropic's own
   limits): its level is kept in 1/60000 units so that one millisecond refills exactly `limit`

@@ -15,98 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log
 from aigateway.store.rollups import Upsert, deltas
+from aigateway.store.rows import LedgerRow
 from aigateway.store.tables import ledger
 
 if TYPE_CHECKING:
     from aigateway.policy.spool import Spool
 
 _CHUNK = 100
-
-
-class LedgerRow(NamedTuple):
-    """One row of the `ledger` table, fields in the table's column order (a test checks it)."""
-
-    request_id: str
-    created_at: float
-    key_id: str | None
-    endpoint: str
-    model: str | None
-    provider: str | None
-    upstream_model: str | None
-    streamed: bool
-    status: int
-    error_type: str | None
-    stop_reason: str | None
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    ttft_ms: float | None
-    latency_ms: float
-    cache_write_1h_tokens: int
-    cost_nanousd: int | None  # None: the model has no price
-    # Defaults keep rows spooled before these columns existed readable.
-    attempts: int = 0  # upstream calls made
-    end_user: str | None = None  # providerOptions.gateway.user
-    tags: str | None = None  # providerOptions.gateway.tags, comma-separated
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        request_id: str,
-        started: float,
-        started_mono: float,
-        key_id: str | None,
-        endpoint: str,
-        model: str | None,
-        provider: str | None,
-        upstream_model: str | None,
-        streamed: bool,
-        status: int,
-        error_type: str | None = None,
-        stop_reason: str | None = None,
-        usage: Usage | None = None,
-        ttft: float | None = None,
-        cost: int | None = None,
-        attempts: int = 0,
-        end_user: str | None = None,
-        tags: list[str] | None = None,
-    ) -> LedgerRow:
-        u = usage or Usage()
-        return cls(
-            request_id=request_id,
-            created_at=started,
-            key_id=key_id,
-            endpoint=endpoint,
-            model=model,
-            provider=provider,
-            upstream_model=upstream_model,
-            streamed=streamed,
-            status=status,
-            error_type=error_type,
-            stop_reason=stop_reason,
-            input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens,
-            cache_read_tokens=u.cache_read_input_tokens,
-            cache_write_tokens=u.cache_creation_input_tokens,
-            ttft_ms=None if ttft is None else round((ttft - started_mono) * 1000, 3),
-            latency_ms=round((time.monotonic() - started_mono) * 1000, 3),
-            cache_write_1h_tokens=u.cache_creation_1h_input_tokens,
-            cost_nanousd=cost,
-            attempts=attempts,
-            end_user=end_user,
-            tags=",".join(tags) if tags else None,
-        )
 
 
 class Ledger:

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.observability.logging import log
-from aigateway.policy.ledger import LedgerRow
+from aigateway.store.rows import LedgerRow
 from aigateway.store.tables import ledger
 
 _CHUNK = 500
@@ -34,10 +34,14 @@ _CHUNK = 500
 class Spool:
     def __init__(self, root: Path):
         root.mkdir(parents=True, exist_ok=True)
-        self._dir = root / f"{os.getpid()}-{secrets.token_hex(4)}"
-        self._dir.mkdir()
-        self._lock = os.open(self._dir / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        name = f"{os.getpid()}-{secrets.token_hex(4)}"
+        # Locked before it gets the name `replay` looks for, so another process starting at the
+        # same moment never takes it for a dead one's and removes it.
+        making = root / ("new." + name.replace("-", "."))
+        making.mkdir()
+        self._lock = os.open(making / "lock", os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._dir = making.rename(root / name)
         self._seq = 0
         self._closed: list[Path] = []
         self._dirty = False

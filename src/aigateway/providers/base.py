@@ -32,6 +32,7 @@ class PassthroughRequest:
     body: bytes
     headers: dict[str, str]  # protocol headers from the client (e.g. anthropic-version, anthropic-beta)
     stream: bool
+    hide_usage: bool = False  # stream usage was asked for by the gateway, not the client: the tap drops it
 
 
 class UpstreamResponse:
@@ -173,6 +174,15 @@ class Provider(abc.ABC):
         """An OpenAI embeddings body, answered by a provider that does not speak OpenAI's protocol."""
         raise InvalidRequest(f"model: provider '{self.name}' offers no embeddings on this gateway")
 
+    def passthrough_tap(self, request: PassthroughRequest) -> StreamRelay:
+        """Reads a passthrough stream in this upstream's own protocol as it is relayed unchanged:
+        the commit point, usage, stop reason, errors."""
+        raise NotImplementedError(f"{type(self).__name__} passes no stream through")
+
+    def passthrough_usage(self, body: bytes) -> tuple[Usage | None, str | None]:
+        """Usage and stop reason of a whole passthrough answer."""
+        raise NotImplementedError(f"{type(self).__name__} passes no answer through")
+
     def passthrough_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """An error answer to a passthrough request. By default the upstream's own body goes back
         unchanged (clients match on Anthropic's wording); an upstream whose errors are not in the
@@ -190,6 +200,27 @@ class Provider(abc.ABC):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class StreamRelay(Protocol):
+    """Upstream stream bytes in, client SSE bytes out, and what the ledger needs at the end: a
+    passthrough tap (bytes unchanged) or a translated stream (pipeline/translate.py)."""
+
+    saw_stop: bool
+    error_type: str | None
+    error_message: str | None  # a translated stream's own account of an upstream failure
+    error_body: bytes | None  # a passthrough stream's error event, in the client's protocol
+    first_content_at: float | None
+
+    @property
+    def usage(self) -> Usage: ...
+
+    @property
+    def stop_reason(self) -> str | None: ...
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def finish(self) -> bytes: ...
 
 
 class StreamDecoder(Protocol):

@@ -12,19 +12,17 @@ from typing import Any
 import msgspec
 
 from aigateway.asgi import JSON, Request
-from aigateway.errors import UpstreamError
 from aigateway.frontends.anthropic.errors import stream_error_event
-from aigateway.frontends.anthropic.passthrough import AnthropicStreamTap, read_usage
 from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead
 from aigateway.gateway import Gateway
 from aigateway.ir.events import EVENT_NAMES, Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest, parse_request
 from aigateway.ir.usage import Usage
-from aigateway.pipeline.attempt import Streaming, StreamRelay, Whole, route_names
+from aigateway.pipeline.attempt import Streaming, Whole, route_names
 from aigateway.pipeline.exchange import Exchange
 from aigateway.pipeline.relay import Ending
 from aigateway.pipeline.translate import EncodedStream
-from aigateway.providers.base import PassthroughRequest, Provider, StreamDecoder, TranslatingProvider
+from aigateway.providers.base import PassthroughRequest, Provider, StreamDecoder, StreamRelay, TranslatingProvider
 from aigateway.routing.catalog import Route
 from aigateway.tokens import COUNT_HEADER, count_header
 from aigateway.wire.body import replace_model
@@ -73,19 +71,6 @@ class MessagesExchange(Exchange):
             stream=self.stream,
         )
 
-    def tap(self) -> StreamRelay:
-        return AnthropicStreamTap()
-
-    def answer_usage(self, route: Route, body: bytes) -> tuple[Usage | None, str | None]:
-        read = read_usage(body)
-        if read is None:  # never hand a client half an answer; another try may do better
-            raise UpstreamError(
-                f"Upstream provider '{route.provider}' answered 200 with a body that is not JSON",
-                provider=route.provider,
-                status=502,
-            )
-        return read
-
     def to_ir(self, route: Route, provider: TranslatingProvider) -> tuple[MessagesRequest, list[str]]:
         return self.request, []
 
@@ -114,7 +99,7 @@ class CountTokensExchange(MessagesExchange):
             self._request = parse_request({**self.raw, "max_tokens": 1})
         return self._request
 
-    def answer_usage(self, route: Route, body: bytes) -> tuple[Usage | None, str | None]:
+    def answer_usage(self, route: Route, provider: Provider, body: bytes) -> tuple[Usage | None, str | None]:
         return None, None
 
     async def translated(self, route: Route, provider: Provider) -> Whole | Streaming:

@@ -1,7 +1,7 @@
 """A Chat Completions (or embeddings) request, as the pipeline's `Exchange` (pipeline/exchange.py).
 
 - an upstream that speaks Chat Completions gets the client's bytes with only the model id
-  swapped (passthrough.py says how stream usage is asked for and hidden);
+  swapped, and stream usage asked for (hidden again from a client that did not ask for it);
 - any other goes through the core: request.py per attempt (what Claude takes depends on the
   model), the provider's translation, then response.py or stream.py on the way back;
 - embeddings elsewhere than an OpenAI-family upstream are the provider's own (`Provider.embed`).
@@ -15,16 +15,23 @@ import msgspec
 
 from aigateway.asgi import JSON, Request
 from aigateway.errors import UpstreamError
-from aigateway.frontends.openai import passthrough, request, response
+from aigateway.frontends.openai import request, response
 from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.stream import OpenAIChatStreamEncoder
 from aigateway.ir.events import StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
-from aigateway.pipeline.attempt import Streaming, StreamRelay, Whole, route_names
+from aigateway.pipeline.attempt import Streaming, Whole, route_names
 from aigateway.pipeline.exchange import Exchange
 from aigateway.pipeline.translate import EncodedStream, is_sse
-from aigateway.providers.base import PassthroughRequest, Provider, StreamDecoder, TranslatingProvider, UpstreamResponse
+from aigateway.providers.base import (
+    PassthroughRequest,
+    Provider,
+    StreamDecoder,
+    StreamRelay,
+    TranslatingProvider,
+    UpstreamResponse,
+)
 from aigateway.routing.catalog import Route
 from aigateway.wire.body import replace_model
 
@@ -51,7 +58,8 @@ class ChatExchange(Exchange):
 
     def passthrough_request(self, route: Route, provider: Provider) -> PassthroughRequest:
         path = provider.path_for(route.upstream_model, self.endpoint)
-        return PassthroughRequest(path, self._upstream_body(route.upstream_model), {}, stream=self.stream)
+        body = self._upstream_body(route.upstream_model)
+        return PassthroughRequest(path, body, {}, stream=self.stream, hide_usage=self.stream and not self.include_usage)
 
     def _upstream_body(self, upstream_model: str) -> bytes:
         """The client's bytes with the model swapped; re-encoded only when `providerOptions` had
@@ -65,16 +73,10 @@ class ChatExchange(Exchange):
             return msgspec.json.encode(raw)
         head = msgspec.json.decode(self.body, type=_Head)  # the model value's exact bytes, to splice
         body = replace_model(self.body, bytes(head.model), upstream_model)
-        return passthrough.ask_for_usage(body) if hide_usage else body
+        return _ask_for_usage(body) if hide_usage else body
 
     def streams(self, upstream: UpstreamResponse) -> bool:
         return is_sse(upstream)
-
-    def tap(self) -> StreamRelay:
-        return passthrough.ChatStreamTap(hide_usage=not self.include_usage)
-
-    def answer_usage(self, route: Route, body: bytes) -> tuple[Usage | None, str | None]:
-        return passthrough.read_usage(body)
 
     # --- through the core ------------------------------------------------------------------------
 
@@ -113,3 +115,14 @@ class EmbeddingsExchange(ChatExchange):
     async def translated(self, route: Route, provider: Provider) -> Whole | Streaming:
         embedded = await provider.embed(self.raw, route)
         return Whole(embedded.body, JSON, [*route_names(route), *embedded.headers], embedded.usage)
+
+
+def _ask_for_usage(body: bytes) -> bytes:
+    """`body` (a JSON object without `stream_options.include_usage`) asking for stream usage.
+
+    Called only when the decoded body has no `stream_options` member at all, so appending one
+    cannot make a duplicate key."""
+    end = body.rstrip().rfind(b"}")
+    inside = body[:end].rstrip()
+    separator = b"" if inside.endswith(b"{") else b","
+    return inside + separator + b'"stream_options":{"include_usage":true}' + body[end:]

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import re
 
-from aigateway.providers.base import TranslatingProvider
+from aigateway.errors import UpstreamError
+from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic.tap import AnthropicStreamTap, read_usage
+from aigateway.providers.base import PassthroughRequest, StreamRelay, TranslatingProvider
 
 _VERSIONED = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d)(?!\d))?")
 _LEGACY = re.compile(r"claude-(?:\d|instant)")  # claude-3-5-sonnet-..., claude-2.1, claude-instant-1
@@ -38,8 +41,22 @@ def _at_least(upstream_model: str, version: tuple[int, int]) -> bool:
 
 
 class ServesClaude(TranslatingProvider):
-    """A provider that serves Claude in Anthropic's protocol (Anthropic, Bedrock, Vertex):
-    structured outputs are Claude's to have or not, by model."""
+    """A provider that serves Claude in Anthropic's protocol (Anthropic, Bedrock, Vertex): its
+    passthrough answers are read as Anthropic's, and structured outputs are Claude's to have or
+    not, by model."""
+
+    def passthrough_tap(self, request: PassthroughRequest) -> StreamRelay:
+        return AnthropicStreamTap()
+
+    def passthrough_usage(self, body: bytes) -> tuple[Usage | None, str | None]:
+        read = read_usage(body)
+        if read is None:  # never hand a client half an answer; another try may do better
+            raise UpstreamError(
+                f"Upstream provider '{self.name}' answered 200 with a body that is not JSON",
+                provider=self.name,
+                status=502,
+            )
+        return read
 
     def structured_outputs(self, upstream_model: str) -> bool:
         return self.wire_for(upstream_model) != "anthropic" or has_structured_outputs(upstream_model)

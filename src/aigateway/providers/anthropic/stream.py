@@ -1,7 +1,7 @@
 """Anthropic SSE decoded into typed events, for clients of another protocol.
 
 `AnthropicStreamDecoder` turns the stream into the core's typed events (the Messages door
-relays the same stream unchanged and only taps it: frontends/anthropic/passthrough.py). A
+relays the same stream unchanged and only taps it: providers/anthropic/tap.py). A
 block of a type the core does not model (server tools, citations deltas) is left
 out with its deltas, and the blocks after it renumbered, so the output keeps the grammar of
 `ir/events.py`; usage is cumulative, later values overwrite earlier ones (spec §5.4).

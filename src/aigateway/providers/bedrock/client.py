@@ -33,7 +33,7 @@ from aigateway.providers.base import (
 )
 from aigateway.providers.bedrock import betas, models
 from aigateway.providers.bedrock.auth import BedrockAuth, resolve_region
-from aigateway.providers.bedrock.descriptor import BedrockConfig
+from aigateway.providers.bedrock.config import BedrockConfig
 from aigateway.providers.bedrock.errors import map_error
 from aigateway.providers.bedrock.invoke import count_tokens_answer, count_tokens_body, invoke_body
 from aigateway.providers.bedrock.invoke_stream import InvokeEvents

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aigateway.providers.bedrock.config import BedrockConfig
 from aigateway.providers.descriptor import Descriptor
 from aigateway.settings import ProviderConfig
 
 if TYPE_CHECKING:
     from aigateway.providers.base import Provider
-
-
-class BedrockConfig(ProviderConfig):
-    region: str | None = None  # AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)
 
 
 def _build(name: str, config: ProviderConfig) -> Provider:

@@ -19,16 +19,18 @@ from aigateway.providers.base import (
     PassthroughRequest,
     Prepared,
     StreamDecoder,
+    StreamRelay,
     TranslatingProvider,
     UpstreamResponse,
     json_object,
 )
-from aigateway.providers.openai.descriptor import AzureConfig
+from aigateway.providers.openai.config import AzureConfig
 from aigateway.providers.openai.errors import map_error
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.request import from_ir
 from aigateway.providers.openai.response import to_ir
 from aigateway.providers.openai.stream import OpenAIChatStreamDecoder
+from aigateway.providers.openai.tap import ChatStreamTap, read_usage
 from aigateway.settings import ProviderConfig
 
 _encode = msgspec.json.encode
@@ -89,6 +91,12 @@ class OpenAIProvider(TranslatingProvider):
             profile=self.profile,
             stop_sequences=request.stop_sequences,
         )
+
+    def passthrough_tap(self, request: PassthroughRequest) -> StreamRelay:
+        return ChatStreamTap(hide_usage=request.hide_usage)
+
+    def passthrough_usage(self, body: bytes) -> tuple[Usage | None, str | None]:
+        return read_usage(body)
 
     def passthrough_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """The upstream's own error body goes back unchanged (the client speaks its protocol),

@@ -9,23 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pydantic import field_validator
-
 from aigateway.providers.descriptor import Descriptor, no_checks
+from aigateway.providers.openai.config import AzureConfig
 from aigateway.providers.openai.profiles import PROFILES
-from aigateway.settings import ProviderConfig, date_as_text
+from aigateway.settings import ProviderConfig
 
 if TYPE_CHECKING:
     from aigateway.providers.base import Provider
 
 # OpenTelemetry's registered `gen_ai.provider.name` values; other kinds are named as they are.
 _TELEMETRY = {"azure": "azure.ai.openai", "mistral": "mistral_ai", "xai": "x_ai"}
-
-
-class AzureConfig(ProviderConfig):
-    api_version: str | None = None  # the `api-version` query parameter
-
-    _date_as_text = field_validator("api_version", mode="before")(date_as_text)
 
 
 def _azure_checks(config: ProviderConfig) -> list[str]:

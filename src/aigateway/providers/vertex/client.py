@@ -26,7 +26,7 @@ from aigateway.providers.gemini.client import GeminiProvider
 from aigateway.providers.gemini.errors import map_error
 from aigateway.providers.vertex.auth import GoogleToken
 from aigateway.providers.vertex.body import to_vertex
-from aigateway.providers.vertex.descriptor import VertexConfig
+from aigateway.providers.vertex.config import VertexConfig
 
 _FORWARDED = ("anthropic-beta",)
 

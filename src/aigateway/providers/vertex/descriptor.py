@@ -6,16 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aigateway.providers.descriptor import Descriptor
+from aigateway.providers.vertex.config import VertexConfig
 from aigateway.settings import ProviderConfig
 
 if TYPE_CHECKING:
     from aigateway.providers.base import Provider
-
-
-class VertexConfig(ProviderConfig):
-    project: str | None = None  # the Google Cloud project
-    location: str | None = None  # its region (e.g. us-east5), or global
-    credentials_file: str | None = None  # a service-account JSON file; unset: the environment's
 
 
 def _checks(config: ProviderConfig) -> list[str]:

@@ -1,4 +1,4 @@
-"""What the Messages door reads off an answer it relays unchanged: usage, stop reason, errors.
+"""What the gateway reads off an Anthropic answer it relays unchanged: usage, stop reason, errors.
 
 `AnthropicStreamTap.feed(chunk)` returns the bytes of the events completed so far, to be relayed
 as they are; only `message_start`, `message_delta` and `error` payloads are decoded. `read_usage`

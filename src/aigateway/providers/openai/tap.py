@@ -1,12 +1,11 @@
-"""Chat Completions to an upstream that speaks it: the body goes through with only the model id
-(and auth) changed, and the answer comes back as it came, tapped for usage and finish reason.
+"""A Chat Completions answer relayed unchanged to a client of the same protocol, tapped for
+usage, finish reason and errors.
 
 Usage in a stream needs `stream_options.include_usage`. When the client did not ask for it, the
-gateway asks anyway (the one edit to the body besides the model, made on the bytes: the member
-is appended before the closing brace) and hides the effect on the way back: the chunk with
-`choices: []` and the usage is not relayed, and the `"usage":null` member OpenAI then adds to
-every other chunk is cut out, so the client sees the chunks it would have seen without it.
-The ledger records the finish reason as Anthropic's stop reason, as on the Messages door.
+door asks anyway (`PassthroughRequest.hide_usage`) and the tap hides the effect on the way back:
+the chunk with `choices: []` and the usage is not relayed, and the `"usage":null` member OpenAI
+then adds to every other chunk is cut out, so the client sees the chunks it would have seen
+without it. The ledger records the finish reason as Anthropic's stop reason, as for every door.
 """
 
 from __future__ import annotations
@@ -23,17 +22,6 @@ from aigateway.wire.sse import SSEDecoder
 
 _decode = msgspec.json.Decoder().decode
 _USAGE_NULL = (b',"usage":null', b'"usage":null,')
-
-
-def ask_for_usage(body: bytes) -> bytes:
-    """`body` (a JSON object without `stream_options.include_usage`) asking for stream usage.
-
-    Called only when the decoded body has no `stream_options` member at all, so appending one
-    cannot make a duplicate key."""
-    end = body.rstrip().rfind(b"}")
-    inside = body[:end].rstrip()
-    separator = b"" if inside.endswith(b"{") else b","
-    return inside + separator + b'"stream_options":{"include_usage":true}' + body[end:]
 
 
 def read_usage(body: bytes) -> tuple[Usage | None, str | None]:
