@@ -24,13 +24,13 @@ from aigateway.providers.base import (
     StreamDecoder,
     TranslatingProvider,
     UpstreamResponse,
-    json_object,
 )
 from aigateway.providers.gemini import embeddings
 from aigateway.providers.gemini.errors import map_error
 from aigateway.providers.gemini.request import from_ir
 from aigateway.providers.gemini.response import to_ir
 from aigateway.providers.gemini.stream import GeminiStreamDecoder
+from aigateway.providers.gemini.usage import total_tokens
 from aigateway.routing.catalog import Route
 from aigateway.tokens import COUNT_HEADER, get_encoding
 
@@ -85,7 +85,7 @@ class GeminiProvider(TranslatingProvider):
         encoding = get_encoding("o200k_base")
         counted = sum(len(encoding.encode(text, disallowed_special=())) for text in embeddings.inputs_of(raw))
         answer = embeddings.from_gemini(
-            _json_or_none(data),
+            data,
             model=route.model,
             provider=route.provider,
             encoding=str(raw.get("encoding_format") or "float"),
@@ -112,18 +112,10 @@ class GeminiProvider(TranslatingProvider):
         answer = await upstream.read()
         if upstream.status >= 400:
             raise self.error(upstream.status, answer, upstream.headers)
-        try:
-            total = msgspec.json.decode(answer).get("totalTokens")
-        except (msgspec.DecodeError, AttributeError):
-            total = None
-        if not isinstance(total, int):
-            what = f"Upstream provider '{self.name}' answered countTokens without totalTokens"
-            raise UpstreamError(what, provider=self.name, status=502)
-        return total
+        return total_tokens(answer, self.name)
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
-        data = json_object(body, self.name)
-        return to_ir(data, model=model, provider=self.name)
+        return to_ir(body, model=model, provider=self.name)
 
     def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:
         return GeminiStreamDecoder(provider=self.name, message_id=message_id, model=model, input_tokens=input_tokens)
@@ -131,10 +123,3 @@ class GeminiProvider(TranslatingProvider):
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         lowered = {k.lower(): v for k, v in headers.items()}
         return map_error(self.name, status, body, lowered, self.config.api_key, self.credential)
-
-
-def _json_or_none(data: bytes) -> Any:
-    try:
-        return msgspec.json.decode(data)
-    except msgspec.DecodeError:
-        return None

@@ -8,6 +8,9 @@ Response (`BatchEmbedContentsResponse` `{embeddings: [{values}]}`, in input orde
 little-endian float32 packed as base64 when `encoding_format` is `base64` (what the openai SDK
 asks for by default and unpacks). Gemini reports no token usage for embeddings, so
 `prompt_tokens` is the gateway's own count of the inputs (an estimate, and said so).
+
+The answer is read as wire.py's `BatchEmbedContentsResponse`: from its bytes, or from the JSON a
+caller already decoded (converted, not decoded twice). Anything else is a 502 naming the provider.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ import base64
 import struct
 from typing import Any
 
+import msgspec
+
 from aigateway.errors import InvalidRequest, UpstreamError
+from aigateway.providers.gemini.wire import EMBEDDINGS, BatchEmbedContentsResponse
 
 
 def inputs_of(raw: dict[str, Any]) -> list[str]:
@@ -39,16 +45,16 @@ def to_gemini(raw: dict[str, Any], upstream_model: str) -> dict[str, Any]:
     return {"requests": requests}
 
 
-def from_gemini(body: Any, *, model: str, provider: str, encoding: str, prompt_tokens: int) -> dict[str, Any]:
-    embeddings = body.get("embeddings") if isinstance(body, dict) else None
-    if not isinstance(embeddings, list):
+def from_gemini(body: bytes, *, model: str, provider: str, encoding: str, prompt_tokens: int) -> dict[str, Any]:
+    embeddings = _read(body, provider).embeddings
+    if embeddings is None:
         raise UpstreamError(
             f"Upstream provider '{provider}' answered without embeddings", provider=provider, status=502
         )
     data = []
     for index, item in enumerate(embeddings):
-        values = item.get("values") if isinstance(item, dict) else None
-        if not isinstance(values, list):
+        values = item.values
+        if values is None:
             raise UpstreamError(
                 f"Upstream provider '{provider}' sent an embedding without values", provider=provider, status=502
             )
@@ -58,3 +64,14 @@ def from_gemini(body: Any, *, model: str, provider: str, encoding: str, prompt_t
         data.append({"object": "embedding", "index": index, "embedding": vector})
     usage = {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}
     return {"object": "list", "data": data, "model": model, "usage": usage}
+
+
+def _read(body: bytes, provider: str) -> BatchEmbedContentsResponse:
+    try:
+        return EMBEDDINGS.decode(body)
+    except msgspec.ValidationError as exc:
+        what = f"Upstream provider '{provider}' answered with a body that is not a BatchEmbedContentsResponse ({exc})"
+        raise UpstreamError(what, provider=provider, status=502) from None
+    except msgspec.DecodeError:
+        pass
+    return BatchEmbedContentsResponse()  # not JSON: no embeddings, as from_gemini says

@@ -1,7 +1,9 @@
 """A Google API error to the gateway's error tree, by one table (spec §6, §10.4).
 
 Google's envelope is `{"error": {"code", "message", "status", "details"}}` (sometimes inside a
-one-element list). The client sees Anthropic's types and statuses:
+one-element list), decoded as wire.py's `ErrorBody`; a body that is not one (HTML from a proxy,
+a wrong shape) maps by its HTTP status alone, with its first 300 bytes as the message. The
+client sees Anthropic's types and statuses:
 
 | Google status (HTTP)                                 | to the client                            |
 |------------------------------------------------------|------------------------------------------|
@@ -22,12 +24,12 @@ the upstream's wording.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
 from aigateway.errors import UpstreamError, anthropic_error_for
+from aigateway.providers.gemini.wire import ERROR, ErrorDetail, Status
 
 _BY_STATUS: dict[str, tuple[int, str]] = {
     "INVALID_ARGUMENT": (400, "invalid_request_error"),
@@ -46,18 +48,18 @@ _BY_STATUS: dict[str, tuple[int, str]] = {
     "DEADLINE_EXCEEDED": (504, "api_error"),
 }
 _CREDENTIAL_STATUSES = {"UNAUTHENTICATED", "PERMISSION_DENIED"}
+_NONE = Status()  # what a body that is not Google's envelope reads as
 
 
-def google_error(body: bytes) -> dict[str, Any]:
-    """The `error` object of a Google error body, or {} when it is not one."""
+def google_error(body: bytes) -> Status:
+    """The `error` object of a Google error body, or an empty Status when it is not one."""
     try:
-        data: Any = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return {}
-    if isinstance(data, list) and data:
-        data = data[0]
-    error = data.get("error") if isinstance(data, dict) else None
-    return error if isinstance(error, dict) else {}
+        data = ERROR.decode(body)
+    except msgspec.DecodeError:  # ValidationError too: not Google's envelope
+        return _NONE
+    if isinstance(data, list):
+        data = data[0] if data else None
+    return (data.error if data is not None else None) or _NONE
 
 
 def map_error(
@@ -65,7 +67,7 @@ def map_error(
 ) -> UpstreamError:
     """`credential` names the config key an operator must fix when Google refuses ours."""
     error = google_error(body)
-    code = str(error.get("status") or "")
+    code = error.status or ""
     if status in (401, 403) or code in _CREDENTIAL_STATUSES or _is_key_problem(error):
         return UpstreamError(
             f"The gateway's credential for provider '{provider}' was refused ({status} {code or 'error'}); "
@@ -78,7 +80,7 @@ def map_error(
             credential_refused=True,  # routing may move on to another provider or credential
         )
     client_status, error_type = _BY_STATUS.get(code) or anthropic_error_for(status)
-    detail = str(error.get("message") or "") or body[:300].decode("utf-8", "replace").strip()
+    detail = error.message or body[:300].decode("utf-8", "replace").strip()
     if secret and detail:
         detail = detail.replace(secret, "[redacted]")
     forwarded = {}
@@ -97,21 +99,20 @@ def map_error(
     )
 
 
-def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
-    details = error.get("details")
-    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+def _details(error: Status) -> Sequence[ErrorDetail]:
+    return error.details or ()
 
 
-def _is_key_problem(error: dict[str, Any]) -> bool:
+def _is_key_problem(error: Status) -> bool:
     """google.rpc.ErrorInfo reasons API_KEY_INVALID, API_KEY_EXPIRED, ...: our key, not the request."""
-    return any(str(d.get("reason", "")).startswith("API_KEY_") for d in _details(error))
+    return any((d.reason or "").startswith("API_KEY_") for d in _details(error))
 
 
-def _retry_delay(error: dict[str, Any]) -> str | None:
+def _retry_delay(error: Status) -> str | None:
     """google.rpc.RetryInfo.retryDelay is a Duration in JSON form ("34.4s"); retry-after wants seconds."""
     for detail in _details(error):
-        if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            raw = str(detail.get("retryDelay", ""))
+        if (detail.type or "").endswith("google.rpc.RetryInfo"):
+            raw = detail.retry_delay or ""
             try:
                 return str(max(1, math.ceil(float(raw.removesuffix("s")))))
             except ValueError:

@@ -11,7 +11,8 @@ and the stream ends when the connection closes (no `[DONE]`), so the message is 
   its complete `args`; `BlockWriter` numbers and closes the blocks;
 - every `thoughtSignature` is kept in a thinking block's signature (signatures.py);
 - the stream ends with `message_delta` + `message_stop`, or one `StreamError` if Gemini reports
-  an error, a failed function call, or closes before any `finishReason`.
+  an error, a failed function call, or closes before any `finishReason`, or sends an event that
+  is not JSON or not a `GenerateContentResponse` (wire.py).
 
 `PartWriter` is the part-to-block logic alone; response.py folds a whole answer through it too,
 so a streamed answer and the same answer as JSON become the same Message.
@@ -20,7 +21,6 @@ so a streamed answer and the same answer as JSON become the same Message.
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import msgspec
 
@@ -32,10 +32,12 @@ from aigateway.providers.blocks import BlockWriter
 from aigateway.providers.gemini import signatures
 from aigateway.providers.gemini.request import SYNTHETIC_ID_PREFIX
 from aigateway.providers.gemini.stop_reason import FAILED_CALL, map_stop_reason
-from aigateway.providers.gemini.usage import thinking_tokens, usage_to_ir
+from aigateway.providers.gemini.usage import counted, thinking_tokens, usage_to_ir
+from aigateway.providers.gemini.wire import CHUNK, Candidate, FunctionCall, Part, StreamChunk, UsageMetadata
 from aigateway.wire.sse import SSEDecoder
 
-_decode = msgspec.json.Decoder().decode
+_decode = CHUNK.decode
+_encode = msgspec.json.encode
 Output = Event | StreamError
 
 
@@ -47,29 +49,28 @@ class PartWriter:
         self.has_tool_calls = False
         self.finish_reason: str | None = None
 
-    def candidate(self, candidate: dict[str, Any]) -> None:
-        content = candidate.get("content") or {}
-        for part in content.get("parts") or []:
-            if isinstance(part, dict):
+    def candidate(self, candidate: Candidate) -> None:
+        content = candidate.content
+        if content is not None and content.parts:
+            for part in content.parts:
                 self.part(part)
-        if candidate.get("finishReason"):
-            self.finish_reason = str(candidate["finishReason"])
+        if candidate.finish_reason:
+            self.finish_reason = candidate.finish_reason
 
-    def part(self, part: dict[str, Any]) -> None:
-        signature = part.get("thoughtSignature")
-        call = part.get("functionCall")
-        text = part.get("text")
-        if part.get("thought") is True and isinstance(text, str) and text:
+    def part(self, part: Part) -> None:
+        signature = part.thought_signature
+        text = part.text
+        if part.thought is True and text:
             self.writer.thinking(text)
-            if isinstance(signature, str):
+            if signature is not None:
                 self.writer.signature(signatures.encode("t", signature))
                 self.writer.close()  # a signed thought is one part: more thought opens a new block
             return
-        if isinstance(signature, str):  # an empty thought with a signature is a carrier too
+        if signature is not None:  # an empty thought with a signature is a carrier too
             self._carry(signature)
-        if isinstance(call, dict):
-            self._call(call)
-        elif isinstance(text, str):
+        if part.function_call is not None:
+            self._call(part.function_call)
+        elif text is not None:
             self.writer.text(text)
         # Other parts (inlineData output, executableCode, ...) have no Anthropic block; the
         # gateway declares no tool that produces them.
@@ -81,14 +82,11 @@ class PartWriter:
         self.writer.signature(signatures.encode("n", signature))
         self.writer.close()
 
-    def _call(self, call: dict[str, Any]) -> None:
+    def _call(self, call: FunctionCall) -> None:
         self.has_tool_calls = True
-        call_id = call.get("id")
-        if not isinstance(call_id, str) or not call_id:
-            call_id = SYNTHETIC_ID_PREFIX + secrets.token_hex(12)
-        args = call.get("args")
-        self.writer.tool_start(call_id, str(call.get("name") or ""))
-        self.writer.tool_arguments(msgspec.json.encode(args if isinstance(args, dict) else {}).decode())
+        call_id = call.id or SYNTHETIC_ID_PREFIX + secrets.token_hex(12)
+        self.writer.tool_start(call_id, call.name or "")
+        self.writer.tool_arguments(_encode(call.args).decode() if call.args is not None else "{}")
         self.writer.close()
 
 
@@ -101,7 +99,7 @@ class GeminiStreamDecoder:
         self._started = False
         self._ended = False
         self._blocked = False
-        self._raw_usage: dict[str, Any] | None = None
+        self._raw_usage: UsageMetadata | None = None
         self.error: StreamError | None = None
         self.usage: Usage | None = None
         self.stop_reason: str | None = None
@@ -129,29 +127,30 @@ class GeminiStreamDecoder:
                 break
             try:
                 chunk = _decode(data)
+            except msgspec.ValidationError as exc:
+                out += self._fail(f"sent a stream event that is not a GenerateContentResponse ({exc})")
+                break
             except msgspec.DecodeError:
                 out += self._fail("sent a stream event that is not JSON")
                 break
-            if isinstance(chunk, dict):
-                out += self._chunk(chunk)
+            out += self._chunk(chunk)
         return out
 
-    def _chunk(self, chunk: dict[str, Any]) -> list[Output]:
+    def _chunk(self, chunk: StreamChunk) -> list[Output]:
         out: list[Output] = []
         if not self._started:
             self._started = True
             out.append(self._message_start())
-        error = chunk.get("error")
-        if isinstance(error, dict):
-            return out + self._fail(f"reported an error mid-stream: {error.get('message') or error.get('status')}")
-        if chunk.get("usageMetadata"):
-            self._raw_usage = chunk["usageMetadata"]
-        feedback = chunk.get("promptFeedback")
-        if isinstance(feedback, dict) and feedback.get("blockReason"):
+        error = chunk.error
+        if error is not None:
+            return out + self._fail(f"reported an error mid-stream: {error.message or error.status}")
+        if counted(chunk.usage_metadata):
+            self._raw_usage = chunk.usage_metadata
+        feedback = chunk.prompt_feedback
+        if feedback is not None and feedback.block_reason:
             self._blocked = True
-        candidates = chunk.get("candidates") or []
-        if candidates and isinstance(candidates[0], dict):
-            self._parts.candidate(candidates[0])
+        if chunk.candidates:
+            self._parts.candidate(chunk.candidates[0])
         return out + self._parts.writer.take()
 
     def _message_start(self) -> MessageStart:
@@ -170,13 +169,13 @@ class GeminiStreamDecoder:
         self.stop_reason = map_stop_reason(
             self._parts.finish_reason, has_tool_calls=self._parts.has_tool_calls, blocked=self._blocked
         )
-        usage = delta_usage(self.usage, thinking_tokens(self._raw_usage or {}))
+        usage = delta_usage(self.usage, thinking_tokens(self._raw_usage))
         body = MessageDeltaBody(stop_reason=self.stop_reason)
         return [*out, *writer.take(), MessageDelta(delta=body, usage=usage), MessageStop()]
 
     def _fail(self, what: str) -> list[Output]:
         self._ended = True
-        if self._raw_usage:
+        if self._raw_usage is not None:
             self.usage = usage_to_ir(self._raw_usage)
         self.error = StreamError(error_type="api_error", message=f"Upstream provider '{self._provider}' {what}")
         out: list[Output] = []
