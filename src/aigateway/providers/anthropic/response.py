@@ -1,5 +1,7 @@
 """A non-streamed Anthropic Messages response: usage and stop reason read off it when it is
-relayed unchanged, or the whole Message typed (`to_ir`) when a client of another protocol asked."""
+relayed unchanged, or the whole Message typed (`to_ir`) when a client of another protocol asked.
+
+Either way the body is only read: a relayed answer goes on byte for byte."""
 
 from __future__ import annotations
 
@@ -8,28 +10,24 @@ import msgspec
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message
 from aigateway.ir.usage import Usage
-
-
-class _Head(msgspec.Struct):
-    stop_reason: str | None = None
-    usage: dict[str, object] | None = None
-
-
-_decode = msgspec.json.Decoder(_Head).decode
+from aigateway.providers.anthropic import wire
+from aigateway.providers.anthropic.usage import apply_usage
 
 
 def read_usage(body: bytes) -> tuple[Usage, str | None] | None:
-    """None when the body is not a JSON object: an answer no client could use."""
-    usage = Usage()
+    """None when the body is not a JSON object of a Message's shape: an answer no client could use."""
     try:
-        head = _decode(body)
-    except msgspec.DecodeError:
+        head = wire.decode_message_head(body)
+    except msgspec.DecodeError:  # and its ValidationError: JSON of another shape
         return None
-    usage.update_from_anthropic(head.usage)
+    usage = Usage()
+    apply_usage(usage, head.usage)
     return usage, head.stop_reason
 
 
 _OUTPUT_TYPES = frozenset({"text", "thinking", "redacted_thinking", "tool_use"})
+_decode_message = msgspec.json.Decoder(Message).decode
+_decode_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 
 def to_ir(body: bytes, *, model: str, provider: str) -> tuple[Message, Usage]:
@@ -39,15 +37,24 @@ def to_ir(body: bytes, *, model: str, provider: str) -> tuple[Message, Usage]:
     stream decoder, so the two modes give the same answer.
     """
     try:
-        data = msgspec.json.decode(body)
-        if not isinstance(data, dict):
-            raise TypeError
-        data["content"] = [b for b in data.get("content") or [] if b.get("type") in _OUTPUT_TYPES]
-        data["model"] = model
-        message = msgspec.convert(data, Message)
-    except (msgspec.DecodeError, msgspec.ValidationError, TypeError, AttributeError):
+        try:  # an answer of modelled blocks only, decoded as it is
+            message = msgspec.structs.replace(_decode_message(body), model=model)
+        except msgspec.ValidationError:
+            message = _decode_message(_kept(body, model))
+    except msgspec.DecodeError:  # and its ValidationError
         raise UpstreamError(
             f"Upstream provider '{provider}' answered with a body that is not a Message", provider=provider, status=502
         ) from None
     u = message.usage
     return message, Usage(u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens)
+
+
+def _kept(body: bytes, model: str) -> bytes:
+    """The body with only the blocks the core models, and `model` as the client named it: the
+    members written back as the upstream sent them."""
+    blocks = wire.decode_answer(body).content or ()
+    kept = [raw for raw in blocks if wire.decode_block_head(raw).type in _OUTPUT_TYPES]
+    members = _decode_members(body)
+    members["content"] = msgspec.Raw(b"[" + b",".join(bytes(raw) for raw in kept) + b"]")
+    members["model"] = msgspec.Raw(msgspec.json.encode(model))
+    return msgspec.json.encode(members)

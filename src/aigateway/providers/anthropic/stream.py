@@ -1,7 +1,8 @@
 """Anthropic SSE: tapped when relayed unchanged, decoded into typed events when translated.
 
 `AnthropicStreamTap.feed(chunk)` returns the bytes of the events completed so far, to be relayed
-as they are; only `message_start`, `message_delta` and `error` payloads are decoded.
+as they are; only `message_start`, `message_delta` and `error` payloads are decoded, into
+`wire`'s Structs, and one that is not JSON of its event's shape marks the stream failed.
 
 `AnthropicStreamDecoder` (for clients of another protocol) turns the same stream into the core's
 typed events. A block of a type the core does not model (server tools, citations deltas) is left
@@ -27,9 +28,10 @@ from aigateway.ir.events import (
     StreamError,
 )
 from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic import wire
+from aigateway.providers.anthropic.usage import apply_usage
 from aigateway.wire.sse import SSEDecoder
 
-_decode = msgspec.json.Decoder().decode
 _CONTENT_EVENTS = frozenset({"content_block_start", "content_block_delta"})
 
 
@@ -80,23 +82,29 @@ class AnthropicStreamTap:
         return rest
 
     def _see(self, name: str | None, data: str) -> None:
+        """Raises msgspec.DecodeError (or its ValidationError) for an event it cannot read."""
         if name in _CONTENT_EVENTS:
             if self.first_content_at is None:
                 self.first_content_at = time.monotonic()
         elif name == "message_start":
-            self.usage.update_from_anthropic(_decode(data).get("message", {}).get("usage"))
+            message = wire.decode_message_start(data).message
+            if message is not None:
+                apply_usage(self.usage, message.usage)
         elif name == "message_delta":
-            payload = _decode(data)
-            self.usage.update_from_anthropic(payload.get("usage"))
-            self.stop_reason = (payload.get("delta") or {}).get("stop_reason") or self.stop_reason
+            delta = wire.decode_message_delta(data)
+            apply_usage(self.usage, delta.usage)
+            if delta.delta is not None and delta.delta.stop_reason:
+                self.stop_reason = delta.delta.stop_reason
         elif name == "message_stop":
             self.saw_stop = True
         elif name == "error":
-            self.error_type = (_decode(data).get("error") or {}).get("type") or "api_error"
+            error = wire.decode_error(data).error
+            self.error_type = (error.type if error is not None else None) or "api_error"
             self.error_body = data.encode()
 
 
 _decode_event = msgspec.json.Decoder(Event).decode
+_NO_ERROR = wire.ErrorObject()
 
 
 class AnthropicStreamDecoder:
@@ -174,13 +182,10 @@ class AnthropicStreamDecoder:
 
     def _error(self, data: str) -> StreamError:
         try:
-            error = (msgspec.json.decode(data) or {}).get("error") or {}
-        except (msgspec.DecodeError, AttributeError):
-            error = {}
-        kind, message = error.get("type"), error.get("message")
-        kind = kind if isinstance(kind, str) else "api_error"
-        message = message if isinstance(message, str) else "stream error"
-        return self._fail(kind, f"{self._provider}: {message}")
+            error = wire.decode_error(data).error or _NO_ERROR
+        except msgspec.DecodeError:  # and its ValidationError: an error all the same
+            error = _NO_ERROR
+        return self._fail(error.type or "api_error", f"{self._provider}: {error.message or 'stream error'}")
 
     def _fail(self, error_type: str, message: str) -> StreamError:
         self._ended = True
