@@ -56,7 +56,7 @@ def test_nova_reports_a_stop_sequence_as_end_turn_with_the_text():
         "stopReason": "end_turn",
         "usage": {"inputTokens": 9, "outputTokens": 4, "totalTokens": 13},
     }
-    message, _ = to_ir(whole, model="m", provider="bedrock", stop_sequences=["STOP"])
+    message, _ = to_ir(json.dumps(whole).encode(), model="m", provider="bedrock", stop_sequences=["STOP"])
     assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "STOP")
 
 

@@ -1,4 +1,5 @@
-"""A non-streamed Anthropic Messages response, typed (`to_ir`), for a client of another protocol."""
+"""A non-streamed Anthropic Messages response, typed (`to_ir`), for a client of another protocol
+(an answer relayed unchanged is only read for usage: tap.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import msgspec
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message
 from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic import wire
 
 _OUTPUT_TYPES = frozenset({"text", "thinking", "redacted_thinking", "tool_use"})
+_decode_message = msgspec.json.Decoder(Message).decode
+_decode_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 
 def to_ir(body: bytes, *, model: str, provider: str) -> tuple[Message, Usage]:
@@ -18,15 +22,24 @@ def to_ir(body: bytes, *, model: str, provider: str) -> tuple[Message, Usage]:
     stream decoder, so the two modes give the same answer.
     """
     try:
-        data = msgspec.json.decode(body)
-        if not isinstance(data, dict):
-            raise TypeError
-        data["content"] = [b for b in data.get("content") or [] if b.get("type") in _OUTPUT_TYPES]
-        data["model"] = model
-        message = msgspec.convert(data, Message)
-    except (msgspec.DecodeError, msgspec.ValidationError, TypeError, AttributeError):
+        try:  # an answer of modelled blocks only, decoded as it is
+            message = msgspec.structs.replace(_decode_message(body), model=model)
+        except msgspec.ValidationError:
+            message = _decode_message(_kept(body, model))
+    except msgspec.DecodeError:  # and its ValidationError
         raise UpstreamError(
             f"Upstream provider '{provider}' answered with a body that is not a Message", provider=provider, status=502
         ) from None
     u = message.usage
     return message, Usage(u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens)
+
+
+def _kept(body: bytes, model: str) -> bytes:
+    """The body with only the blocks the core models, and `model` as the client named it: the
+    members written back as the upstream sent them."""
+    blocks = wire.decode_answer(body).content or ()
+    kept = [raw for raw in blocks if wire.decode_block_head(raw).type in _OUTPUT_TYPES]
+    members = _decode_members(body)
+    members["content"] = msgspec.Raw(b"[" + b",".join(bytes(raw) for raw in kept) + b"]")
+    members["model"] = msgspec.Raw(msgspec.json.encode(model))
+    return msgspec.json.encode(members)

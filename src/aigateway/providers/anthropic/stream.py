@@ -1,8 +1,7 @@
 """Anthropic SSE decoded into typed events, for clients of another protocol.
 
-`AnthropicStreamDecoder` turns the stream into the core's typed events (the Messages door
-relays the same stream unchanged and only taps it: providers/anthropic/tap.py). A
-block of a type the core does not model (server tools, citations deltas) is left
+`AnthropicStreamDecoder` turns the stream into the core's typed events (a stream relayed
+unchanged is only tapped: tap.py). A block of a type the core does not model (server tools, citations deltas) is left
 out with its deltas, and the blocks after it renumbered, so the output keeps the grammar of
 `ir/events.py`; usage is cumulative, later values overwrite earlier ones (spec §5.4).
 """
@@ -24,13 +23,11 @@ from aigateway.ir.events import (
     StreamError,
 )
 from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic import wire
 from aigateway.wire.sse import SSEDecoder
 
-_decode = msgspec.json.Decoder().decode
-_CONTENT_EVENTS = frozenset({"content_block_start", "content_block_delta"})
-
-
 _decode_event = msgspec.json.Decoder(Event).decode
+_NO_ERROR = wire.ErrorObject()
 
 
 class AnthropicStreamDecoder:
@@ -108,13 +105,10 @@ class AnthropicStreamDecoder:
 
     def _error(self, data: str) -> StreamError:
         try:
-            error = (msgspec.json.decode(data) or {}).get("error") or {}
-        except (msgspec.DecodeError, AttributeError):
-            error = {}
-        kind, message = error.get("type"), error.get("message")
-        kind = kind if isinstance(kind, str) else "api_error"
-        message = message if isinstance(message, str) else "stream error"
-        return self._fail(kind, f"{self._provider}: {message}")
+            error = wire.decode_error(data).error or _NO_ERROR
+        except msgspec.DecodeError:  # and its ValidationError: an error all the same
+            error = _NO_ERROR
+        return self._fail(error.type or "api_error", f"{self._provider}: {error.message or 'stream error'}")
 
     def _fail(self, error_type: str, message: str) -> StreamError:
         self._ended = True

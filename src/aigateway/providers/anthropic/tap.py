@@ -1,9 +1,10 @@
 """What the gateway reads off an Anthropic answer it relays unchanged: usage, stop reason, errors.
 
 `AnthropicStreamTap.feed(chunk)` returns the bytes of the events completed so far, to be relayed
-as they are; only `message_start`, `message_delta` and `error` payloads are decoded. `read_usage`
-reads the same off a whole Message. Both serve every upstream that speaks Anthropic's protocol
-(Anthropic, Claude on Bedrock and Vertex).
+as they are; only `message_start`, `message_delta` and `error` payloads are decoded, into
+`wire`'s Structs, and one that is not JSON of its event's shape marks the stream failed.
+`read_usage` reads the same off a whole Message. Both serve every upstream that speaks
+Anthropic's protocol (Anthropic, Claude on Bedrock and Vertex); the bytes are only read.
 """
 
 from __future__ import annotations
@@ -13,28 +14,21 @@ import time
 import msgspec
 
 from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic import wire
+from aigateway.providers.anthropic.usage import apply_usage
 from aigateway.wire.sse import SSEDecoder
 
-_decode = msgspec.json.Decoder().decode
 _CONTENT_EVENTS = frozenset({"content_block_start", "content_block_delta"})
 
 
-class _Head(msgspec.Struct):
-    stop_reason: str | None = None
-    usage: dict[str, object] | None = None
-
-
-_decode_head = msgspec.json.Decoder(_Head).decode
-
-
 def read_usage(body: bytes) -> tuple[Usage, str | None] | None:
-    """None when the body is not a JSON object: an answer no client could use."""
-    usage = Usage()
+    """None when the body is not a JSON object of a Message's shape: an answer no client could use."""
     try:
-        head = _decode_head(body)
-    except msgspec.DecodeError:
+        head = wire.decode_message_head(body)
+    except msgspec.DecodeError:  # and its ValidationError: JSON of another shape
         return None
-    usage.update_from_anthropic(head.usage)
+    usage = Usage()
+    apply_usage(usage, head.usage)
     return usage, head.stop_reason
 
 
@@ -85,17 +79,22 @@ class AnthropicStreamTap:
         return rest
 
     def _see(self, name: str | None, data: str) -> None:
+        """Raises msgspec.DecodeError (or its ValidationError) for an event it cannot read."""
         if name in _CONTENT_EVENTS:
             if self.first_content_at is None:
                 self.first_content_at = time.monotonic()
         elif name == "message_start":
-            self.usage.update_from_anthropic(_decode(data).get("message", {}).get("usage"))
+            message = wire.decode_message_start(data).message
+            if message is not None:
+                apply_usage(self.usage, message.usage)
         elif name == "message_delta":
-            payload = _decode(data)
-            self.usage.update_from_anthropic(payload.get("usage"))
-            self.stop_reason = (payload.get("delta") or {}).get("stop_reason") or self.stop_reason
+            delta = wire.decode_message_delta(data)
+            apply_usage(self.usage, delta.usage)
+            if delta.delta is not None and delta.delta.stop_reason:
+                self.stop_reason = delta.delta.stop_reason
         elif name == "message_stop":
             self.saw_stop = True
         elif name == "error":
-            self.error_type = (_decode(data).get("error") or {}).get("type") or "api_error"
+            error = wire.decode_error(data).error
+            self.error_type = (error.type if error is not None else None) or "api_error"
             self.error_body = data.encode()

@@ -29,7 +29,6 @@ from aigateway.providers.base import (
     StreamDecoder,
     UpstreamResponse,
     _unavailable,
-    json_object,
 )
 from aigateway.providers.bedrock import betas, models
 from aigateway.providers.bedrock.auth import BedrockAuth, resolve_region
@@ -115,8 +114,7 @@ class BedrockProvider(ServesClaude):
         return UpstreamResponse(await self._send(path, prepared.body, accept), self.name)
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
-        data = json_object(body, self.name)
-        return to_ir(data, model=model, provider=self.name, stop_sequences=request.stop_sequences)
+        return to_ir(body, model=model, provider=self.name, stop_sequences=request.stop_sequences)
 
     def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:
         return ConverseStreamDecoder(

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import UpstreamError
+from aigateway.providers.bedrock import wire
 
 # exception name -> (status to the client, Anthropic error type)
 EXCEPTIONS: dict[str, tuple[int, str]] = {
@@ -98,10 +99,11 @@ def _error(provider: str, name: str, message: str, forwarded: dict[str, str]) ->
 
 
 def _message(body: bytes) -> str:
+    """The body's message; the start of its text when it is not JSON (a proxy's page)."""
     try:
-        data: Any = msgspec.json.decode(body)
+        error = wire.decode_error(body)
+    except msgspec.ValidationError:  # JSON of another shape: nothing to quote
+        return ""
     except msgspec.DecodeError:
         return body[:300].decode("utf-8", "replace").strip()
-    if isinstance(data, dict):
-        return str(data.get("message") or data.get("Message") or "")
-    return ""
+    return error.message or error.Message or ""

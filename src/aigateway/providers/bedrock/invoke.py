@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import InvalidRequest
+from aigateway.providers.bedrock import wire
 
 BEDROCK_VERSION = "bedrock-2023-05-31"
 _WS = b" \t\r\n"
@@ -119,6 +120,6 @@ def count_tokens_body(body: bytes, beta_header: str | None) -> tuple[str, bytes]
 
 
 def count_tokens_answer(body: bytes) -> bytes:
-    """Bedrock's `{"inputTokens": N}` as Anthropic's `{"input_tokens": N}`."""
-    data = msgspec.json.decode(body)
-    return msgspec.json.encode({"input_tokens": int(data["inputTokens"])})
+    """Bedrock's `{"inputTokens": N}` as Anthropic's `{"input_tokens": N}`; msgspec.DecodeError
+    (or its ValidationError) when the body is not that."""
+    return msgspec.json.encode({"input_tokens": wire.decode_count_tokens(body).inputTokens})

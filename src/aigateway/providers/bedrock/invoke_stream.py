@@ -17,21 +17,10 @@ import binascii
 
 import msgspec
 
+from aigateway.providers.bedrock import wire
 from aigateway.providers.bedrock.errors import stream_exception
 from aigateway.wire.aws_eventstream import EventStreamDecoder, EventStreamError, Frame
 from aigateway.wire.sse import encode_event
-
-
-class _Chunk(msgspec.Struct):
-    bytes: str = ""
-
-
-class _Typed(msgspec.Struct):
-    type: str = ""
-
-
-_chunk = msgspec.json.Decoder(_Chunk).decode
-_typed = msgspec.json.Decoder(_Typed).decode
 
 
 class InvokeEvents:
@@ -63,8 +52,8 @@ class InvokeEvents:
         if frame.name != "chunk":
             return b""  # initial-response and future event types carry no Anthropic event
         try:
-            data = base64.b64decode(_chunk(frame.payload).bytes, validate=True)
-            name = _typed(data).type
+            data = base64.b64decode(wire.decode_payload_part(frame.payload).bytes, validate=True)
+            name = wire.decode_event_type(data).type
         except (msgspec.DecodeError, binascii.Error):
             return self._error("api_error", f"Upstream provider '{self._provider}' sent a chunk that is not an event")
         if not name:

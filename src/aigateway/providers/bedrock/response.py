@@ -1,5 +1,8 @@
 """A Converse response to an Anthropic Message (spec §10.5; Bedrock "ConverseOutput").
 
+The body is decoded into `wire.ConverseResponse`; one that is not JSON, not of that shape or
+without a message is a 502 naming the provider, never half an answer.
+
 Blocks keep Bedrock's order. `reasoningContent.reasoningText` becomes a thinking block with its
 signature (empty when the model gives none); `redactedContent` is Anthropic's redacted data as
 bytes, so its base64 decoding is the `data` of a redacted_thinking block (request.py encodes it
@@ -11,7 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+
+import msgspec
 
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import (
@@ -25,26 +29,26 @@ from aigateway.ir.messages import (
 )
 from aigateway.ir.usage import Usage
 from aigateway.ir.wire_usage import wire_usage
+from aigateway.providers.bedrock import wire
 from aigateway.providers.bedrock.stop_reason import map_stop_reason
 from aigateway.providers.bedrock.usage import usage_to_ir
 
 
-def to_ir(
-    body: dict[str, Any], *, model: str, provider: str, stop_sequences: list[str] | None
-) -> tuple[Message, Usage]:
-    message = (body.get("output") or {}).get("message")
-    if not isinstance(message, dict):
+def to_ir(body: bytes, *, model: str, provider: str, stop_sequences: list[str] | None) -> tuple[Message, Usage]:
+    answer = _decode(body, provider)
+    message = answer.output.message if answer.output is not None else None
+    if message is None:
         raise UpstreamError(f"Upstream provider '{provider}' answered without a message", provider=provider, status=502)
-    blocks = [b for item in message.get("content") or [] if (b := _block(item, provider)) is not None]
+    blocks = [b for item in message.content or () if (b := _block(item, provider)) is not None]
     text = "".join(b.text for b in blocks if isinstance(b, TextBlock))
     stop_reason, stop_sequence = map_stop_reason(
-        body.get("stopReason"),
+        answer.stopReason,
         has_tool_calls=any(isinstance(b, ToolUseBlock) for b in blocks),
         text=text,
         stop_sequences=stop_sequences,
-        additional=body.get("additionalModelResponseFields"),
+        additional=answer.additionalModelResponseFields,
     )
-    usage = usage_to_ir(body.get("usage")) or Usage()
+    usage = usage_to_ir(answer.usage) or Usage()
     result = Message(
         id=new_message_id(),
         model=model,
@@ -56,35 +60,44 @@ def to_ir(
     return result, usage
 
 
-def _block(item: Any, provider: str) -> OutputBlock | None:
-    if not isinstance(item, dict):
-        return None
-    if isinstance(item.get("text"), str):
-        return TextBlock(text=item["text"])
-    if isinstance(item.get("reasoningContent"), dict):
-        return reasoning_block(item["reasoningContent"])
-    if isinstance(item.get("toolUse"), dict):
-        call = item["toolUse"]
-        arguments = call.get("input")
-        if not isinstance(arguments, dict):
+def _decode(body: bytes, provider: str) -> wire.ConverseResponse:
+    try:
+        return wire.decode_converse(body)
+    except msgspec.ValidationError as exc:  # before DecodeError, its base class
+        what = f"answered with a body that is not a Converse response ({exc})"
+    except msgspec.DecodeError:
+        what = "answered with a body that is not JSON"
+    raise UpstreamError(f"Upstream provider '{provider}' {what}", provider=provider, status=502)
+
+
+def _block(item: wire.ContentBlock, provider: str) -> OutputBlock | None:
+    if item.text is not None:
+        return TextBlock(text=item.text)
+    if item.reasoningContent is not None:
+        return reasoning_block(item.reasoningContent)
+    if item.toolUse is not None:
+        call = item.toolUse
+        if not isinstance(call.input, dict):
             raise UpstreamError(
                 f"Upstream provider '{provider}' returned tool input that is not a JSON object",
                 provider=provider,
                 status=502,
             )
-        return ToolUseBlock(id=str(call.get("toolUseId") or ""), name=str(call.get("name") or ""), input=arguments)
-    citations = item.get("citationsContent")
-    if isinstance(citations, dict):
-        text = "".join(c.get("text", "") for c in citations.get("content") or [] if isinstance(c, dict))
+        return ToolUseBlock(id=call.toolUseId or "", name=call.name or "", input=call.input)
+    if item.citationsContent is not None:
+        text = "".join(c.text or "" for c in item.citationsContent.content or ())
         return TextBlock(text=text) if text else None
     return None
 
 
-def reasoning_block(reasoning: dict[str, Any]) -> ThinkingBlock | RedactedThinkingBlock:
-    if "redactedContent" in reasoning:
-        return RedactedThinkingBlock(data=redacted_data(str(reasoning["redactedContent"])))
-    text = reasoning.get("reasoningText") or {}
-    return ThinkingBlock(thinking=str(text.get("text") or ""), signature=str(text.get("signature") or ""))
+def reasoning_block(reasoning: wire.ReasoningContent) -> ThinkingBlock | RedactedThinkingBlock:
+    if reasoning.redactedContent is not None:
+        return RedactedThinkingBlock(data=redacted_data(reasoning.redactedContent))
+    text = reasoning.reasoningText or _NO_TEXT
+    return ThinkingBlock(thinking=text.text or "", signature=text.signature or "")
+
+
+_NO_TEXT = wire.ReasoningText()
 
 
 def redacted_data(encoded: str) -> str:

@@ -9,7 +9,9 @@ sent it by the time the stop reason arrives, and the JSON answer must say the sa
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
+
+from aigateway.providers.bedrock import wire
 
 STOP_REASONS = {
     "end_turn": "end_turn",
@@ -30,18 +32,28 @@ def map_stop_reason(
     has_tool_calls: bool,
     text: str = "",
     stop_sequences: list[str] | None = None,
-    additional: Any = None,
+    additional: msgspec.Raw | None = None,
 ) -> tuple[str, str | None]:
-    """(stop_reason, stop_sequence)."""
+    """(stop_reason, stop_sequence). `additional` is the raw `additionalModelResponseFields`."""
     if raw == "max_tokens":
         return "max_tokens", None
     if has_tool_calls and raw in (None, "tool_use", "end_turn"):
         return "tool_use", None
     if raw in ("stop_sequence", "end_turn", None) and stop_sequences:
-        named = additional.get("stop_sequence") if isinstance(additional, dict) else None
-        if isinstance(named, str) and named in stop_sequences:
+        named = _named_sequence(additional)
+        if named is not None and named in stop_sequences:
             return "stop_sequence", named
         ending = next((s for s in stop_sequences if s and text.endswith(s)), None)
         if ending is not None:
             return "stop_sequence", ending
     return STOP_REASONS.get(raw or "end_turn", "end_turn"), None
+
+
+def _named_sequence(additional: msgspec.Raw | None) -> str | None:
+    """The stop sequence Claude names, if the fields (any JSON: a Document) say one."""
+    if not additional:
+        return None
+    try:
+        return wire.decode_additional(additional).stop_sequence
+    except msgspec.DecodeError:  # not an object, or not a string there: names none
+        return None

@@ -1,7 +1,9 @@
 """ConverseStream (AWS event stream) to Anthropic stream events (spec §10.5).
 
 `ConverseStreamDecoder.feed(bytes) -> events`, `finish() -> events`; all state in the
-instance, no I/O. Frames are read by `wire.aws_eventstream` (botocore's parser). Guarantees:
+instance, no I/O. Frames are read by `aigateway.wire.aws_eventstream` (botocore's parser); the
+payloads read are decoded into this provider's `wire` Structs, the others only checked to be
+JSON. Guarantees:
 - one `message_start`, first, with the gateway's count of the prompt (Bedrock reports usage
   only in `metadata`, which arrives after `messageStop`); the final `message_delta` carries
   Bedrock's usage, so `message_delta` and `message_stop` wait for `metadata` (or the end);
@@ -10,13 +12,11 @@ instance, no I/O. Frames are read by `wire.aws_eventstream` (botocore's parser).
   them); tool use opens on its start event and streams its input fragments as they come;
 - reasoning text and its signature fill a thinking block; redacted reasoning is a whole
   redacted_thinking block;
-- an exception frame, a corrupt frame, or an end before `messageStop` ends the stream with
-  one `StreamError`.
+- an exception frame, a corrupt frame, a payload that is not JSON or not of its event's shape,
+  or an end before `messageStop` ends the stream with one `StreamError`.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import msgspec
 
@@ -24,6 +24,7 @@ from aigateway.ir.events import Event, MessageDelta, MessageDeltaBody, MessageSt
 from aigateway.ir.messages import Message, ToolUseBlock
 from aigateway.ir.usage import Usage
 from aigateway.ir.wire_usage import delta_usage, wire_usage
+from aigateway.providers.bedrock import wire
 from aigateway.providers.bedrock.errors import stream_exception
 from aigateway.providers.bedrock.response import redacted_data
 from aigateway.providers.bedrock.stop_reason import map_stop_reason
@@ -31,8 +32,8 @@ from aigateway.providers.bedrock.usage import usage_to_ir
 from aigateway.providers.blocks import BlockWriter
 from aigateway.wire.aws_eventstream import EventStreamDecoder, EventStreamError, Frame
 
-_decode = msgspec.json.Decoder().decode
 Output = Event | StreamError
+_NO_DELTA = wire.BlockDelta()
 
 
 class ConverseStreamDecoder:
@@ -44,12 +45,12 @@ class ConverseStreamDecoder:
         self._writer = BlockWriter()
         self._id, self._model, self._input_tokens = message_id, model, input_tokens
         self._stop_sequences = stop_sequences
-        self._index: Any = None  # Bedrock's contentBlockIndex of the open block
+        self._index: int | None = None  # Bedrock's contentBlockIndex of the open block
         self._text: list[str] = []
         self._tools = False
         self._started = False
-        self._stop: dict[str, Any] | None = None  # the messageStop payload
-        self._metadata: dict[str, Any] | None = None
+        self._stop: wire.MessageStopEvent | None = None
+        self._metadata: wire.MetadataEvent | None = None
         self._ended = False
         self.usage: Usage | None = None
         self.stop_reason: str | None = None
@@ -85,63 +86,70 @@ class ConverseStreamDecoder:
             err = stream_exception(self._provider, frame.name, frame.payload, frame.headers)
             return out + self._fail(err.error_type, err.message)
         try:
-            payload = _decode(frame.payload) if frame.payload else {}
+            applied = self._event(frame.name, frame.payload)
+        except msgspec.ValidationError as exc:  # before DecodeError, its base class
+            what = f"Upstream provider '{self._provider}' sent a malformed {frame.name} event ({exc})"
+            return out + self._fail("api_error", what)
         except msgspec.DecodeError:
             return out + self._fail("api_error", f"Upstream provider '{self._provider}' sent an event that is not JSON")
-        if not isinstance(payload, dict):
-            payload = {}
-        if frame.name == "contentBlockStart":
-            self._block_start(payload)
-        elif frame.name == "contentBlockDelta":
-            if not self._delta(payload):
-                what = f"Upstream provider '{self._provider}' sent tool input outside a tool"
-                return out + self._fail("api_error", what)
-        elif frame.name == "contentBlockStop":
-            self._writer.close()
-            self._index = None
-        elif frame.name == "messageStop":
-            self._stop = payload
-        elif frame.name == "metadata":
-            self._metadata = payload
+        if not applied:
+            what = f"Upstream provider '{self._provider}' sent tool input outside a tool"
+            return out + self._fail("api_error", what)
         out += self._writer.take()
         if self._stop is not None and self._metadata is not None:
             out += self._complete()
         return out
 
-    def _block_start(self, payload: dict[str, Any]) -> None:
-        self._writer.close()
-        self._index = payload.get("contentBlockIndex")
-        tool = (payload.get("start") or {}).get("toolUse")
-        if isinstance(tool, dict):
-            self._tools = True
-            self._writer.tool_start(str(tool.get("toolUseId") or ""), str(tool.get("name") or ""))
-
-    def _delta(self, payload: dict[str, Any]) -> bool:
-        index = payload.get("contentBlockIndex")
-        if index != self._index:
-            self._writer.close()
-            self._index = index
-        delta = payload.get("delta") or {}
-        if isinstance(delta.get("text"), str):
-            self._text.append(delta["text"])
-            self._writer.text(delta["text"])
-        elif isinstance(delta.get("toolUse"), dict):
-            if self._writer.open is not ToolUseBlock:
-                return False
-            fragment = delta["toolUse"].get("input")
-            if isinstance(fragment, str) and fragment:
-                self._writer.tool_arguments(fragment)
-        elif isinstance(delta.get("reasoningContent"), dict):
-            self._reasoning(delta["reasoningContent"])
+    def _event(self, name: str, payload: bytes) -> bool:
+        """Applies one event (an empty payload reads as an empty object); False if it cannot be."""
+        if name == "contentBlockDelta":
+            return self._delta(wire.decode_block_delta(payload) if payload else wire.ContentBlockDeltaEvent())
+        if name == "contentBlockStart":
+            self._block_start(wire.decode_block_start(payload) if payload else wire.ContentBlockStartEvent())
+        elif name == "messageStop":
+            self._stop = wire.decode_message_stop(payload) if payload else wire.MessageStopEvent()
+        elif name == "metadata":
+            self._metadata = wire.decode_metadata(payload) if payload else wire.MetadataEvent()
+        else:
+            if payload:
+                wire.check_json(payload)
+            if name == "contentBlockStop":
+                self._writer.close()
+                self._index = None
         return True
 
-    def _reasoning(self, reasoning: dict[str, Any]) -> None:
-        if isinstance(reasoning.get("text"), str):
-            self._writer.thinking(reasoning["text"])
-        if isinstance(reasoning.get("signature"), str):
-            self._writer.signature(reasoning["signature"])
-        if isinstance(reasoning.get("redactedContent"), str):
-            self._writer.redacted(redacted_data(reasoning["redactedContent"]))
+    def _block_start(self, event: wire.ContentBlockStartEvent) -> None:
+        self._writer.close()
+        self._index = event.contentBlockIndex
+        tool = event.start.toolUse if event.start is not None else None
+        if tool is not None:
+            self._tools = True
+            self._writer.tool_start(tool.toolUseId or "", tool.name or "")
+
+    def _delta(self, event: wire.ContentBlockDeltaEvent) -> bool:
+        if event.contentBlockIndex != self._index:
+            self._writer.close()
+            self._index = event.contentBlockIndex
+        delta = event.delta or _NO_DELTA
+        if delta.text is not None:
+            self._text.append(delta.text)
+            self._writer.text(delta.text)
+        elif delta.toolUse is not None:
+            if self._writer.open is not ToolUseBlock:
+                return False
+            if delta.toolUse.input:
+                self._writer.tool_arguments(delta.toolUse.input)
+        elif delta.reasoningContent is not None:
+            self._reasoning(delta.reasoningContent)
+        return True
+
+    def _reasoning(self, reasoning: wire.ReasoningDelta) -> None:
+        if reasoning.text is not None:
+            self._writer.thinking(reasoning.text)
+        if reasoning.signature is not None:
+            self._writer.signature(reasoning.signature)
+        if reasoning.redactedContent is not None:
+            self._writer.redacted(redacted_data(reasoning.redactedContent))
 
     def _message_start(self) -> MessageStart:
         usage = wire_usage(Usage(input_tokens=self._input_tokens))
@@ -150,14 +158,15 @@ class ConverseStreamDecoder:
     def _complete(self) -> list[Output]:
         self._ended = True
         self._writer.close()
-        stop = self._stop or {}
-        self.usage = usage_to_ir((self._metadata or {}).get("usage")) or Usage(input_tokens=self._input_tokens)
+        stop = self._stop or wire.MessageStopEvent()
+        metadata = self._metadata or wire.MetadataEvent()
+        self.usage = usage_to_ir(metadata.usage) or Usage(input_tokens=self._input_tokens)
         self.stop_reason, stop_sequence = map_stop_reason(
-            stop.get("stopReason"),
+            stop.stopReason,
             has_tool_calls=self._tools,
             text="".join(self._text),
             stop_sequences=self._stop_sequences,
-            additional=stop.get("additionalModelResponseFields"),
+            additional=stop.additionalModelResponseFields,
         )
         body = MessageDeltaBody(stop_reason=self.stop_reason, stop_sequence=stop_sequence)
         return [*self._writer.take(), MessageDelta(delta=body, usage=delta_usage(self.usage)), MessageStop()]
@@ -165,7 +174,7 @@ class ConverseStreamDecoder:
     def _fail(self, error_type: str, message: str) -> list[Output]:
         self._ended = True
         if self._metadata is not None:
-            self.usage = usage_to_ir(self._metadata.get("usage"))
+            self.usage = usage_to_ir(self._metadata.usage)
         self.error = StreamError(error_type=error_type, message=message)
         out: list[Output] = []
         if not self._started:

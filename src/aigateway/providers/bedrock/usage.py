@@ -7,21 +7,16 @@ cacheWriteInputTokens + outputTokens`. So the buckets map one to one, nothing su
 
 from __future__ import annotations
 
-from typing import Any
-
 from aigateway.ir.usage import Usage
+from aigateway.providers.bedrock import wire
 
 
-def usage_to_ir(raw: Any) -> Usage | None:
-    if not isinstance(raw, dict):
+def usage_to_ir(raw: wire.TokenUsage | None) -> Usage | None:
+    if raw is None:
         return None
     return Usage(
-        input_tokens=_int(raw.get("inputTokens")),
-        output_tokens=_int(raw.get("outputTokens")),
-        cache_read_input_tokens=_int(raw.get("cacheReadInputTokens")),
-        cache_creation_input_tokens=_int(raw.get("cacheWriteInputTokens")),
+        input_tokens=raw.inputTokens or 0,
+        output_tokens=raw.outputTokens or 0,
+        cache_read_input_tokens=raw.cacheReadInputTokens or 0,
+        cache_creation_input_tokens=raw.cacheWriteInputTokens or 0,
     )
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
