@@ -21,12 +21,11 @@ from aigateway.providers.base import (
     StreamDecoder,
     TranslatingProvider,
     UpstreamResponse,
-    json_object,
 )
 from aigateway.providers.openai.errors import map_error
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.request import from_ir
-from aigateway.providers.openai.response import to_ir
+from aigateway.providers.openai.response import read, to_ir
 from aigateway.providers.openai.stream import OpenAIChatStreamDecoder
 from aigateway.settings import ProviderConfig
 
@@ -75,7 +74,7 @@ class OpenAIProvider(TranslatingProvider):
         return await self._post(request.path, request.body, {**self._headers, **request.headers})
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
-        data = json_object(body, self.name)
+        data = read(body, self.name)
         return to_ir(data, model=model, provider=self.name, profile=self.profile, stop_sequences=request.stop_sequences)
 
     def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:
