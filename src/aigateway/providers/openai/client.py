@@ -22,13 +22,12 @@ from aigateway.providers.base import (
     StreamRelay,
     TranslatingProvider,
     UpstreamResponse,
-    json_object,
 )
 from aigateway.providers.openai.config import AzureConfig
 from aigateway.providers.openai.errors import map_error
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.request import from_ir
-from aigateway.providers.openai.response import to_ir
+from aigateway.providers.openai.response import read, to_ir
 from aigateway.providers.openai.stream import OpenAIChatStreamDecoder
 from aigateway.providers.openai.tap import ChatStreamTap, read_usage
 from aigateway.settings import ProviderConfig
@@ -79,7 +78,7 @@ class OpenAIProvider(TranslatingProvider):
         return await self._post(request.path, request.body, {**self._headers, **request.headers})
 
     def read_message(self, body: bytes, request: MessagesRequest, model: str) -> tuple[Message, Usage]:
-        data = json_object(body, self.name)
+        data = read(body, self.name)
         return to_ir(data, model=model, provider=self.name, profile=self.profile, stop_sequences=request.stop_sequences)
 
     def stream_decoder(self, request: MessagesRequest, model: str, message_id: str, input_tokens: int) -> StreamDecoder:

@@ -9,11 +9,11 @@ wording (which echoes part of the key).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import msgspec
 
 from aigateway.errors import UpstreamError, anthropic_error_for
+from aigateway.providers.openai import wire
 
 _FORWARDED = ("retry-after", "retry-after-ms")
 
@@ -47,14 +47,16 @@ def map_error(provider: str, status: int, body: bytes, headers: Mapping[str, str
 
 def _message(body: bytes) -> str:
     try:
-        data: Any = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        data = wire.decode_error(body)
+    except (msgspec.DecodeError, UnicodeDecodeError):  # the latter: invalid UTF-8 inside a string
         return body[:300].decode("utf-8", "replace").strip()
-    error = data.get("error") if isinstance(data, dict) else None
-    if isinstance(error, dict):
-        message = str(error.get("message") or "")
-        raw = (error.get("metadata") or {}).get("raw") if isinstance(error.get("metadata"), dict) else None
+    if data is None:
+        return ""
+    error = data.error
+    if isinstance(error, wire.ErrorObject):
+        message = error.message or ""
+        raw = error.metadata.raw if error.metadata else None
         return f"{message}: {raw}" if raw else message
     if isinstance(error, str):
         return error
-    return str(data.get("message") or data.get("detail") or "") if isinstance(data, dict) else ""
+    return str(data.message or data.detail or "")

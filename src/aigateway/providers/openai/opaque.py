@@ -17,8 +17,8 @@ import msgspec
 PREFIX = "agw.reasoning_details.v1:"
 
 
-def is_encrypted(item: Any) -> bool:
-    return isinstance(item, dict) and item.get("type") == "reasoning.encrypted"
+def is_encrypted(item: dict[str, Any]) -> bool:
+    return item.get("type") == "reasoning.encrypted"
 
 
 def encode(items: list[dict[str, Any]]) -> str:

@@ -1,5 +1,8 @@
 """A Chat Completions response to an Anthropic Message (spec §10.2).
 
+The answer is read as a `wire.ChatCompletion` (`read`): a body that is not a JSON object is a
+502 naming the provider, and a member of the wrong type reads as absent (lenient.py).
+
 Block order is the order a model produces them in: reasoning (encrypted reasoning as
 `redacted_thinking`, see opaque.py), then text, then tool calls.
 Reasoning comes from `reasoning_content` (DeepSeek, xAI, vLLM), `reasoning` (Ollama, OpenRouter,
@@ -27,24 +30,46 @@ from aigateway.ir.messages import (
 )
 from aigateway.ir.usage import Usage
 from aigateway.ir.wire_usage import wire_usage
-from aigateway.providers.openai import opaque
+from aigateway.providers.openai import opaque, wire
 from aigateway.providers.openai.profiles import Profile
-from aigateway.providers.openai.stop_reason import map_stop_reason
+from aigateway.providers.openai.stop_reason import map_stop_reason, matched_stop
 from aigateway.providers.openai.usage import thinking_tokens, usage_to_ir
 from aigateway.providers.think_tags import ThinkTags
 
+_NO_MESSAGE = wire.ChatMessage()
+_NO_FUNCTION = wire.Function()
+
+
+def read(body: bytes, provider: str) -> wire.ChatCompletion:
+    """The upstream's answer, or a 502 naming the provider: never half an answer."""
+    try:
+        completion = wire.decode_completion(body)
+    except (msgspec.DecodeError, UnicodeDecodeError):  # the latter: invalid UTF-8 inside a string
+        completion = None
+    if completion is None:
+        raise UpstreamError(
+            f"Upstream provider '{provider}' answered with a body that is not JSON", provider=provider, status=502
+        )
+    return completion
+
 
 def to_ir(
-    body: dict[str, Any], *, model: str, provider: str, profile: Profile, stop_sequences: list[str] | None
+    body: wire.ChatCompletion | dict[str, Any],
+    *,
+    model: str,
+    provider: str,
+    profile: Profile,
+    stop_sequences: list[str] | None,
 ) -> tuple[Message, Usage]:
-    choices = body.get("choices") or []
-    if not choices or not isinstance(choices[0], dict):
+    """`body` as `read` gives it, or as builtins some other code decoded (read the same way)."""
+    completion = body if isinstance(body, wire.ChatCompletion) else wire.completion_from(body)
+    if not completion.choices:
         raise UpstreamError(f"Upstream provider '{provider}' answered without a choice", provider=provider, status=502)
-    choice = choices[0]
-    message = choice.get("message") or {}
+    choice = completion.choices[0]
+    message = choice.message or _NO_MESSAGE
     blocks: list[OutputBlock] = [
         RedactedThinkingBlock(data=opaque.encode([item]))
-        for item in message.get("reasoning_details") or []
+        for item in message.reasoning_details or ()
         if opaque.is_encrypted(item)
     ]
     thinking, text = _reasoning_and_text(message, profile)
@@ -52,67 +77,63 @@ def to_ir(
         blocks.append(ThinkingBlock(thinking=thinking, signature=""))
     if text:
         blocks.append(TextBlock(text=text))
-    refusal = message.get("refusal")
-    if isinstance(refusal, str) and refusal:
-        blocks.append(TextBlock(text=refusal))
-    for call in message.get("tool_calls") or []:
+    if message.refusal:
+        blocks.append(TextBlock(text=message.refusal))
+    for call in message.tool_calls or ():
         blocks.append(_tool_use(call, provider))
     stop_reason, stop_sequence = map_stop_reason(
-        "content_filter" if refusal else choice.get("finish_reason"),
+        "content_filter" if message.refusal else choice.finish_reason,
         has_tool_calls=any(isinstance(b, ToolUseBlock) for b in blocks),
-        matched=choice.get("stop_reason", choice.get("matched_stop")),
+        matched=matched_stop(choice),
         stop_sequences=stop_sequences,
     )
-    usage = usage_to_ir(body.get("usage")) or Usage()
+    usage = usage_to_ir(completion.usage) or Usage()
     result = Message(
         id=new_message_id(),
         model=model,
         content=blocks,
         stop_reason=stop_reason,
         stop_sequence=stop_sequence,
-        usage=wire_usage(usage, thinking_tokens(body.get("usage") or {})),
+        usage=wire_usage(usage, thinking_tokens(completion.usage)),
     )
     return result, usage
 
 
-def _reasoning_and_text(message: dict[str, Any], profile: Profile) -> tuple[str, str]:
-    reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
-    content = message.get("content")
+def _reasoning_and_text(message: wire.ChatMessage, profile: Profile) -> tuple[str, str]:
+    reasoning = message.reasoning_content or message.reasoning or ""
+    content = message.content
     texts: list[str] = []
-    if isinstance(content, list):  # Mistral's typed chunks
-        for chunk in content:
-            kind, piece = content_chunk(chunk)
+    if isinstance(content, str):
+        texts.append(content)
+    elif content:  # Mistral's typed chunks
+        for part in content:
+            kind, piece = content_part(part)
             if kind == "thinking":
                 reasoning += piece
             else:
                 texts.append(piece)
-    elif isinstance(content, str):
-        texts.append(content)
     text = "".join(texts)
     if profile.think_tags and not reasoning:
         tags = ThinkTags()
         parts = tags.feed(text) + tags.finish()
         reasoning = "".join(p for kind, p in parts if kind == "thinking")
         text = "".join(p for kind, p in parts if kind == "text")
-    return reasoning if isinstance(reasoning, str) else "", text
+    return reasoning, text
 
 
-def content_chunk(chunk: Any) -> tuple[str, str]:
+def content_part(part: wire.ContentPart) -> tuple[str, str]:
     """One element of a list-valued `content`: ("thinking" | "text", text)."""
-    if not isinstance(chunk, dict):
-        return "text", ""
-    if chunk.get("type") == "thinking":
-        inner = chunk.get("thinking")
+    if part.type == "thinking":
+        inner = part.thinking
         if isinstance(inner, list):
-            return "thinking", "".join(p.get("text", "") for p in inner if isinstance(p, dict))
-        return "thinking", inner if isinstance(inner, str) else ""
-    text = chunk.get("text")
-    return "text", text if isinstance(text, str) else ""
+            return "thinking", "".join(p.text or "" for p in inner)
+        return "thinking", inner or ""
+    return "text", part.text or ""
 
 
-def _tool_use(call: dict[str, Any], provider: str) -> ToolUseBlock:
-    function = call.get("function") or {}
-    arguments = function.get("arguments") or "{}"
+def _tool_use(call: wire.ToolCall, provider: str) -> ToolUseBlock:
+    function = call.function or _NO_FUNCTION
+    arguments = function.arguments or "{}"
     try:
         parsed = msgspec.json.decode(arguments) if isinstance(arguments, str) else arguments
     except msgspec.DecodeError:
@@ -123,6 +144,4 @@ def _tool_use(call: dict[str, Any], provider: str) -> ToolUseBlock:
             provider=provider,
             status=502,
         )
-    return ToolUseBlock(
-        id=call.get("id") or "call_" + secrets.token_hex(12), name=function.get("name", ""), input=parsed
-    )
+    return ToolUseBlock(id=call.id or "call_" + secrets.token_hex(12), name=function.name or "", input=parsed)

@@ -8,6 +8,10 @@ matched; vLLM (`stop_reason`) and SGLang (`matched_stop`) do, and a match is rep
 
 from __future__ import annotations
 
+import msgspec
+
+from aigateway.providers.openai.wire import Finish
+
 STOP_REASONS = {
     "stop": "end_turn",
     "length": "max_tokens",
@@ -28,3 +32,8 @@ def map_stop_reason(
     if isinstance(matched, str) and stop_sequences and matched in stop_sequences:
         return "stop_sequence", matched
     return STOP_REASONS.get(raw or "stop", "end_turn"), None
+
+
+def matched_stop(choice: Finish) -> str | int | None:
+    """vLLM's `stop_reason` where the member is there (even null), else SGLang's `matched_stop`."""
+    return choice.matched_stop if choice.stop_reason is msgspec.UNSET else choice.stop_reason

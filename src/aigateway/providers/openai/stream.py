@@ -8,12 +8,13 @@ instance, no I/O. Guarantees, whatever the upstream's order:
 - reasoning, text and each tool call in blocks of their own, numbered and closed by
   `BlockWriter`; interleaved parallel tool calls come out whole and ordered (`ToolCalls`);
 - the stream ends with `message_delta` + `message_stop`, or with one `StreamError` when the
-  upstream reports an error (`data: {"error": ...}`) or stops before its finish reason.
+  upstream reports an error (`data: {"error": ...}`), sends an event that is not JSON, or
+  stops before its finish reason.
+Each event is read as a `wire.ChatChunk`: JSON that is not an object is skipped, and a member of
+the wrong type reads as absent (lenient.py).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import msgspec
 
@@ -22,16 +23,16 @@ from aigateway.ir.messages import Message
 from aigateway.ir.usage import Usage
 from aigateway.ir.wire_usage import delta_usage, wire_usage
 from aigateway.providers.blocks import BlockWriter, ToolCalls
-from aigateway.providers.openai import opaque
+from aigateway.providers.openai import opaque, wire
 from aigateway.providers.openai.profiles import Profile
-from aigateway.providers.openai.response import content_chunk
-from aigateway.providers.openai.stop_reason import map_stop_reason
+from aigateway.providers.openai.response import content_part
+from aigateway.providers.openai.stop_reason import map_stop_reason, matched_stop
 from aigateway.providers.openai.usage import thinking_tokens, usage_to_ir
 from aigateway.providers.think_tags import ThinkTags
 from aigateway.wire.sse import SSEDecoder
 
-_decode = msgspec.json.Decoder().decode
 Output = Event | StreamError
+_NO_FUNCTION = wire.FunctionDelta()
 
 
 class OpenAIChatStreamDecoder:
@@ -55,8 +56,8 @@ class OpenAIChatStreamDecoder:
         self._stop_sequences = stop_sequences
         self._started = False
         self._finish_reason: str | None = None
-        self._matched: object = None
-        self._raw_usage: dict[str, Any] | None = None
+        self._matched: str | int | None = None
+        self._upstream_usage: wire.ChatUsage | None = None
         self._ended = False
         self.error: StreamError | None = None
         self.usage: Usage | None = None  # the upstream's, once known
@@ -86,56 +87,58 @@ class OpenAIChatStreamDecoder:
                     out += self._complete()
                 continue
             try:
-                chunk = _decode(data)
+                chunk = wire.decode_chunk(data)
             except msgspec.DecodeError:
                 out += self._fail("api_error", "sent a stream event that is not JSON")
                 break
-            if isinstance(chunk, dict):
+            if chunk is not None:  # JSON but not an object: nothing to read
                 out += self._chunk(chunk)
         return out
 
-    def _chunk(self, chunk: dict[str, Any]) -> list[Output]:
+    def _chunk(self, chunk: wire.ChatChunk) -> list[Output]:
         out: list[Output] = []
         if not self._started:
             self._started = True
             out.append(self._message_start())
-        error = chunk.get("error")
+        error = chunk.error
         if error:
-            message = error.get("message") if isinstance(error, dict) else str(error)
+            message = error.message if isinstance(error, wire.ErrorObject) else error
             return out + self._fail("api_error", f"reported an error mid-stream: {message}")
-        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
+        usage = chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)  # Groq's own place
         if usage:
-            self._raw_usage = usage
-        for choice in chunk.get("choices") or []:
-            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            self._upstream_usage = usage
+        for choice in chunk.choices or ():
+            if choice.index == 0:
                 self._choice(choice)
         return out + self._writer.take()
 
-    def _choice(self, choice: dict[str, Any]) -> None:
-        delta = choice.get("delta") or {}
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if isinstance(reasoning, str):
+    def _choice(self, choice: wire.ChunkChoice) -> None:
+        if choice.delta:
+            self._delta(choice.delta)
+        if choice.finish_reason:
+            self._finish_reason = self._finish_reason or choice.finish_reason
+            self._matched = matched_stop(choice)
+
+    def _delta(self, delta: wire.Delta) -> None:
+        reasoning = delta.reasoning_content or delta.reasoning
+        if reasoning:
             self._content("thinking", reasoning)
-        for item in delta.get("reasoning_details") or []:
+        for item in delta.reasoning_details or ():
             if opaque.is_encrypted(item):
                 self._content("redacted", opaque.encode([item]))
-        content = delta.get("content")
-        if isinstance(content, list):
-            for item in content:
-                self._content(*content_chunk(item))
-        elif isinstance(content, str):
+        content = delta.content
+        if isinstance(content, str):
             for kind, text in self._think.feed(content) if self._think else [("text", content)]:
                 self._content(kind, text)
-        refusal = delta.get("refusal")
-        if isinstance(refusal, str) and refusal:
-            self._content("text", refusal)
+        elif content:
+            for part in content:
+                self._content(*content_part(part))
+        if delta.refusal:
+            self._content("text", delta.refusal)
             self._finish_reason = "content_filter"
-        for call in delta.get("tool_calls") or []:
-            function = call.get("function") or {}
-            self._tools.fragment(call.get("index"), call.get("id"), function.get("name"), function.get("arguments"))
-        if choice.get("finish_reason"):
-            self._finish_reason = self._finish_reason or choice["finish_reason"]
-            self._matched = choice.get("stop_reason", choice.get("matched_stop"))
+        for call in delta.tool_calls or ():
+            function = call.function or _NO_FUNCTION
+            self._tools.fragment(call.index, call.id, function.name, function.arguments)
 
     def _content(self, kind: str, text: str) -> None:
         if not text:
@@ -163,7 +166,7 @@ class OpenAIChatStreamDecoder:
         for kind, text in self._held_text:
             self._content(kind, text)
         self._writer.close()
-        self.usage = usage_to_ir(self._raw_usage) or Usage(input_tokens=self._input_tokens)
+        self.usage = usage_to_ir(self._upstream_usage) or Usage(input_tokens=self._input_tokens)
         self.stop_reason, stop_sequence = map_stop_reason(
             self._finish_reason,
             has_tool_calls=self._tools.seen,
@@ -171,14 +174,14 @@ class OpenAIChatStreamDecoder:
             stop_sequences=self._stop_sequences,
         )
         self._ended = True
-        usage = delta_usage(self.usage, thinking_tokens(self._raw_usage or {}))
+        usage = delta_usage(self.usage, thinking_tokens(self._upstream_usage))
         body = MessageDeltaBody(stop_reason=self.stop_reason, stop_sequence=stop_sequence)
         return [*self._writer.take(), MessageDelta(delta=body, usage=usage), MessageStop()]
 
     def _fail(self, error_type: str, what: str) -> list[Output]:
         self._ended = True
-        if self._raw_usage:
-            self.usage = usage_to_ir(self._raw_usage)
+        if self._upstream_usage:
+            self.usage = usage_to_ir(self._upstream_usage)
         self.error = StreamError(error_type=error_type, message=f"Upstream provider '{self._provider}' {what}")
         out: list[Output] = []
         if not self._started:

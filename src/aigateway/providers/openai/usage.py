@@ -12,19 +12,24 @@ from __future__ import annotations
 from typing import Any
 
 from aigateway.ir.usage import Usage
+from aigateway.providers.openai.wire import ChatUsage, CompletionTokensDetails, PromptTokensDetails, usage_from
+
+_NO_PROMPT_DETAILS = PromptTokensDetails()
+_NO_COMPLETION_DETAILS = CompletionTokensDetails()
 
 
-def usage_to_ir(raw: dict[str, Any] | None) -> Usage | None:
+def usage_to_ir(raw: ChatUsage | dict[str, Any] | None) -> Usage | None:
+    """None when the upstream sent none. A dict is usage some other code decoded (a relayed answer)."""
     if not raw:
         return None
-    prompt = _int(raw.get("prompt_tokens"))
-    completion = _int(raw.get("completion_tokens"))
-    prompt_details = raw.get("prompt_tokens_details") or {}
-    cached = _int(prompt_details.get("cached_tokens")) or _int(raw.get("prompt_cache_hit_tokens"))
-    written = _int(prompt_details.get("cache_write_tokens"))
-    reasoning = thinking_tokens(raw)
-    total = raw.get("total_tokens")
-    if reasoning and isinstance(total, int) and total == prompt + completion + reasoning:
+    usage = raw if isinstance(raw, ChatUsage) else usage_from(raw)
+    prompt = usage.prompt_tokens or 0
+    completion = usage.completion_tokens or 0
+    details = usage.prompt_tokens_details or _NO_PROMPT_DETAILS
+    cached = details.cached_tokens or usage.prompt_cache_hit_tokens or 0
+    written = details.cache_write_tokens or 0
+    reasoning = thinking_tokens(usage)
+    if reasoning and usage.total_tokens == prompt + completion + reasoning:
         completion += reasoning
     return Usage(
         input_tokens=max(prompt - cached - written, 0),
@@ -34,9 +39,6 @@ def usage_to_ir(raw: dict[str, Any] | None) -> Usage | None:
     )
 
 
-def thinking_tokens(raw: dict[str, Any]) -> int:
-    return _int((raw.get("completion_tokens_details") or {}).get("reasoning_tokens"))
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
+def thinking_tokens(usage: ChatUsage | None) -> int:
+    details = (usage and usage.completion_tokens_details) or _NO_COMPLETION_DETAILS
+    return details.reasoning_tokens or 0
