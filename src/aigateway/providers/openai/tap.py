@@ -11,37 +11,31 @@ without it. The ledger records the finish reason as Anthropic's stop reason, as 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import msgspec
 
 from aigateway.ir.usage import Usage
+from aigateway.providers.openai import wire
 from aigateway.providers.openai.stop_reason import map_stop_reason
 from aigateway.providers.openai.usage import usage_to_ir
 from aigateway.wire.sse import SSEDecoder
 
-_decode = msgspec.json.Decoder().decode
 _USAGE_NULL = (b',"usage":null', b'"usage":null,')
 
 
 def read_usage(body: bytes) -> tuple[Usage | None, str | None]:
     """Usage and stop reason of a whole `chat.completion` (None where the body does not say)."""
     try:
-        data = _decode(body)
+        completion = wire.decode_completion(body)
     except msgspec.DecodeError:
         return None, None
-    if not isinstance(data, dict):
+    if completion is None:
         return None, None
-    choices = data.get("choices") or [{}]
-    return usage_to_ir(data.get("usage")), _stop_reason(choices[0] if isinstance(choices[0], dict) else {})
-
-
-def _stop_reason(choice: dict[str, Any]) -> str | None:
-    raw = choice.get("finish_reason")
-    if not raw:
-        return None
-    calls = bool((choice.get("message") or choice.get("delta") or {}).get("tool_calls"))
-    return map_stop_reason(raw, has_tool_calls=calls)[0]
+    choice = completion.choices[0] if completion.choices else None
+    if choice is None or not choice.finish_reason:
+        return usage_to_ir(completion.usage), None
+    calls = bool(choice.message and choice.message.tool_calls)
+    return usage_to_ir(completion.usage), map_stop_reason(choice.finish_reason, has_tool_calls=calls)[0]
 
 
 def _without_usage_null(raw: bytes) -> bytes:
@@ -58,7 +52,7 @@ class ChatStreamTap:
         self._sse = SSEDecoder()
         self._hide_usage = hide_usage
         self._tool_calls = False
-        self._raw_usage: dict[str, Any] | None = None
+        self._usage: wire.ChatUsage | None = None
         self.stop_reason: str | None = None
         self.error_type: str | None = None
         self.error_message: str | None = None  # none of ours: the upstream's own chunks say it
@@ -68,7 +62,7 @@ class ChatStreamTap:
 
     @property
     def usage(self) -> Usage:
-        return usage_to_ir(self._raw_usage) or Usage()
+        return usage_to_ir(self._usage) or Usage()
 
     def feed(self, chunk: bytes) -> bytes:
         complete, events = self._sse.feed(chunk)
@@ -94,27 +88,26 @@ class ChatStreamTap:
             self.saw_stop = True
             return False
         try:
-            chunk = _decode(data)
+            chunk = wire.decode_chunk(data)
         except msgspec.DecodeError:
             return False
-        if not isinstance(chunk, dict):
+        if chunk is None:
             return False
-        if chunk.get("error"):
+        if chunk.error:
             self.error_type = "api_error"
             return False
-        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")  # Groq's own place
+        usage = chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)  # Groq's own place
         if usage:
-            self._raw_usage = usage
-        choices = chunk.get("choices")
-        for choice in choices or []:
-            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            self._usage = usage
+        for choice in chunk.choices or ():
+            if choice.index == 0:
                 self._choice(choice)
-        return self._hide_usage and choices == [] and bool(chunk.get("usage"))
+        return self._hide_usage and chunk.choices == [] and chunk.usage is not None
 
-    def _choice(self, choice: dict[str, Any]) -> None:
-        delta = choice.get("delta") or {}
-        if self.first_content_at is None and (delta.get("content") or delta.get("tool_calls")):
+    def _choice(self, choice: wire.ChunkChoice) -> None:
+        delta = choice.delta
+        if self.first_content_at is None and delta is not None and (delta.content or delta.tool_calls):
             self.first_content_at = time.monotonic()
-        self._tool_calls = self._tool_calls or bool(delta.get("tool_calls"))
-        if choice.get("finish_reason"):
-            self.stop_reason = map_stop_reason(choice["finish_reason"], has_tool_calls=self._tool_calls)[0]
+        self._tool_calls = self._tool_calls or bool(delta and delta.tool_calls)
+        if choice.finish_reason:
+            self.stop_reason = map_stop_reason(choice.finish_reason, has_tool_calls=self._tool_calls)[0]
