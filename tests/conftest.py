@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
 
+from tests.support import fixtures
 from tests.support.bedrock import AWS_ENV, BEDROCK_TOKEN
 from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
 from tests.support.google import TOKEN_PATH, ServiceAccount
@@ -93,9 +95,63 @@ def vertex_config(upstream: FakeUpstream, workdir: Path) -> str:
     return "providers:\n" + "\n".join(blocks) + "\nledger:\n  flush_interval: 0.05\nrouting:\n  max_attempts: 1\n"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "recordings: reads the recorded provider traffic (skipped where it is absent)")
+
+
+def pytest_report_header() -> str:
+    state = "found" if fixtures.FOUND else "not found: the tests that read them are skipped"
+    if fixtures.REQUIRED and not fixtures.FOUND:
+        state = "not found, and AIGATEWAY_REQUIRE_FIXTURES is set: the tests that read them fail"
+    return f"recordings: {fixtures.ROOT} ({state})"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Without the recordings, a parametrization over them is empty: its one placeholder item
+    is skipped (or failed) for that reason rather than pytest's generic 'empty parameter set'."""
+    if fixtures.FOUND:
+        return
+    for item in items:
+        empty = [m for m in item.own_markers if m.name == "skip" and _empty_parameter_set(m)]
+        if empty:
+            item.own_markers[:] = [m for m in item.own_markers if m not in empty]
+            item.add_marker(pytest.mark.recordings)
+
+
+def _empty_parameter_set(mark: pytest.Mark) -> bool:
+    return str(mark.kwargs.get("reason", "")).startswith("got empty parameter set")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("recordings"):
+        fixtures.need_recordings()  # before its fixtures: a placeholder item has no parameters to set up
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup() -> Generator[None, object, object]:
+    return (yield from _recording_not_found())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call() -> Generator[None, None, None]:
+    return (yield from _recording_not_found())
+
+
+def _recording_not_found() -> Generator[None, Any, Any]:
+    """A recording read straight from ROOT that is not there: skipped (or failed) like the rest."""
+    try:
+        return (yield)
+    except FileNotFoundError as exc:
+        if not fixtures.FOUND and fixtures.is_recording(exc.filename):
+            fixtures.need_recordings()
+        raise
+
+
 def assert_no_secrets_logged(gw: GatewayProcess, upstream: FakeUpstream) -> None:
     log = gw.log_text()
-    assert '"msg":"request"' in log
+    if fixtures.FOUND:  # without the recordings, the tests that use this gateway may all have been skipped
+        assert '"msg":"request"' in log
     aws_secrets = (AWS_ENV["AWS_SECRET_ACCESS_KEY"], AWS_ENV["AWS_SESSION_TOKEN"], BEDROCK_TOKEN)
     google_secrets = (*GOOGLE_KEYS, *(t.token for t in upstream.tokens.issued))
     for secret in (UPSTREAM_KEY, ADMIN_KEY, *ISSUED_KEYS, *aws_secrets, *google_secrets):

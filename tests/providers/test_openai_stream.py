@@ -135,7 +135,7 @@ def test_folded_stream_equals_the_translated_json_response(rec):
 
 
 def test_message_start_carries_the_gateway_count_and_delta_the_upstream_usage():
-    rec = next(r for r in STREAMS if str(r) == "openai-chat/text-stream#1")
+    rec = openai_recordings.recording("openai-chat/text-stream#1")
     events = decode(rec, rec.body)
     assert events[0].message.usage.input_tokens == 7
     final = [e for e in events if isinstance(e, MessageDelta)][-1]
@@ -170,7 +170,7 @@ def _interleaved(rec: Recording, seed: int) -> bytes:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_interleaved_parallel_tool_calls_come_out_whole_and_ordered(seed):
-    rec = next(r for r in STREAMS if str(r) == "openai-chat/tools-stream#1")
+    rec = openai_recordings.recording("openai-chat/tools-stream#1")
     events = decode(rec, _interleaved(rec, seed))
     assert_grammar(events)
     message = fold(events)
@@ -189,7 +189,7 @@ def test_interleaved_parallel_tool_calls_come_out_whole_and_ordered(seed):
 
 
 def test_a_stream_cut_before_its_finish_reason_ends_in_one_error():
-    rec = next(r for r in STREAMS if str(r) == "openai-chat/tools-stream#1")
+    rec = openai_recordings.recording("openai-chat/tools-stream#1")
     lines = data_lines(rec.body)
     cut = "".join(f"data: {ln}\n\n" for ln in lines[: len(lines) // 2]).encode()
     events = decode(rec, cut)
@@ -200,7 +200,7 @@ def test_a_stream_cut_before_its_finish_reason_ends_in_one_error():
 
 def test_an_error_chunk_mid_stream_ends_in_one_error():
     """Groq's shape: `data: {"error": {...}}` after content, then the connection closes."""
-    rec = next(r for r in STREAMS if str(r) == "openai-chat/text-stream#1")
+    rec = openai_recordings.recording("openai-chat/text-stream#1")
     error = json.loads(openai_recordings.ROOT.joinpath("groq/error-400-tool-use-failed.1.response.json").read_text())
     lines = [*data_lines(rec.body)[:3], json.dumps(error)]
     events = decode(rec, "".join(f"data: {ln}\n\n" for ln in lines).encode())
