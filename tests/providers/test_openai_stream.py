@@ -23,7 +23,6 @@ from aigateway.ir.events import (
 )
 from aigateway.ir.messages import Message
 from aigateway.providers.openai.profiles import PROFILES
-from aigateway.providers.openai.response import to_ir
 from aigateway.providers.openai.stream import OpenAIChatStreamDecoder
 from tests.support import openai_recordings
 from tests.support.openai_recordings import Recording
@@ -92,46 +91,6 @@ def test_any_chunking_gives_the_same_events(rec, data):
     cuts = data.draw(st.lists(st.integers(0, len(rec.body)), max_size=12))
     assert msgspec.json.encode(decode(rec, rec.body, cuts)) == msgspec.json.encode(whole)
     assert_grammar(whole)
-
-
-def as_completion(rec: Recording) -> dict:
-    """The recorded stream as the one JSON response it stands for (OpenAI's own accumulation)."""
-    want = openai_recordings.expected(rec)
-    raw_text = "".join(
-        (c.get("delta") or {}).get("content") or ""
-        for line in data_lines(rec.body)
-        if line != "[DONE]"
-        for c in json.loads(line).get("choices") or []
-        if isinstance((c.get("delta") or {}).get("content"), str)
-    )
-    message = {
-        "role": "assistant",
-        "content": raw_text if rec.kind in openai_recordings.THINK_TAG_KINDS and "<think>" in raw_text else want.text,
-        "reasoning_content": want.reasoning or None,
-        "reasoning_details": want.encrypted or None,
-        "tool_calls": [
-            {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
-            for i, n, a in want.tool_calls
-        ]
-        or None,
-    }
-    return {"choices": [{"index": 0, "message": message, "finish_reason": want.finish_reason}], "usage": want.usage}
-
-
-def _call(call_id: str, name: str, arguments: dict) -> dict:
-    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
-
-
-@pytest.mark.parametrize("rec", STREAMS, ids=str)
-def test_folded_stream_equals_the_translated_json_response(rec):
-    streamed = fold(decode(rec, rec.body))
-    whole, _ = to_ir(
-        as_completion(rec), model=rec.model, provider=rec.kind, profile=PROFILES[rec.kind], stop_sequences=None
-    )
-    streamed.id = whole.id
-    if whole.usage.input_tokens == 0 and not as_completion(rec)["usage"]:
-        streamed.usage.input_tokens = 0  # no upstream usage: the stream keeps the gateway's count
-    assert msgspec.to_builtins(streamed) == msgspec.to_builtins(whole)
 
 
 def test_message_start_carries_the_gateway_count_and_delta_the_upstream_usage():
