@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
 
+from tests.support import fixtures
 from tests.support.bedrock import AWS_ENV, BEDROCK_TOKEN
-from tests.support.gateway import ISSUED_KEYS, GatewayProcess, free_port
+from tests.support.config import gateway_config
+from tests.support.gateway import ISSUED_KEYS, GatewayProcess
 from tests.support.google import TOKEN_PATH, ServiceAccount
 from tests.support.upstream import FakeUpstream
 
@@ -17,85 +20,65 @@ UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
 ADMIN_KEY = "admin-secret-for-the-test-session-0123456789"
 GOOGLE_KEYS: list[str] = []  # a line of each service account's private key, to search logs for
 VERTEX_SHORT_LIFETIME = 227  # google-auth refreshes 225 s before expiry: stale after 2 s
-OPENAI_KINDS = ("openai", "deepseek", "groq", "mistral", "xai", "openrouter", "ollama", "together")
 
 
-def gateway_config(upstream_url: str, more_providers: str = "") -> str:
-    return f"""
-providers:
-  anthropic:
-    base_url: {upstream_url}
-    api_key: ${{TEST_UPSTREAM_KEY}}
-  deadend:             # nothing listens there: connection refused
-    type: anthropic
-    base_url: http://127.0.0.1:{free_port()}
-    api_key: unused
-  slowpoke:            # the fake upstream, with a short read timeout
-    type: anthropic
-    base_url: {upstream_url}
-    api_key: ${{TEST_UPSTREAM_KEY}}
-    timeouts: {{connect: 2, read: 0.5}}
-  proxied:             # an upstream behind a path prefix, as corporate proxies are
-    type: anthropic
-    base_url: {upstream_url}/corp/anthropic/
-    api_key: ${{TEST_UPSTREAM_KEY}}
-{openai_family(upstream_url)}
-{bedrock_family(upstream_url)}
-{more_providers}
-ledger:
-  flush_interval: 0.05
-admin_key: ${{TEST_ADMIN_KEY}}
-prices:  # test values for the config path (the shipped table holds Anthropic's published prices only)
-  - {{model: openai/gpt-4o, provider: openai, input: 2.5, output: 10, cache_write_5m: 2.5, cache_write_1h: 2.5,
-     cache_read: 1.25}}
-routing:               # one upstream call per request, no breaker: tests count upstream calls;
-  max_attempts: 1      # tests/routing runs gateways with the default routing settings
-  breaker: {{failures: 1000000}}
-"""
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "recordings: reads the recorded provider traffic (skipped where it is absent)")
 
 
-def openai_family(upstream_url: str) -> str:
-    """One block per OpenAI-compatible kind, each at its own path on the fake upstream."""
-    blocks = []
-    for kind in OPENAI_KINDS:
-        key = "" if kind == "ollama" else "\n    api_key: ${TEST_UPSTREAM_KEY}"  # ollama: keyless, as usually run
-        blocks.append(f"  {kind}:\n    base_url: {upstream_url}/{kind}/v1{key}")
-    azure = [f"base_url: {upstream_url}/azure", "api_key: ${TEST_UPSTREAM_KEY}", "api_version: 2024-10-21"]
-    blocks.append("  azure:" + "".join("\n    " + line for line in azure))
-    return "\n".join(blocks)
+def pytest_report_header() -> str:
+    state = "found" if fixtures.FOUND else "not found: the tests that read them are skipped"
+    if fixtures.REQUIRED and not fixtures.FOUND:
+        state = "not found, and AIGATEWAY_REQUIRE_FIXTURES is set: the tests that read them fail"
+    return f"recordings: {fixtures.ROOT} ({state})"
 
 
-def bedrock_family(upstream_url: str) -> str:
-    """Bedrock signing with the AWS_ENV credentials, and Bedrock with an API key."""
-    return f"""  bedrock:
-    base_url: {upstream_url}/bedrock
-    region: us-east-1
-  bedrock_key:
-    type: bedrock
-    base_url: {upstream_url}/bedrock-key
-    region: eu-central-1
-    api_key: ${{TEST_BEDROCK_TOKEN}}"""
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Without the recordings, a parametrization over them is empty: its one placeholder item
+    is skipped (or failed) for that reason rather than pytest's generic 'empty parameter set'."""
+    if fixtures.FOUND:
+        return
+    for item in items:
+        empty = [m for m in item.own_markers if m.name == "skip" and _empty_parameter_set(m)]
+        if empty:
+            item.own_markers[:] = [m for m in item.own_markers if m not in empty]
+            item.add_marker(pytest.mark.recordings)
 
 
-def vertex_config(upstream: FakeUpstream, workdir: Path) -> str:
-    """Vertex with real service accounts whose tokens the fake upstream issues (`vertex_short`
-    gets tokens google-auth counts as stale two seconds later). A gateway of its own: with
-    Vertex configured, the catalog's Claude models may also be served (and failed over) there."""
-    blocks = []
-    for name, lifetime in (("vertex", 3600), ("vertex_short", VERTEX_SHORT_LIFETIME)):
-        account = ServiceAccount(f"{name}@test-project.iam.gserviceaccount.com")
-        upstream.tokens.add(account, expires_in=lifetime)
-        GOOGLE_KEYS.append(account.pem.splitlines()[5])
-        path = account.write(workdir / f"{name}.json", upstream.url + TOKEN_PATH)
-        lines = ["type: vertex", f"base_url: {upstream.url}/{name}/v1", "project: test-project"]
-        lines += ["location: us-east5", f"credentials_file: {path}"]
-        blocks.append(f"  {name}:" + "".join("\n    " + line for line in lines))
-    return "providers:\n" + "\n".join(blocks) + "\nledger:\n  flush_interval: 0.05\nrouting:\n  max_attempts: 1\n"
+def _empty_parameter_set(mark: pytest.Mark) -> bool:
+    return str(mark.kwargs.get("reason", "")).startswith("got empty parameter set")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("recordings"):
+        fixtures.need_recordings()  # before its fixtures: a placeholder item has no parameters to set up
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup() -> Generator[None, object, object]:
+    return (yield from _recording_not_found())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call() -> Generator[None, None, None]:
+    return (yield from _recording_not_found())
+
+
+def _recording_not_found() -> Generator[None, Any, Any]:
+    """A recording read straight from ROOT that is not there: skipped (or failed) like the rest."""
+    try:
+        return (yield)
+    except FileNotFoundError as exc:
+        if not fixtures.FOUND and fixtures.is_recording(exc.filename):
+            fixtures.need_recordings()
+        raise
 
 
 def assert_no_secrets_logged(gw: GatewayProcess, upstream: FakeUpstream) -> None:
     log = gw.log_text()
-    assert '"msg":"request"' in log
+    if fixtures.FOUND:  # without the recordings, the tests that use this gateway may all have been skipped
+        assert '"msg":"request"' in log
     aws_secrets = (AWS_ENV["AWS_SECRET_ACCESS_KEY"], AWS_ENV["AWS_SESSION_TOKEN"], BEDROCK_TOKEN)
     google_secrets = (*GOOGLE_KEYS, *(t.token for t in upstream.tokens.issued))
     for secret in (UPSTREAM_KEY, ADMIN_KEY, *ISSUED_KEYS, *aws_secrets, *google_secrets):
@@ -117,9 +100,8 @@ def _fresh_upstream(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    gemini = f"  gemini:\n    base_url: {upstream.url}/gemini/v1beta\n    api_key: ${{TEST_UPSTREAM_KEY}}"
     gw = GatewayProcess(
-        gateway_config(upstream.url, gemini),
+        gateway_config(upstream.url, gemini=True),
         tmp_path_factory.mktemp("gateway"),
         env={
             "TEST_UPSTREAM_KEY": UPSTREAM_KEY,
@@ -137,7 +119,16 @@ def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="session")
 def vertex_gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    config = vertex_config(upstream, tmp_path_factory.mktemp("google"))
+    """Vertex with real service accounts whose tokens the fake upstream issues (`vertex_short`
+    gets tokens google-auth counts as stale two seconds later). A gateway of its own: with
+    Vertex configured, the catalog's Claude models may also be served (and failed over) there."""
+    workdir, credentials = tmp_path_factory.mktemp("google"), {}
+    for name, lifetime in (("vertex", 3600), ("vertex_short", VERTEX_SHORT_LIFETIME)):
+        account = ServiceAccount(f"{name}@test-project.iam.gserviceaccount.com")
+        upstream.tokens.add(account, expires_in=lifetime)
+        GOOGLE_KEYS.append(account.pem.splitlines()[5])
+        credentials[name] = account.write(workdir / f"{name}.json", upstream.url + TOKEN_PATH)
+    config = gateway_config(upstream.url, "vertex", vertex_credentials=credentials)
     gw = GatewayProcess(config, tmp_path_factory.mktemp("vertex-gateway"))
     gw.start()
     yield gw

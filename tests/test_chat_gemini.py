@@ -59,7 +59,7 @@ def test_sdk_reads_what_the_gemini_recording_holds(rec, mode, oai, upstream):
 
 
 def test_openai_request_reaches_gemini_through_the_core(oai, upstream):
-    rec = next(r for r in OK if not r.stream)
+    rec = recs.recording("text-sync#1")
     upstream.expect(Reply(body=rec.body, headers={"content-type": rec.exchange.content_type}))
     tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
     raw = oai.chat.completions.with_raw_response.create(

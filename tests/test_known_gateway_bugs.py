@@ -15,7 +15,6 @@ from tests.support import openai_recordings
 from tests.support.openai_recordings import Recording
 from tests.support.upstream import Reply
 
-RECS = {str(r): r for r in openai_recordings.recordings()}
 PROMPT = [{"role": "user", "content": "Hello"}]
 
 
@@ -43,7 +42,7 @@ def _blocks(events: list[dict]) -> dict[int, str]:
 def test_every_delta_refers_to_a_started_block(gateway, api_key, upstream):
     """litellm #13373: "Content block not found"."""
     for name in ("openai-chat/tools-stream#1", "deepseek/reasoning-stream#1", "mistral/thinking-stream#1"):
-        events, _ = stream_raw(gateway, api_key, upstream, RECS[name])
+        events, _ = stream_raw(gateway, api_key, upstream, openai_recordings.recording(name))
         started, stopped = set(), set()
         for e in events:
             if e["type"] == "content_block_start":
@@ -57,7 +56,7 @@ def test_every_delta_refers_to_a_started_block(gateway, api_key, upstream):
 
 def test_reasoning_gets_its_own_thinking_block_and_one_message_start(gateway, api_key, upstream):
     """litellm #32357: thinking_delta inside a text block, and a duplicate message_start."""
-    events, _ = stream_raw(gateway, api_key, upstream, RECS["deepseek/reasoning-stream#1"])
+    events, _ = stream_raw(gateway, api_key, upstream, openai_recordings.recording("deepseek/reasoning-stream#1"))
     assert [e["type"] for e in events].count("message_start") == 1
     kinds = _blocks(events)
     assert list(kinds.values()) == ["thinking", "text"]
@@ -68,7 +67,7 @@ def test_reasoning_gets_its_own_thinking_block_and_one_message_start(gateway, ap
 
 def test_thinking_after_text_opens_a_new_thinking_block(gateway, api_key, upstream):
     """litellm #33224: text, then reasoning deltas, sent into the text block."""
-    rec = RECS["deepseek/reasoning-stream#1"]
+    rec = openai_recordings.recording("deepseek/reasoning-stream#1")
     lines = [ln for ln in rec.body.decode().split("\n\n") if ln.startswith("data:")]
     # The recording with its answer moved ahead of its reasoning: text first, then thinking.
     answer = [ln for ln in lines if '"content":"' in ln and '"content":""' not in ln]
@@ -79,7 +78,7 @@ def test_thinking_after_text_opens_a_new_thinking_block(gateway, api_key, upstre
 
 def test_streamed_tool_calls_carry_every_argument_fragment(gateway, api_key, upstream):
     """litellm #25561: tool_use started but zero input_json_delta, so input {} and endless retries."""
-    rec = RECS["openai-chat/tools-stream#1"]
+    rec = openai_recordings.recording("openai-chat/tools-stream#1")
     events, _ = stream_raw(gateway, api_key, upstream, rec)
     tools = {i for i, kind in _blocks(events).items() if kind == "tool_use"}
     args: dict[int, str] = {i: "" for i in tools}
@@ -92,7 +91,7 @@ def test_streamed_tool_calls_carry_every_argument_fragment(gateway, api_key, ups
 
 def test_tool_call_delivered_whole_in_one_chunk(client, upstream):
     """Groq sends each call whole; the block still carries its full input."""
-    rec = RECS["groq/tool-call-chunks"]
+    rec = openai_recordings.recording("groq/tool-call-chunks")
     upstream.expect(Reply(body=rec.body, headers={"content-type": "text/event-stream"}, chunk_size=41))
     with client.messages.stream(model=f"groq/{rec.model}", max_tokens=100, messages=PROMPT) as s:
         message = s.get_final_message()
@@ -104,7 +103,7 @@ def test_tool_call_delivered_whole_in_one_chunk(client, upstream):
 
 def test_content_with_empty_tool_calls_list_stays_text(client, upstream):
     """litellm #29286: vLLM sends `content` plus `tool_calls: []`; that is text, not a tool call."""
-    rec = RECS["openai-chat/text-stream#1"]
+    rec = openai_recordings.recording("openai-chat/text-stream#1")
     body = rec.body.replace(b'"delta":{"content":', b'"delta":{"tool_calls":[],"content":')
     assert body != rec.body
     upstream.expect(Reply(body=body, headers={"content-type": "text/event-stream"}, chunk_size=41))
@@ -117,7 +116,7 @@ def test_content_with_empty_tool_calls_list_stays_text(client, upstream):
 
 def test_message_start_usage_is_complete(gateway, api_key, upstream):
     """litellm #24176 / vercel #17326: message_start usage needs input_tokens and the cache object."""
-    events, _ = stream_raw(gateway, api_key, upstream, RECS["openai-chat/text-stream#1"])
+    events, _ = stream_raw(gateway, api_key, upstream, openai_recordings.recording("openai-chat/text-stream#1"))
     usage = events[0]["message"]["usage"]
     assert isinstance(usage["input_tokens"], int) and isinstance(usage["output_tokens"], int)
     assert usage["cache_creation"] == {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
@@ -126,7 +125,7 @@ def test_message_start_usage_is_complete(gateway, api_key, upstream):
 
 def test_final_usage_is_cumulative_and_recorded_once(gateway, api_key, upstream):
     """tensorzero #5481 / envoy #2290: message_delta usage is the total; never start + delta."""
-    rec = RECS["openai-chat/prompt-cache-sync#2"]
+    rec = openai_recordings.recording("openai-chat/prompt-cache-sync#2")
     upstream.expect(Reply(body=rec.body, headers={"content-type": "application/json"}))
     request = {"model": "openai/gpt-4o", "max_tokens": 50, "messages": PROMPT}
     resp = httpx.post(gateway.url + "/v1/messages", json=request, headers={"x-api-key": api_key}, timeout=30)
@@ -140,7 +139,7 @@ def test_final_usage_is_cumulative_and_recorded_once(gateway, api_key, upstream)
 
 def test_cached_prompt_tokens_are_not_counted_as_input(client, upstream):
     """litellm #9812 / #11789, Portkey #1754: cached tokens once, in cache_read, never in input."""
-    rec = RECS["openai-chat/prompt-cache-sync#2"]
+    rec = openai_recordings.recording("openai-chat/prompt-cache-sync#2")
     upstream.expect(Reply(body=rec.body, headers={"content-type": "application/json"}))
     message = client.messages.create(model="openai/gpt-4o", max_tokens=50, messages=PROMPT)
     usage = json.loads(rec.body)["usage"]
@@ -150,7 +149,7 @@ def test_cached_prompt_tokens_are_not_counted_as_input(client, upstream):
 
 
 def test_streamed_usage_reaches_the_ledger(gateway, api_key, upstream):
-    rec = RECS["deepseek/reasoning-stream#1"]
+    rec = openai_recordings.recording("deepseek/reasoning-stream#1")
     _, resp = stream_raw(gateway, api_key, upstream, rec)
     row = gateway.ledger_row(resp.headers["request-id"])
     usage = openai_recordings.expected(rec).usage
@@ -163,7 +162,7 @@ def test_streamed_usage_reaches_the_ledger(gateway, api_key, upstream):
 
 def test_thinking_block_with_signature_and_empty_text_is_accepted(client, upstream):
     """litellm #41361: a thinking block with empty text but a signature must not be refused."""
-    rec = RECS["openai-chat/text-sync#1"]
+    rec = openai_recordings.recording("openai-chat/text-sync#1")
     upstream.expect(Reply(body=rec.body, headers={"content-type": "application/json"}))
     history = [
         {"role": "user", "content": "Hi"},
@@ -177,7 +176,7 @@ def test_thinking_block_with_signature_and_empty_text_is_accepted(client, upstre
 
 def test_error_mid_stream_is_typed_for_the_sdk(client, upstream):
     """Portkey #1797: an upstream that stops mid-answer must not look like a clean end."""
-    rec = RECS["openai-chat/tools-stream#1"]
+    rec = openai_recordings.recording("openai-chat/tools-stream#1")
     lines = [ln for ln in rec.body.decode().split("\n\n") if ln.startswith("data:")]
     upstream.expect(
         Reply(body=("\n\n".join(lines[:6]) + "\n\n").encode(), headers={"content-type": "text/event-stream"})

@@ -197,7 +197,7 @@ def test_translated_requests_are_limited_and_priced(gateway, upstream):
     """An OpenAI model behind /v1/messages: same admission, same headers, cost from the config's price."""
     from tests.support import openai_recordings
 
-    rec = next(r for r in openai_recordings.recordings() if str(r) == "openai-chat/prompt-cache-sync#2")
+    rec = openai_recordings.recording("openai-chat/prompt-cache-sync#2")
     _, secret = make_key(gateway, rpm=3)
     upstream.expect(Reply(body=rec.body, headers={"content-type": "application/json"}))
     raw = sdk(gateway, secret).messages.with_raw_response.create(model="openai/gpt-4o", max_tokens=50, messages=PROMPT)

@@ -15,11 +15,13 @@ from tests.support import fixtures
 from tests.support.stream_grammar import validate_stream
 from tests.support.upstream import Reply
 
-STREAM = fixtures.exchange("anthropic", "text-stream")
+
+def text_stream() -> fixtures.Exchange:
+    return fixtures.exchange("anthropic", "text-stream")
 
 
 def stream_body() -> dict:
-    body = STREAM.request_json()
+    body = text_stream().request_json()
     return {**body, "model": "anthropic/" + body["model"]}
 
 
@@ -34,8 +36,8 @@ def first_content_len(sse: bytes) -> int:
 
 
 def test_first_content_arrives_while_upstream_holds_the_rest(gateway, api_key, upstream):
-    sse = STREAM.response_bytes()
-    reply = Reply.replay(STREAM, chunk_size=first_content_len(sse))
+    sse = text_stream().response_bytes()
+    reply = Reply.replay(text_stream(), chunk_size=first_content_len(sse))
     reply.hold_after = 1
     upstream.expect(reply)
     got = b""
@@ -56,8 +58,8 @@ def test_first_content_arrives_while_upstream_holds_the_rest(gateway, api_key, u
 
 
 def test_client_disconnect_closes_upstream_and_is_recorded(gateway, api_key, upstream):
-    sse = STREAM.response_bytes()
-    reply = Reply.replay(STREAM, chunk_size=first_content_len(sse))
+    sse = text_stream().response_bytes()
+    reply = Reply.replay(text_stream(), chunk_size=first_content_len(sse))
     reply.hold_after = 1
     (served,) = upstream.expect(reply)
     body = json.dumps(stream_body()).encode()
@@ -82,9 +84,9 @@ def test_client_disconnect_closes_upstream_and_is_recorded(gateway, api_key, ups
 
 
 def test_truncated_upstream_stream_ends_with_error_event(gateway, api_key, upstream, client):
-    sse = STREAM.response_bytes()
+    sse = text_stream().response_bytes()
     cut = sse.index(b"event: content_block_stop") + 10  # in the middle of an event
-    upstream.expect(Reply(200, sse[:cut], {"content-type": STREAM.content_type}, chunk_size=50))
+    upstream.expect(Reply(200, sse[:cut], {"content-type": text_stream().content_type}, chunk_size=50))
     resp = httpx.post(gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=10)
     whole_events = sse[: sse.rindex(b"\n\n", 0, cut) + 2]
     assert resp.content.startswith(whole_events)
@@ -96,7 +98,7 @@ def test_truncated_upstream_stream_ends_with_error_event(gateway, api_key, upstr
     assert tail.endswith(b"\n\n") and tail.count(b"event:") == 1
     assert validate_stream(resp.content)[-1][0] == "error"  # a well-formed stream that ends in error
 
-    upstream.expect(Reply(200, sse[:cut], {"content-type": STREAM.content_type}, chunk_size=50))
+    upstream.expect(Reply(200, sse[:cut], {"content-type": text_stream().content_type}, chunk_size=50))
     with (
         pytest.raises(anthropic.APIStatusError) as info,
         client.messages.stream(
@@ -110,10 +112,10 @@ def test_truncated_upstream_stream_ends_with_error_event(gateway, api_key, upstr
 
 
 def test_upstream_stream_error_event_is_relayed_and_recorded(gateway, api_key, upstream):
-    sse = STREAM.response_bytes()
+    sse = text_stream().response_bytes()
     head = sse[: sse.index(b"event: content_block_stop")]
     error = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
-    upstream.expect(Reply(200, head + error, {"content-type": STREAM.content_type}, chunk_size=64))
+    upstream.expect(Reply(200, head + error, {"content-type": text_stream().content_type}, chunk_size=64))
     resp = httpx.post(gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=10)
     assert resp.content == head + error  # relayed as is, nothing added after it
     validate_stream(resp.content)
@@ -124,8 +126,8 @@ def test_upstream_stream_error_event_is_relayed_and_recorded(gateway, api_key, u
 
 def test_streams_are_independent(gateway, api_key, upstream):
     """One held stream does not delay another one."""
-    sse = STREAM.response_bytes()
-    slow = Reply.replay(STREAM, chunk_size=first_content_len(sse))
+    sse = text_stream().response_bytes()
+    slow = Reply.replay(text_stream(), chunk_size=first_content_len(sse))
     slow.hold_after = 1
     upstream.expect(slow)
     done = threading.Event()
@@ -143,7 +145,7 @@ def test_streams_are_independent(gateway, api_key, upstream):
     deadline = time.monotonic() + 5
     while len(upstream.received) < 1 and time.monotonic() < deadline:
         time.sleep(0.01)
-    upstream.expect(Reply.replay(STREAM))
+    upstream.expect(Reply.replay(text_stream()))
     resp = httpx.post(gateway.url + "/v1/messages", json=stream_body(), headers=headers(api_key), timeout=5)
     assert resp.content == sse
     validate_stream(resp.content)

@@ -75,7 +75,7 @@ def test_final_message_holds_what_the_recording_holds(rec, mode, client, upstrea
 
 def test_upstream_error_inside_a_stream_becomes_one_error_event(gateway, api_key, upstream):
     """Groq's way: `data: {"error": ...}` after some content, then the connection closes."""
-    rec = next(r for r in RECORDINGS if str(r) == "openai-chat/text-stream#1")
+    rec = rec_mod.recording("openai-chat/text-stream#1")
     error = (rec_mod.ROOT / "groq" / "error-400-tool-use-failed.1.response.json").read_text()
     lines = [ln for ln in rec.body.decode().split("\n\n") if ln.startswith("data:")][:3]
     upstream.expect(
@@ -125,7 +125,7 @@ def test_count_tokens_for_a_model_without_a_counter(client, gateway, api_key, up
 
 
 def test_upstream_gets_the_gateway_key_and_stream_usage_option(client, upstream):
-    rec = next(r for r in RECORDINGS if str(r) == "openai-chat/text-stream#1")
+    rec = rec_mod.recording("openai-chat/text-stream#1")
     upstream.expect(_reply(rec))
     _read(client, rec)
     sent = upstream.received[0]
@@ -137,14 +137,14 @@ def test_upstream_gets_the_gateway_key_and_stream_usage_option(client, upstream)
 
 
 def test_keyless_local_server_gets_no_authorization(client, upstream):
-    rec = next(r for r in RECORDINGS if str(r) == "ollama/local-text-sync#1")
+    rec = rec_mod.recording("ollama/local-text-sync#1")
     upstream.expect(_reply(rec))
     _read(client, rec)
     assert "Authorization" not in upstream.received[0].headers
 
 
 def test_dropped_parameters_are_named_in_a_header_and_logged(client, gateway, upstream):
-    rec = next(r for r in RECORDINGS if str(r) == "openai-chat/text-sync#1")
+    rec = rec_mod.recording("openai-chat/text-sync#1")
     upstream.expect(_reply(rec))
     _, headers = _read(client, rec, extra_body={"top_k": 5, "context_management": {"edits": []}})
     assert headers["x-aigateway-dropped"] == "top_k, context_management"
@@ -176,7 +176,7 @@ def test_upstream_errors_use_anthropic_types(rec, client, upstream):
 
 
 def test_azure_addresses_the_deployment_with_its_api_key_header(client, upstream):
-    rec = next(r for r in RECORDINGS if str(r) == "openai-chat/text-sync#1")
+    rec = rec_mod.recording("openai-chat/text-sync#1")
     upstream.expect(_reply(rec))
     message = client.messages.create(model="azure/prod-gpt4o", max_tokens=50, messages=PROMPT)
     assert message.content[0].text == expected(rec).text

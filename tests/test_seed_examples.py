@@ -20,8 +20,6 @@ from tests.support.upstream import Reply
 
 HERE = Path(__file__).parent
 SDK0_PYTHON = HERE.parent / ".venv-sdk0" / "bin" / "python"
-SYNC = fixtures.exchange("anthropic", "text-sync")
-STREAM = fixtures.exchange("anthropic", "text-stream")
 PROMPT = "Write a one-sentence bedtime story about a unicorn."
 
 
@@ -60,8 +58,9 @@ def assert_upstream_got_the_seed_request(upstream) -> None:
     assert body["messages"] == [{"role": "user", "content": PROMPT}]
 
 
-@pytest.mark.parametrize(("example", "ex"), [("create.py", SYNC), ("stream.py", STREAM)])
-def test_python_example_verbatim_with_sdk0(example, ex, gateway, api_key, upstream, tmp_path):
+@pytest.mark.parametrize(("example", "case"), [("create.py", "text-sync"), ("stream.py", "text-stream")])
+def test_python_example_verbatim_with_sdk0(example, case, gateway, api_key, upstream, tmp_path):
+    ex = fixtures.exchange("anthropic", case)
     assert SDK0_PYTHON.exists(), "run the suite with ./dev.sh test, which installs the 0.x SDK"
     version = subprocess.run(
         [str(SDK0_PYTHON), "-c", "import anthropic; print(anthropic.__version__)"],
@@ -79,7 +78,8 @@ def test_python_example_verbatim_with_sdk0(example, ex, gateway, api_key, upstre
 
 
 def test_python_example_with_current_sdk(client, upstream):
-    upstream.expect(Reply.replay(SYNC), Reply.replay(STREAM))
+    sync, stream = fixtures.exchange("anthropic", "text-sync"), fixtures.exchange("anthropic", "text-stream")
+    upstream.expect(Reply.replay(sync), Reply.replay(stream))
     params = {
         "model": "anthropic/claude-sonnet-4.5",
         "max_tokens": 150,
@@ -87,16 +87,17 @@ def test_python_example_with_current_sdk(client, upstream):
         "extra_body": {"temperature": 0.7},
     }
     message = client.messages.create(**params)
-    assert message.content[0].text == recorded_text(SYNC)
-    assert message.usage.input_tokens == json.loads(SYNC.response_bytes())["usage"]["input_tokens"]
-    with client.messages.stream(**params) as stream:
-        assert "".join(stream.text_stream) == recorded_text(STREAM)
+    assert message.content[0].text == recorded_text(sync)
+    assert message.usage.input_tokens == json.loads(sync.response_bytes())["usage"]["input_tokens"]
+    with client.messages.stream(**params) as streamed:
+        assert "".join(streamed.text_stream) == recorded_text(stream)
     for got in upstream.received:
         assert json.loads(got.body)["temperature"] == 0.7
 
 
-@pytest.mark.parametrize(("example", "ex"), [("seed_create.mjs", SYNC), ("seed_stream.mjs", STREAM)])
-def test_typescript_example_with_node(example, ex, gateway, api_key, upstream, tmp_path):
+@pytest.mark.parametrize(("example", "case"), [("seed_create.mjs", "text-sync"), ("seed_stream.mjs", "text-stream")])
+def test_typescript_example_with_node(example, case, gateway, api_key, upstream, tmp_path):
+    ex = fixtures.exchange("anthropic", case)
     node = shutil.which("node")
     assert node, "node is needed for the TypeScript examples"
     assert (HERE / "node" / "node_modules" / "@anthropic-ai" / "sdk").exists(), "run ./dev.sh test"

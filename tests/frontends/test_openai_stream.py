@@ -27,6 +27,7 @@ from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
 from aigateway.wire.sse import encode_event
 from tests.support import anthropic_recordings as anthropic_rec
+from tests.support import fixtures
 from tests.support.stream_grammar import validate_stream
 
 RECORDINGS = anthropic_rec.messages_exchanges()
@@ -93,7 +94,7 @@ def test_decoder_keeps_the_grammar_in_any_pieces(ex):
 
 
 def test_decoder_reports_a_cut_stream_and_an_error_event():
-    ex = STREAMS[0]
+    ex = fixtures.exchange("anthropic", "text-stream")
     cut = ex.response_bytes()[: len(ex.response_bytes()) // 2]
     decoder = AnthropicStreamDecoder(provider="anthropic", model="m")
     events = decoder.feed(cut) + decoder.finish()

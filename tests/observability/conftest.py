@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.observability.otlp import OtlpReceiver
-from tests.routing.conftest import routing_config
+from tests.support.config import gateway_config
 from tests.support.gateway import ISSUED_KEYS, GatewayProcess
 from tests.support.upstream import FakeUpstream
 
@@ -35,7 +35,8 @@ def traced(
         "OTEL_BSP_SCHEDULE_DELAY": "50",
         "OTEL_SERVICE_NAME": "aigateway-under-test",
     }
-    gw = GatewayProcess(routing_config(upstream.url), tmp_path_factory.mktemp("traced"), env=env).start()
+    config = gateway_config(upstream.url, "routing")
+    gw = GatewayProcess(config, tmp_path_factory.mktemp("traced"), env=env).start()
     yield gw
     gw.stop()
     log = gw.log_text()

@@ -7,8 +7,9 @@ import json
 import anthropic
 import pytest
 
-from tests.conftest import ADMIN_KEY, UPSTREAM_KEY, gateway_config
+from tests.conftest import ADMIN_KEY, UPSTREAM_KEY
 from tests.support import fixtures
+from tests.support.config import gateway_config
 from tests.support.gateway import ISSUED_KEYS, GatewayProcess
 from tests.support.upstream import Reply
 
@@ -18,7 +19,7 @@ BYOK = "sk-byok-kept-out-of-content-logs-0123456789"
 
 @pytest.fixture(scope="module")
 def talkative(upstream, tmp_path_factory):
-    config = gateway_config(upstream.url) + "logging:\n  content: true\n"
+    config = gateway_config(upstream.url, logging={"content": True})
     env = {"TEST_UPSTREAM_KEY": UPSTREAM_KEY, "TEST_ADMIN_KEY": ADMIN_KEY, "TEST_BEDROCK_TOKEN": "unused"}
     gw = GatewayProcess(config, tmp_path_factory.mktemp("content"), env=env).start()
     yield gw

@@ -16,8 +16,14 @@ from tests.support.upstream import Reply
 BYOK = "sk-byok-secret-in-the-body-0123456789"
 WRONG = "sk-aigw-presented-but-wrong-0123456789"
 PROMPT_CANARY = "prompt-canary-7f3a9c"
-SYNC = fixtures.exchange("anthropic", "text-sync")
-COMPLETION = json.loads(SYNC.response_bytes())["content"][0]["text"]
+
+
+def text_sync() -> fixtures.Exchange:
+    return fixtures.exchange("anthropic", "text-sync")
+
+
+def completion() -> str:
+    return json.loads(text_sync().response_bytes())["content"][0]["text"]
 
 
 class Recorder:
@@ -49,7 +55,7 @@ def test_no_secret_in_any_response_or_log_line(gateway, api_key, upstream):
     key = {"x-api-key": api_key}
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
     # Success, JSON and streamed.
-    upstream.expect(Reply.replay(SYNC), Reply.replay(fixtures.exchange("anthropic", "text-stream")))
+    upstream.expect(Reply.replay(text_sync()), Reply.replay(fixtures.exchange("anthropic", "text-stream")))
     assert rec("POST", "/v1/messages", json=message("anthropic/claude-sonnet-4"), headers=key).status_code == 200
     assert rec("POST", "/v1/messages", json=message("anthropic/claude-sonnet-4", stream=True), headers=key).is_success
     # Upstream errors: a 401 from the provider, a 500, a refused connection, Bedrock signed and keyed.
@@ -123,7 +129,8 @@ def test_no_secret_in_any_response_or_log_line(gateway, api_key, upstream):
             if secret in rec.created and what in ("POST /admin/keys", "POST /dashboard/api/keys"):
                 continue
             assert secret not in text, f"{name} in the answer to {what}"
+    answer = completion()
     for line in gateway.log_text().splitlines():
         for name, secret in secrets.items():
             assert secret not in line, f"{name} in a log line"
-        assert PROMPT_CANARY not in line and COMPLETION not in line, "content in a log line"
+        assert PROMPT_CANARY not in line and answer not in line, "content in a log line"

@@ -64,6 +64,7 @@ def _usage(ex) -> Usage:
     return read_usage(body)[0]
 
 
+@pytest.mark.recordings
 def test_every_recorded_answer_is_in_the_table():
     answers = [ex for ex in exchanges("anthropic") if ex.status == 200 and ex.response_file]
     with_usage = {f"{ex.case}#{ex.number}" for ex in answers if b'"usage"' in ex.response_bytes()}

@@ -14,13 +14,20 @@ import pytest
 from tests.support import fixtures
 from tests.support.upstream import Reply
 
-SYNC = fixtures.exchange("anthropic", "text-sync")
-STREAM = fixtures.exchange("anthropic", "text-stream")
+
+def text_sync() -> fixtures.Exchange:
+    return fixtures.exchange("anthropic", "text-sync")
+
+
+def text_stream() -> fixtures.Exchange:
+    return fixtures.exchange("anthropic", "text-stream")
+
+
 PROMPT = [{"role": "user", "content": "What is 4200 + 42?"}]
 
 
 def ok(stream: bool) -> Reply:
-    return Reply.replay(STREAM if stream else SYNC)
+    return Reply.replay(text_stream() if stream else text_sync())
 
 
 def call(client: anthropic.Anthropic, model: str, stream: bool, **extra):
@@ -45,7 +52,9 @@ def text_of(message) -> str:
     return "".join(b.text for b in message.content if b.type == "text")
 
 
-EXPECTED = {False: json.loads(SYNC.response_bytes())["content"][0]["text"], True: "4200 + 42 = 4242"}
+def expected_text(stream: bool) -> str:
+    return "4200 + 42 = 4242" if stream else json.loads(text_sync().response_bytes())["content"][0]["text"]
+
 
 both = pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 
@@ -54,7 +63,7 @@ both = pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_connection_reset_is_retried_then_fails_over(stream, rclient, router, upstream):
     upstream.expect(Reply(reset=True), Reply(reset=True), Reply(reset=True), ok(stream))
     message, headers = call(rclient, "test/sonnet", stream)
-    assert text_of(message) == EXPECTED[stream]
+    assert text_of(message) == expected_text(stream)
     assert paths(upstream) == ["primary"] * 3 + ["secondary"]
     assert headers["x-aigateway-attempts"] == "4"
     assert headers["x-aigateway-provider"] == "secondary"
@@ -67,7 +76,7 @@ def test_529_twice_then_the_same_provider_answers(stream, rclient, router, upstr
     busy = Reply(529, overloaded, {"content-type": "application/json", "x-should-retry": "true"})
     upstream.expect(busy, busy, ok(stream))
     message, headers = call(rclient, "test/sonnet", stream)
-    assert text_of(message) == EXPECTED[stream]
+    assert text_of(message) == expected_text(stream)
     assert paths(upstream) == ["primary"] * 3
     assert headers["x-aigateway-attempts"] == "3"
     assert_row(router, headers["request-id"], provider="primary", status=200, attempts=3, streamed=stream)
@@ -94,16 +103,16 @@ def test_stall_before_the_first_byte_fails_over_after_the_first_byte_timeout(str
     upstream.expect(Reply(stall=3.0, body=b"{}", headers={"content-type": "application/json"}), ok(stream))
     started = time.monotonic()
     message, headers = call(rclient, "test/sonnet", stream)
-    assert text_of(message) == EXPECTED[stream]
+    assert text_of(message) == expected_text(stream)
     assert paths(upstream) == ["primary", "secondary"]  # a slow start moves on at once
     assert time.monotonic() - started < 2.5
     assert_row(router, headers["request-id"], provider="secondary", status=200, attempts=2, streamed=stream)
 
 
 def test_stall_mid_stream_after_the_first_content_ends_in_one_error_event(router, router_key, upstream):
-    sse = STREAM.response_bytes()
+    sse = text_stream().response_bytes()
     first = sse.index(b"\n\n", sse.index(b"content_block_delta")) + 2
-    upstream.expect(dataclasses.replace(Reply.replay(STREAM, chunk_size=first), pause_after=1, pause=4.0))
+    upstream.expect(dataclasses.replace(Reply.replay(text_stream(), chunk_size=first), pause_after=1, pause=4.0))
     body = {"model": "test/sonnet", "max_tokens": 100, "messages": PROMPT, "stream": True}
     resp = httpx.post(router.url + "/v1/messages", json=body, headers={"x-api-key": router_key}, timeout=10)
     assert resp.status_code == 200
@@ -122,34 +131,34 @@ def test_malformed_json_is_retried(stream, rclient, router, upstream):
     content_type = "text/event-stream" if stream else "application/json"
     upstream.expect(Reply(200, bad, {"content-type": content_type}), ok(stream))
     message, headers = call(rclient, "test/sonnet", stream)
-    assert text_of(message) == EXPECTED[stream]
+    assert text_of(message) == expected_text(stream)
     assert paths(upstream) == ["primary", "primary"]
     assert_row(router, headers["request-id"], provider="primary", status=200, attempts=2, streamed=stream)
 
 
 def test_stream_cut_before_any_content_is_retried(rclient, router, upstream):
-    sse = STREAM.response_bytes()
+    sse = text_stream().response_bytes()
     cut = sse[: sse.index(b"event: content_block_start")]
     upstream.expect(Reply(200, cut, {"content-type": "text/event-stream"}), ok(True))
     message, headers = call(rclient, "test/sonnet", True)
-    assert text_of(message) == EXPECTED[True]
+    assert text_of(message) == expected_text(True)
     assert headers["x-aigateway-attempts"] == "2"
     assert_row(router, headers["request-id"], provider="primary", status=200, attempts=2, streamed=True)
 
 
 def test_overloaded_event_before_any_content_is_retried(rclient, router, upstream):
-    sse = STREAM.response_bytes()
+    sse = text_stream().response_bytes()
     head = sse[: sse.index(b"event: content_block_start")]
     error = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
     upstream.expect(Reply(200, head + error, {"content-type": "text/event-stream"}), ok(True))
     message, headers = call(rclient, "test/sonnet", True)
-    assert text_of(message) == EXPECTED[True]
+    assert text_of(message) == expected_text(True)
     assert paths(upstream) == ["primary", "primary"]
     assert_row(router, headers["request-id"], provider="primary", status=200, attempts=2, streamed=True)
 
 
 def test_overloaded_event_before_content_on_every_try_is_a_529_response(rclient, router, upstream):
-    sse = STREAM.response_bytes()
+    sse = text_stream().response_bytes()
     head = sse[: sse.index(b"event: content_block_start")]
     error = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
     upstream.expect(*[Reply(200, head + error, {"content-type": "text/event-stream"})] * 6)
@@ -162,7 +171,7 @@ def test_overloaded_event_before_content_on_every_try_is_a_529_response(rclient,
 
 
 def test_error_event_after_content_is_relayed_not_retried(router, router_key, upstream):
-    sse = STREAM.response_bytes()
+    sse = text_stream().response_bytes()
     head = sse[: sse.index(b"event: content_block_stop")]
     error = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
     upstream.expect(Reply(200, head + error, {"content-type": "text/event-stream"}, chunk_size=64))
@@ -178,7 +187,7 @@ def test_error_event_after_content_is_relayed_not_retried(router, router_key, up
 def test_connection_refused_moves_on_at_once(stream, rclient, router, upstream):
     upstream.expect(ok(stream))
     message, headers = call(rclient, "test/everywhere", stream)
-    assert text_of(message) == EXPECTED[stream]
+    assert text_of(message) == expected_text(stream)
     assert headers["x-aigateway-attempts"] == "2"  # dead (refused, not retried), then primary
     assert paths(upstream) == ["primary"]
     assert_row(router, headers["request-id"], provider="primary", status=200, attempts=2, streamed=stream)
@@ -200,6 +209,6 @@ def test_retry_after_ms_is_honoured(rclient, upstream):
     upstream.expect(Reply(429, limited, {"content-type": "application/json", "retry-after-ms": "400"}), ok(False))
     started = time.monotonic()
     message, _ = call(rclient, "primary/claude-sonnet-4-0", False)  # one provider, one credential
-    assert text_of(message) == EXPECTED[False]
+    assert text_of(message) == expected_text(False)
     assert time.monotonic() - started >= 0.4
     assert paths(upstream) == ["primary", "primary"]

@@ -14,9 +14,19 @@ from tests.routing.conftest import BYOK_KEY, OAI_KEYS
 from tests.support import fixtures
 from tests.support.upstream import Reply
 
-SYNC = fixtures.exchange("anthropic", "text-sync")
-STREAM = fixtures.exchange("anthropic", "text-stream")
-OAI = fixtures.exchange("openai-chat", "text-sync")
+
+def text_sync() -> fixtures.Exchange:
+    return fixtures.exchange("anthropic", "text-sync")
+
+
+def text_stream() -> fixtures.Exchange:
+    return fixtures.exchange("anthropic", "text-stream")
+
+
+def oai_sync() -> fixtures.Exchange:
+    return fixtures.exchange("openai-chat", "text-sync")
+
+
 PROMPT = [{"role": "user", "content": "What is 4200 + 42?"}]
 
 
@@ -30,7 +40,7 @@ def paths(upstream) -> list[str]:
 
 
 def test_order_changes_which_provider_is_called_first(rclient, upstream):
-    upstream.expect(Reply.replay(SYNC))
+    upstream.expect(Reply.replay(text_sync()))
     raw = create(rclient, "test/sonnet", {"order": ["secondary", "primary"]})
     assert paths(upstream) == ["secondary"] and raw.headers["x-aigateway-provider"] == "secondary"
 
@@ -53,16 +63,16 @@ def test_only_without_a_match_is_a_404(rclient, upstream):
 def test_models_falls_back_to_the_next_model(rclient, upstream):
     busy = Reply(529, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
                  {"content-type": "application/json"})  # fmt: skip
-    upstream.expect(busy, busy, busy, Reply.replay(OAI))
+    upstream.expect(busy, busy, busy, Reply.replay(oai_sync()))
     raw = create(rclient, "primary/claude-sonnet-4-0", {"models": ["test/gpt"]})
     message = raw.parse()
-    assert message.content[0].text == json.loads(OAI.response_bytes())["choices"][0]["message"]["content"]
+    assert message.content[0].text == json.loads(oai_sync().response_bytes())["choices"][0]["message"]["content"]
     assert paths(upstream) == ["primary"] * 3 + ["oai"]
     assert raw.headers["x-aigateway-provider"] == "oai" and raw.headers["x-aigateway-attempts"] == "4"
 
 
 def test_provider_options_never_reach_the_upstream(rclient, upstream):
-    upstream.expect(Reply.replay(SYNC))
+    upstream.expect(Reply.replay(text_sync()))
     create(rclient, "test/sonnet", {"order": ["primary"], "user": "u-1", "tags": ["t"]})
     assert b"providerOptions" not in upstream.received[0].body
     assert json.loads(upstream.received[0].body)["model"] == "claude-sonnet-4-0"
@@ -81,7 +91,7 @@ def test_bad_options_are_400s_naming_the_field(options, field, rclient, upstream
 
 
 def test_byok_credentials_are_used_first_and_never_logged(rclient, router, upstream):
-    upstream.expect(Reply.replay(OAI))
+    upstream.expect(Reply.replay(oai_sync()))
     raw = create(rclient, "test/gpt", {"byok": {"oai": [{"apiKey": BYOK_KEY}]}})
     assert upstream.received[0].headers["Authorization"] == "Bearer " + BYOK_KEY
     assert raw.headers["x-aigateway-provider"] == "oai"
@@ -98,14 +108,14 @@ def test_byok_for_a_provider_that_is_not_configured_is_a_400(rclient, upstream):
 def test_a_429_on_one_credential_moves_to_the_next(rclient, upstream):
     limited = Reply(429, json.dumps({"error": {"message": "Rate limit reached", "type": "requests"}}).encode(),
                     {"content-type": "application/json"})  # fmt: skip
-    upstream.expect(limited, Reply.replay(OAI))
+    upstream.expect(limited, Reply.replay(oai_sync()))
     create(rclient, "test/gpt")
     used = [r.headers["Authorization"].removeprefix("Bearer ") for r in upstream.received]
     assert sorted(used) == sorted(OAI_KEYS)  # the second try used the other credential
 
 
 def test_weighted_credentials_share_the_load(rclient, upstream):
-    upstream.expect(*[Reply.replay(OAI) for _ in range(30)])
+    upstream.expect(*[Reply.replay(oai_sync()) for _ in range(30)])
     for _ in range(30):
         create(rclient, "test/gpt")
     used = [r.headers["Authorization"].removeprefix("Bearer ") for r in upstream.received]
@@ -113,8 +123,8 @@ def test_weighted_credentials_share_the_load(rclient, upstream):
 
 
 def test_provider_timeout_in_the_request_fails_over(rclient, upstream):
-    slow = Reply(stall=3.0, body=SYNC.response_bytes(), headers={"content-type": "application/json"})
-    upstream.expect(slow, Reply.replay(SYNC))
+    slow = Reply(stall=3.0, body=text_sync().response_bytes(), headers={"content-type": "application/json"})
+    upstream.expect(slow, Reply.replay(text_sync()))
     started = time.monotonic()
     raw = create(
         rclient, "test/sonnet", {"order": ["secondary", "primary"], "providerTimeouts": {"gateway": {"secondary": 300}}}
@@ -127,18 +137,18 @@ def test_breaker_opens_after_repeated_failures_and_shows_on_health(breaker_gatew
     key = breaker_gateway.create_key("breaker")
     client = anthropic.Anthropic(base_url=breaker_gateway.url, api_key=key, max_retries=0)
     reset = Reply(reset=True)
-    upstream.expect(reset, reset, reset, Reply.replay(SYNC))  # primary fails 3 times: breaker opens at 2
+    upstream.expect(reset, reset, reset, Reply.replay(text_sync()))  # primary fails 3 times: breaker opens at 2
     create(client, "test/sonnet")
     health = httpx.get(breaker_gateway.url + "/health").json()
     assert {"credential": "default", "state": "open", "failures": 2} in health["providers"]["primary"]
     upstream.reset()
-    upstream.expect(Reply.replay(SYNC))
+    upstream.expect(Reply.replay(text_sync()))
     raw = create(client, "test/sonnet")
     assert paths(upstream) == ["secondary"]  # primary is not even tried while open
     assert raw.headers["x-aigateway-attempts"] == "1"
     time.sleep(1.1)  # cooldown: the next request probes primary, which recovers
     upstream.reset()
-    upstream.expect(Reply.replay(SYNC))
+    upstream.expect(Reply.replay(text_sync()))
     create(client, "test/sonnet")
     assert paths(upstream) == ["primary"]
     assert httpx.get(breaker_gateway.url + "/health").json()["providers"]["primary"][0]["state"] == "closed"
@@ -156,9 +166,9 @@ def _raw_request(router, key: str, body: dict) -> tuple[socket.socket, bytes]:
 
 
 def test_disconnect_mid_stream_ends_the_upstream_request_within_100_ms(router, router_key, upstream):
-    sse = STREAM.response_bytes()
+    sse = text_stream().response_bytes()
     first = sse.index(b"\n\n", sse.index(b"content_block_delta")) + 2
-    reply = Reply.replay(STREAM, chunk_size=first)
+    reply = Reply.replay(text_stream(), chunk_size=first)
     reply.hold_after = 1
     (served,) = upstream.expect(reply)
     sock, got = _raw_request(
@@ -173,7 +183,9 @@ def test_disconnect_mid_stream_ends_the_upstream_request_within_100_ms(router, r
 
 
 def test_disconnect_before_the_answer_cancels_the_upstream_call(router, router_key, upstream):
-    held = Reply(body=SYNC.response_bytes(), headers={"content-type": "application/json"}, chunk_size=64, hold_after=1)
+    held = Reply(
+        body=text_sync().response_bytes(), headers={"content-type": "application/json"}, chunk_size=64, hold_after=1
+    )
     (served,) = upstream.expect(held)
     sock, _ = _raw_request(router, router_key, {"model": "test/sonnet", "max_tokens": 50, "messages": PROMPT})
     with sock:
@@ -199,42 +211,42 @@ def _stream(client: anthropic.Anthropic, model: str, gateway: dict) -> str:
 
 
 def test_sort_by_ttft_uses_live_measurements(rclient, upstream):
-    slow = Reply.replay(STREAM)
+    slow = Reply.replay(text_stream())
     slow.stall = 0.4
-    upstream.expect(slow, Reply.replay(STREAM))
+    upstream.expect(slow, Reply.replay(text_stream()))
     assert _stream(rclient, "test/sonnet", {"order": ["primary"], "only": ["primary"]}) == "primary"
     assert _stream(rclient, "test/sonnet", {"only": ["secondary"]}) == "secondary"
-    upstream.expect(Reply.replay(STREAM))
+    upstream.expect(Reply.replay(text_stream()))
     # both measured now: the faster first token wins, whatever the catalog's order
     assert _stream(rclient, "test/sonnet", {"sort": "ttft"}) == "secondary"
 
 
 def test_config_defaults_per_model_and_per_key(router, rclient, upstream):
-    upstream.expect(Reply.replay(SYNC))
+    upstream.expect(Reply.replay(text_sync()))
     assert create(rclient, "test/sonnet-secondary-first").headers["x-aigateway-provider"] == "secondary"
     key = router.create_key("prefers-secondary")
     client = anthropic.Anthropic(base_url=router.url, api_key=key, max_retries=0)
-    upstream.expect(Reply.replay(SYNC))
+    upstream.expect(Reply.replay(text_sync()))
     assert create(client, "test/sonnet").headers["x-aigateway-provider"] == "secondary"
-    upstream.expect(Reply.replay(SYNC))  # the request's own options win over the key's
+    upstream.expect(Reply.replay(text_sync()))  # the request's own options win over the key's
     assert create(client, "test/sonnet", {"order": ["primary"]}).headers["x-aigateway-provider"] == "primary"
 
 
 def test_sort_by_cost_uses_the_price_table(rclient, upstream):
-    upstream.expect(Reply.replay(SYNC))
+    upstream.expect(Reply.replay(text_sync()))
     assert create(rclient, "test/sonnet", {"sort": "cost"}).headers["x-aigateway-provider"] == "secondary"
 
 
 def test_generation_returns_the_ledger_row_with_attempts(router, router_key, rclient, upstream):
     busy = Reply(529, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
                  {"content-type": "application/json"})  # fmt: skip
-    upstream.expect(busy, Reply.replay(SYNC))
+    upstream.expect(busy, Reply.replay(text_sync()))
     raw = create(rclient, "test/sonnet", {"user": "u-42", "tags": ["nightly", "eval"]})
     request_id = raw.headers["request-id"]
     got = httpx.get(router.url + "/v1/generation", params={"id": request_id}, headers={"x-api-key": router_key})
     assert got.status_code == 200
     row = got.json()
-    usage = json.loads(SYNC.response_bytes())["usage"]
+    usage = json.loads(text_sync().response_bytes())["usage"]
     assert (row["id"], row["model"], row["provider"], row["attempts"]) == (request_id, "test/sonnet", "primary", 2)
     assert (row["input_tokens"], row["output_tokens"]) == (usage["input_tokens"], usage["output_tokens"])
     assert (row["end_user"], row["tags"], row["status"]) == ("u-42", ["nightly", "eval"], 200)

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.fixtures import ROOT, Exchange, exchanges
+from tests.support.fixtures import ROOT, Exchange, exchanges, need_recordings
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ def recordings() -> list[Recording]:
 
 
 def recording(name: str) -> Recording:
+    need_recordings()
     return next(r for r in recordings() if r.name == name)
 
 

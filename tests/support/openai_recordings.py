@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.fixtures import ROOT, exchanges
+from tests.support.fixtures import ROOT, exchanges, need_recordings
 
 # fixture directory -> provider kind (and config block name) in the gateway
 KINDS = {
@@ -73,6 +73,7 @@ def recordings() -> list[Recording]:
 
 
 def recording(name: str) -> Recording:
+    need_recordings()
     return next(r for r in recordings() if str(r) == name)
 
 

@@ -22,6 +22,7 @@ def test_every_recorded_anthropic_stream_passes(path) -> None:
     assert events[0][0] == "message_start" and events[-1][0] == "message_stop"
 
 
+@pytest.mark.recordings
 def test_recorded_streams_are_there() -> None:
     assert len(RECORDED) >= 8
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,6 +34,7 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 RECORDED = [path.read_bytes() for path in sorted(fixtures.ROOT.glob("*/*.response.sse"))]
 
 
+@pytest.mark.recordings
 @given(st.sampled_from(RECORDED), st.lists(st.integers(min_value=0), max_size=40))
 def test_any_split_gives_the_same_events_and_bytes(sse, cuts):
     whole_bytes, whole_events = decode_all([sse])
@@ -41,6 +43,7 @@ def test_any_split_gives_the_same_events_and_bytes(sse, cuts):
     assert bytes_ == whole_bytes == sse
 
 
+@pytest.mark.recordings
 def test_recordings_include_other_line_endings():
     assert any(b"\r\n" in sse for sse in RECORDED)
 
