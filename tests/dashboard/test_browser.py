@@ -12,10 +12,10 @@ from playwright.sync_api import Page, expect
 from aigateway.store.rollups import EDGES
 from tests.conftest import ADMIN_KEY
 from tests.dashboard.conftest import SHOTS
+from tests.policy.test_limits import make_key
 from tests.support import fixtures
 from tests.support.gateway import ISSUED_KEYS
 from tests.support.upstream import Reply
-from tests.test_limits import make_key
 
 MODEL = "anthropic/claude-sonnet-4"
 PROMPT = [{"role": "user", "content": "Hello"}]

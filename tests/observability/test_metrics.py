@@ -98,7 +98,7 @@ def _ok() -> Reply:
 
 
 def _new_key(gateway) -> tuple[str, str]:
-    from tests.test_limits import make_key
+    from tests.policy.test_limits import make_key
 
     return make_key(gateway)
 

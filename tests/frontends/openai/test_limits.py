@@ -6,9 +6,9 @@ from __future__ import annotations
 import openai
 import pytest
 
+from tests.policy.test_limits import make_key
 from tests.support import fixtures
 from tests.support.upstream import Reply
-from tests.test_limits import make_key
 
 MODEL = "anthropic/claude-sonnet-4"
 PROMPT = [{"role": "user", "content": "Hello"}]

@@ -13,10 +13,10 @@ import openai
 import pytest
 
 from tests.conftest import UPSTREAM_KEY
+from tests.frontends.openai.test_passthrough import final_completion
 from tests.support import gemini_recordings as recs
 from tests.support.gemini_recordings import anthropic_stop_reason, anthropic_usage, expected
 from tests.support.upstream import Reply
-from tests.test_chat_passthrough import final_completion
 
 OK = [r for r in recs.recordings() if r.status == 200]
 PROMPT = [{"role": "user", "content": "Hello"}]

@@ -14,10 +14,10 @@ import openai
 import pytest
 
 from tests.conftest import UPSTREAM_KEY
+from tests.frontends.openai.test_passthrough import final_completion
 from tests.support import anthropic_recordings as anthropic_rec
 from tests.support.fixtures import exchange
 from tests.support.upstream import Reply
-from tests.test_chat_passthrough import final_completion
 
 RECORDINGS = anthropic_rec.messages_exchanges()
 PROMPT = [{"role": "user", "content": "Hello"}]

@@ -457,7 +457,7 @@ def test_claude_code_itself_carries_geminis_thought_signature_back(gateway, api_
     """`claude -p` on a Gemini model: turn 1 is gemini/tools-stream's two calls with a signature;
     Claude Code runs them (they are not its tools, so it reports errors) and sends turn 2 built from
     the blocks it kept. Gemini must find its signature on the first call of turn 2."""
-    from tests.test_claude_code import claude
+    from tests.frontends.anthropic.test_claude_code import claude
 
     first, second = recs.recording("tools-stream#1"), recs.recording("tools-stream#2")
     upstream.expect(reply(first), *[reply(second) for _ in range(4)])

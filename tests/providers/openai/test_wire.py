@@ -18,7 +18,7 @@ from aigateway.providers.openai.errors import map_error
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.response import read, to_ir
 from aigateway.providers.openai.usage import usage_to_ir
-from tests.providers.test_openai_stream import assert_grammar, data_lines, decode, fold
+from tests.providers.openai.test_stream import assert_grammar, data_lines, decode, fold
 from tests.support import openai_recordings
 from tests.support.openai_recordings import Recording
 

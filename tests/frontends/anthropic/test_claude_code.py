@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.support import fixtures, openai_recordings
 from tests.support.upstream import Reply
 
-WRAPPER = Path(__file__).parent / "node" / "node_modules" / "@anthropic-ai" / "claude-code" / "cli-wrapper.cjs"
+WRAPPER = Path(__file__).parents[2] / "node" / "node_modules" / "@anthropic-ai" / "claude-code" / "cli-wrapper.cjs"
 
 
 def claude(gateway, api_key: str, tmp_path: Path, model: str, small_model: str) -> subprocess.CompletedProcess[str]:

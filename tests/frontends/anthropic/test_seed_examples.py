@@ -18,7 +18,7 @@ import pytest
 from tests.support import fixtures
 from tests.support.upstream import Reply
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[2]  # tests/
 SDK0_PYTHON = HERE.parent / ".venv-sdk0" / "bin" / "python"
 PROMPT = "Write a one-sentence bedtime story about a unicorn."
 
