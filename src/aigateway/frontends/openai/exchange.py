@@ -52,6 +52,7 @@ class ChatExchange(Exchange):
         self.stream = endpoint == "chat/completions" and bool(raw.get("stream"))
         options = raw.get("stream_options")
         self.include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        self._hide_usage = self.stream and not self.include_usage  # stream usage asked for by us
         self._json_tool: str | None = None  # set by `to_ir` for the attempt under way
 
     # --- passthrough -----------------------------------------------------------------------------
@@ -59,21 +60,20 @@ class ChatExchange(Exchange):
     def passthrough_request(self, route: Route, provider: Provider) -> PassthroughRequest:
         path = provider.path_for(route.upstream_model, self.endpoint)
         body = self._upstream_body(route.upstream_model)
-        return PassthroughRequest(path, body, {}, stream=self.stream, hide_usage=self.stream and not self.include_usage)
+        return PassthroughRequest(path, body, {}, stream=self.stream, hide_usage=self._hide_usage)
 
     def _upstream_body(self, upstream_model: str) -> bytes:
         """The client's bytes with the model swapped; re-encoded only when `providerOptions` had
         to come out, or when stream usage must be asked for inside an existing `stream_options`."""
-        hide_usage = self.stream and not self.include_usage
         options = self.raw.get("stream_options")
-        if self._had_options or (hide_usage and options is not None):
+        if self._had_options or (self._hide_usage and options is not None):
             raw = {**self.raw, "model": upstream_model}
-            if hide_usage:
+            if self._hide_usage:
                 raw["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
             return msgspec.json.encode(raw)
         head = msgspec.json.decode(self.body, type=_Head)  # the model value's exact bytes, to splice
         body = replace_model(self.body, bytes(head.model), upstream_model)
-        return _ask_for_usage(body) if hide_usage else body
+        return _ask_for_usage(body) if self._hide_usage else body
 
     def streams(self, upstream: UpstreamResponse) -> bool:
         return is_sse(upstream)
