@@ -36,6 +36,7 @@ providers:
     type: anthropic
     base_url: http://127.0.0.1:{free_port()}
     api_key: unused
+listings: {{enabled: false}}  # tests count upstream calls: no background reads of model lists
 catalog:
   - id: test/sonnet
     providers: {{primary: claude-sonnet-4-0, secondary: claude-sonnet-4-0}}
