@@ -45,6 +45,8 @@ providers:
 ledger:
   flush_interval: 0.05
 listings: {{enabled: false}}  # tests count upstream calls: no background reads of model lists
+models:  # an operator's redirect (tests/test_model_catalog.py)
+  anthropic/claude-opus-4.1: {{redirect: anthropic/claude-opus-4.8}}
 admin_key: ${{TEST_ADMIN_KEY}}
 prices:  # test values for the config path (the shipped table holds Anthropic's published prices only)
   - {{model: openai/gpt-4o, provider: openai, input: 2.5, output: 10, cache_write_5m: 2.5, cache_write_1h: 2.5,
