@@ -75,7 +75,7 @@ def test_a_retired_models_answer_carries_deprecation_and_sunset(gateway, upstrea
 def test_an_active_models_answer_has_no_lifecycle_headers(gateway, upstream, api_key):
     upstream.expect(Reply.replay(fixtures.exchange("anthropic", "text-sync")))
     raw = _sdk(gateway, api_key).messages.with_raw_response.create(
-        model="anthropic/claude-sonnet-4.5", max_tokens=64, messages=PROMPT
+        model="anthropic/claude-sonnet-4.6", max_tokens=64, messages=PROMPT
     )
     assert "deprecation" not in raw.headers and "sunset" not in raw.headers
 
