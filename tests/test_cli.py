@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -105,3 +107,18 @@ def test_keys_with_policy_and_usage(tmp_path):
     report = run("usage", "--from", "2025-11-24", "--to", "2025-11-26", "--group-by", "model", "--data-dir", data)
     line = next(x for x in report.stdout.splitlines() if x.startswith("anthropic/claude-haiku-4.5"))
     assert line.split()[1:] == ["1", "423", "202", "0", "0", "0.001433"]
+
+
+def test_models_lists_providers_prices_context_and_status(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("providers:\n  openai:\n    api_key: k\n  anthropic:\n    api_key: k\n")
+    env = {"PATH": "/usr/bin", **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
+    table = run("models", "--config", str(cfg), "--data-dir", str(tmp_path / "d"), env=env).stdout
+    gpt5 = next(line.split() for line in table.splitlines() if line.startswith("openai/gpt-5 "))
+    assert gpt5 == ["openai/gpt-5", "openai", "1.25", "10", "400000", "deprecated", "genai-prices", "0.2.3"]
+    assert "bedrock" not in table  # only configured providers
+    doc = json.loads(run("models", "--json", "--config", str(cfg), "--data-dir", str(tmp_path / "d"), env=env).stdout)
+    sonnet = next(m for m in doc if m["id"] == "anthropic/claude-sonnet-4")
+    (offer,) = sonnet["providers"]
+    assert (offer["status"], offer["successor"]) == ("retired", "anthropic/claude-sonnet-4.6")
+    assert offer["pricing"]["source"].startswith("aigateway ") and offer["pricing"]["long_context"]

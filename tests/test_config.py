@@ -188,7 +188,7 @@ def test_accounting_keys(tmp_path):
 
     price = PriceTable.load(p.model_dump() for p in s.prices).get("anthropic/claude-sonnet-4", "anthropic")
     assert price is not None and price.long_threshold == 100_000 and price.long is not None
-    assert (price.input, price.long.output) == (2500, 24000)
+    assert (price.input, price.long.output) == (2_500_000, 24_000_000)  # pico-dollars per token
     for secret in ("db-password", "redis-password", "a" * 32):
         assert secret not in repr(s)
 
@@ -212,9 +212,9 @@ def test_environment_takes_the_place_of_urls_and_admin_key(tmp_path):
         ("admin_key: short\n", "admin_key: String should have at least 16 characters"),
         ("keys:\n  refresh_interval: 0\n", "keys.refresh_interval: Input should be greater than 0"),
         (
-            "prices:\n  - {model: m, provider: p, input: 0.0001, output: 1, cache_write_5m: 1, cache_write_1h: 1,"
+            "prices:\n  - {model: m, provider: p, input: 0.0000001, output: 1, cache_write_5m: 1, cache_write_1h: 1,"
             " cache_read: 1}\n",
-            "prices.0.input: Decimal input should have no more than 3 decimal places",
+            "prices.0.input: Decimal input should have no more than 6 decimal places",
         ),
         ("prices:\n  - {model: m, provider: p, input: 1}\n", "prices.0.output: Field required"),
     ],

@@ -33,6 +33,7 @@ providers:
   anthropic:
     base_url: {upstream.url}
     api_key: sk-ant-test
+listings: {{enabled: false}}  # tests count upstream calls: no background reads of model lists
 ledger:
   flush_interval: 3600   # only the shutdown flush can write the row
 """

@@ -6,8 +6,9 @@ Middleware order: there is none. uvicorn hands each request to `App.__call__`, w
 uvicorn; nothing in between buffers them.
 
 Lifespan: start-up opens the store (running migrations), loads keys, seeds budget counters and
-starts the background tasks (key refresh, budget seeding, ledger writer; metrics snapshots under
-`--workers N`); shutdown flushes the ledger, settles counters and closes upstream pools. Admin
+starts the background tasks (key refresh, budget seeding, ledger writer, providers' model lists;
+metrics snapshots under `--workers N`; the genai-prices updater only if config turns it on);
+shutdown flushes the ledger, settles counters and closes upstream pools. Admin
 routes (`/admin/...`) and the door-neutral routes (usage, balance, generation, metrics, health:
 frontends/admin/) live in their own modules; app.py only dispatches to them.
 """
@@ -40,8 +41,11 @@ from aigateway.policy.counters import Counters, LocalCounters
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.policy.spool import Spool, replay
-from aigateway.providers.registry import DESCRIPTORS, build_providers
+from aigateway.providers.base import Provider
+from aigateway.providers.registry import DESCRIPTORS, build_providers, price_books
+from aigateway.routing import price_source
 from aigateway.routing.catalog import Catalog
+from aigateway.routing.listings import Listings
 from aigateway.routing.prices import PriceTable
 from aigateway.settings import Settings
 from aigateway.store.sql import open_store
@@ -164,7 +168,8 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> 
     engine = await open_store(settings.sqlalchemy_url)
     keys = KeyCache(engine, refresh_interval=settings.keys.refresh_interval)
     await keys.refresh()
-    prices = PriceTable.load(p.model_dump() for p in settings.prices)
+    prices = PriceTable.load((p.model_dump() for p in settings.prices), price_books(settings))
+    await asyncio.to_thread(price_source.warm_up)
     admission = Admission(_counters(settings), prices)
     spool = None
     if settings.ledger.spool:  # rows a killed process left behind are written before spend is seeded
@@ -186,6 +191,7 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> 
         admission=admission,
     )
     gw.tracer = tracing.from_env({name: DESCRIPTORS[kind].telemetry_name for name, kind in gw.kinds.items()})
+    _start_model_knowledge(gw, settings)
     if metrics_dir is not None:
         gw.shared = Shared(metrics_dir, gw.metrics, gw.health)
         gw.tasks.append(asyncio.create_task(gw.shared.run(), name="metrics-snapshots"))
@@ -196,3 +202,23 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> 
         # the tokenizers takes half a second and about 100 MiB, so only then, and off the loop.
         gw.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="tokenizer-warm-up"))
     return gw
+
+
+def _start_model_knowledge(gw: Gateway, settings: Settings) -> None:
+    """Spelling rules, the providers' own model lists (background), and the genai-prices updater
+    when config asks for it (off by default: the gateway fetches nothing but its upstreams)."""
+    gw.spellers = {kind: d.spell for kind, d in DESCRIPTORS.items()}
+    listing = {name: _one_credential(p) for name, p in gw.providers.items() if DESCRIPTORS[gw.kinds[name]].lists_models}
+    if settings.listings.enabled and listing:
+        cfg = settings.listings
+        gw.listings = Listings(listing, interval=cfg.interval, timeout=cfg.timeout)
+        gw.tasks.append(asyncio.create_task(gw.listings.run(gw.forget_plans), name="model-listings"))
+    if settings.price_updates.enabled:
+        updater = price_source.start_updates(settings.price_updates.interval)
+        gw.closers.append(updater.stop)
+
+
+def _one_credential(provider: Provider) -> Provider:
+    """A provider with weighted keys lists its models with the first of them."""
+    keys = provider.config.api_keys
+    return provider.with_api_key(keys[0].key) if keys and not provider.config.api_key else provider

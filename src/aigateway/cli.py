@@ -1,4 +1,4 @@
-"""Command line: `aigateway serve | keys | usage | config check`.
+"""Command line: `aigateway serve | keys | usage | models | config check`.
 
 Every command takes `--config FILE` and `--data-dir DIR` (also `AIGATEWAY_CONFIG`,
 `AIGATEWAY_DATA_DIR`). Imports are deferred into the commands so `--help` answers at once.
@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--group-by", choices=["day", "model", "provider", "key"], default="day")
     usage.add_argument("--key", help="only this key id")
 
+    models = sub.add_parser(
+        "models", help="models with their providers, prices per million tokens, context window and status"
+    )
+    _common(models)
+    models.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a config file and say what is wrong, with the line")
@@ -98,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_keys(settings, args))
     if args.command == "usage":
         return asyncio.run(_usage(settings, args))
+    if args.command == "models":
+        return _models(settings, args)
     if args.command == "config":
         names = ", ".join(settings.providers) or "none"
         print(f"{config_path or '(environment)'}: OK; providers: {names}")
@@ -275,3 +283,62 @@ async def _usage(settings: Any, args: argparse.Namespace) -> int:
             f"{r['cache_read_input_tokens']:>11} {r['cache_creation_input_tokens']:>11} {r['cost_usd']:>14}"
         )
     return 0
+
+
+def _models(settings: Any, args: argparse.Namespace) -> int:
+    """The configured providers' models (every catalog model under each provider kind it names,
+    when none is configured), from the catalog and the price sources only: no upstream is asked."""
+    import json
+
+    from aigateway.providers.registry import DESCRIPTORS, price_books
+    from aigateway.routing.catalog import Catalog
+    from aigateway.routing.inventory import Sources, inventory
+    from aigateway.routing.prices import PriceBook, PriceTable
+
+    catalog = Catalog.load([entry.model_dump() for entry in settings.catalog])
+    kinds = {name: settings.provider_kind(name) for name in settings.providers}
+    books = price_books(settings)
+    if not kinds:
+        kinds = {k: k for m in catalog.models for k in m.providers if k in DESCRIPTORS}
+        books = {k: PriceBook(k, DESCRIPTORS[k].prices_id, DESCRIPTORS[k].self_hosted) for k in kinds}
+    table = PriceTable.load((p.model_dump() for p in settings.prices), books)
+
+    def quote(route: Any) -> Any:
+        model = route.entry.id if route.entry is not None else route.model
+        return table.quote(model, route.provider, route.upstream_model)
+
+    served = inventory(Sources(catalog, kinds, quote, table.context_window, {}))
+    if args.json:
+        print(json.dumps([_model_doc(s) for s in served], indent=2))
+        return 0
+    print(f"{'MODEL':<44} {'PROVIDER':<12} {'INPUT $/M':>10} {'OUTPUT $/M':>11} {'CONTEXT':>9} {'STATUS':<11} SOURCE")
+    for s in served:
+        for o in s.offers:
+            view = o.quote.price.per_million_view() if o.quote is not None else {}
+            print(
+                f"{s.model.id:<44} {o.provider:<12} {view.get('input', '-'):>10} {view.get('output', '-'):>11} "
+                f"{s.context_window or '-':>9} {o.status:<11} {o.quote.source if o.quote else 'no price'}"
+            )
+    return 0
+
+
+def _model_doc(s: Any) -> dict[str, Any]:
+    return {
+        "id": s.model.id,
+        "display_name": s.model.display_name,
+        "context_window": s.context_window,
+        "max_output": s.max_output,
+        "providers": [
+            {
+                "provider": o.provider,
+                "upstream_model": o.upstream,
+                "status": o.status,
+                "retires": str(o.retires) if o.retires else None,
+                "successor": o.successor,
+                "pricing": (
+                    {"source": o.quote.source, **o.quote.price.per_million_view()} if o.quote is not None else None
+                ),
+            }
+            for o in s.offers
+        ],
+    }

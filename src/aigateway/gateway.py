@@ -1,10 +1,12 @@
-"""The gateway's running state: settings, catalog, providers, keys, ledger, store, admission, token counts."""
+"""The gateway's running state: settings, catalog, providers, keys, ledger, store, admission, token
+counts, and what it knows of models beyond the catalog (live listings, redirects, spellings)."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,8 +20,10 @@ from aigateway.policy.admission import Admission
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
 from aigateway.providers.base import Provider
-from aigateway.routing.catalog import Catalog, Route
+from aigateway.routing.catalog import ACTIVE, Catalog, Lifecycle, Route
 from aigateway.routing.health import Health
+from aigateway.routing.inventory import Served, Sources, inventory
+from aigateway.routing.listings import Listings
 from aigateway.routing.options import GatewayOptions, parse_options
 from aigateway.routing.plan import Attempt, Lane, build_lanes, build_plan, check_byok
 from aigateway.routing.retry import RetryPolicy
@@ -51,6 +55,9 @@ class Gateway:
     metrics: Metrics = field(default_factory=Metrics)
     shared: Shared | None = None  # only under `serve --workers N`: the other workers' metrics
     tracer: Tracer | None = None  # set only when OTEL_* asks for traces
+    listings: Listings | None = None  # providers' own model lists, read in the background
+    spellers: dict[str, Callable[[str], str]] = field(default_factory=dict)  # kind -> its id spelling rule
+    closers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown
     health: Health = field(init=False)
     lanes: dict[str, list[Lane]] = field(init=False)
     retry_policy: RetryPolicy = field(init=False)
@@ -105,7 +112,38 @@ class Gateway:
             catalog=self.catalog,
             health=self.health,
             cost=self._rate,
+            spell=self.spell,
         )
+
+    def redirect(self, model: str) -> str:
+        """The model the operator serves in place of `model` (`models: {id: {redirect: ...}}`)."""
+        rule = self.settings.models.get(model)
+        return rule.redirect if rule is not None else model
+
+    def lifecycle(self, route: Route) -> Lifecycle:
+        """The route's model's lifecycle on the route's provider, as the catalog knows it."""
+        if route.entry is None:
+            return ACTIVE
+        return route.entry.lifecycle_on(route.provider, self.kinds.get(route.provider, route.provider))
+
+    def spell(self, provider: str, model: str) -> str:
+        """A model id the catalog does not know, as `provider` spells it: its live list's
+        spelling, else its kind's rule (Anthropic: claude-sonnet-5.5 -> claude-sonnet-5-5)."""
+        listed = self.listings.find(provider, model) if self.listings is not None else None
+        if listed is not None:
+            return listed
+        rule = self.spellers.get(self.kinds.get(provider, provider))
+        return rule(model) if rule is not None else model
+
+    def served_models(self) -> list[Served]:
+        """Every model this gateway serves, with its offers (routing/inventory.py)."""
+        listings = self.listings.models if self.listings is not None else {}
+        prices = self.admission.prices
+        return inventory(Sources(self.catalog, self.kinds, self.admission.quote, prices.context_window, listings))
+
+    def forget_plans(self) -> None:
+        """Cached plans are rebuilt (a provider's list changed how an id is spelled)."""
+        self._plans.clear()
 
     def _rate(self, route: Route) -> float | None:
         """What `sort: cost` ranks by: the input plus output price per token."""
@@ -131,6 +169,8 @@ class Gateway:
         return bool(admin and secret and hmac.compare_digest(secret, admin.encode()))
 
     async def aclose(self) -> None:
+        for close in self.closers:
+            close()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

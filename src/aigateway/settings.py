@@ -92,6 +92,14 @@ class RoutingConfig(_Strict):
     keys: dict[str, dict[str, Any]] = {}
 
 
+class LifecycleConfig(_Strict):
+    """A model's lifecycle on one provider (routing/catalog.py: Lifecycle)."""
+
+    deprecated: datetime.date | None = None
+    retires: datetime.date | None = None
+    successor: str | None = None
+
+
 class CatalogEntry(_Strict):
     """A model added to (or replacing one of) the shipped catalog: routing/models.yaml's shape."""
 
@@ -100,6 +108,30 @@ class CatalogEntry(_Strict):
     created_at: str | None = None
     aliases: list[str] = []
     providers: dict[str, str] = Field(min_length=1)
+    context_window: int | None = Field(default=None, ge=1)
+    max_output: int | None = Field(default=None, ge=1)
+    lifecycle: dict[str, LifecycleConfig] = {}
+
+
+class ModelRule(_Strict):
+    """What the operator decides about one model id (`models:` in config)."""
+
+    redirect: str = Field(min_length=3, description="serve this model id instead (provider/model or a catalog id)")
+
+
+class ListingsConfig(_Strict):
+    """Reading each configured provider's own model list, in the background."""
+
+    enabled: bool = True
+    interval: float = Field(default=300.0, ge=10, description="seconds between two reads of a provider's list")
+    timeout: float = Field(default=10.0, gt=0, description="seconds one read may take")
+
+
+class PriceUpdatesConfig(_Strict):
+    """The genai-prices package's own updater: off unless turned on here (it fetches its data)."""
+
+    enabled: bool = False
+    interval: float = Field(default=3600.0, ge=60, description="seconds between two fetches")
 
 
 class LoggingConfig(_Strict):
@@ -127,24 +159,25 @@ class LongContextPrice(_Strict):
     """A tier for requests whose whole input exceeds `above_input_tokens`: all their tokens cost this."""
 
     above_input_tokens: int = Field(ge=1)
-    input: Decimal = Field(ge=0, decimal_places=3)
-    output: Decimal = Field(ge=0, decimal_places=3)
-    cache_write_5m: Decimal = Field(ge=0, decimal_places=3)
-    cache_write_1h: Decimal = Field(ge=0, decimal_places=3)
-    cache_read: Decimal = Field(ge=0, decimal_places=3)
+    input: Decimal = Field(ge=0, decimal_places=6)
+    output: Decimal = Field(ge=0, decimal_places=6)
+    cache_write_5m: Decimal = Field(ge=0, decimal_places=6)
+    cache_write_1h: Decimal = Field(ge=0, decimal_places=6)
+    cache_read: Decimal = Field(ge=0, decimal_places=6)
 
 
 class PriceConfig(_Strict):
-    """USD per million tokens for one (model, provider); replaces the shipped price if any."""
+    """USD per million tokens for one (model, provider); replaces any other price of it."""
 
     model: str
-    provider: str
+    provider: str  # a configured provider's name, or a kind (every provider of that kind)
     long_context: LongContextPrice | None = None
-    input: Decimal = Field(ge=0, decimal_places=3)
-    output: Decimal = Field(ge=0, decimal_places=3)
-    cache_write_5m: Decimal = Field(ge=0, decimal_places=3)
-    cache_write_1h: Decimal = Field(ge=0, decimal_places=3)
-    cache_read: Decimal = Field(ge=0, decimal_places=3)
+    web_search_per_1000: Decimal | None = Field(default=None, ge=0, decimal_places=6, description="USD per 1,000")
+    input: Decimal = Field(ge=0, decimal_places=6)
+    output: Decimal = Field(ge=0, decimal_places=6)
+    cache_write_5m: Decimal = Field(ge=0, decimal_places=6)
+    cache_write_1h: Decimal = Field(ge=0, decimal_places=6)
+    cache_read: Decimal = Field(ge=0, decimal_places=6)
 
 
 class Settings(_Strict):
@@ -155,6 +188,9 @@ class Settings(_Strict):
     admin_key: str | None = Field(default=None, repr=False, min_length=16)
     providers: dict[str, ProviderConfig] = {}
     prices: list[PriceConfig] = []
+    price_updates: PriceUpdatesConfig = PriceUpdatesConfig()
+    models: dict[str, ModelRule] = {}
+    listings: ListingsConfig = ListingsConfig()
     keys: KeysConfig = KeysConfig()
     ledger: LedgerConfig = LedgerConfig()
     routing: RoutingConfig = RoutingConfig()

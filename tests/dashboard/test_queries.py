@@ -243,7 +243,10 @@ async def test_migration_fills_rollups_from_existing_rows(empty_url):
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade_to, "0003")
-            await conn.execute(insert(ledger), data)
+            # the columns of 0003's ledger only (later migrations add columns with defaults)
+            await conn.execute(
+                insert(ledger), [{k: v for k, v in r.items() if k != "web_search_requests"} for r in data]
+            )
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade_to, "head")
         start, end = T0 - 17.25, T0 + 2 * 86400 + 30.5

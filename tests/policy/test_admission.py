@@ -66,10 +66,10 @@ def test_a_plan_keeps_the_attempts_the_key_may_make_and_reserves_the_dearest():
     from aigateway.policy.counters import LocalCounters
     from aigateway.policy.keys import GatewayKey, KeyPolicy
     from aigateway.routing.catalog import Catalog, Route
-    from aigateway.routing.prices import PriceTable
+    from aigateway.routing.prices import PriceBook, PriceTable
 
     catalog = Catalog.load()
-    admission = Admission(LocalCounters(), PriceTable.load())
+    admission = Admission(LocalCounters(), PriceTable.load(books={"anthropic": PriceBook("anthropic", "anthropic")}))
     haiku = Route(
         "anthropic/claude-haiku-4.5", "anthropic", "claude-haiku-4-5", catalog.get("anthropic/claude-haiku-4.5")
     )
@@ -90,11 +90,11 @@ async def test_the_reservation_is_the_dearest_attempt_and_the_cost_the_one_that_
     from aigateway.policy.counters import LocalCounters
     from aigateway.policy.keys import GatewayKey, KeyPolicy
     from aigateway.routing.catalog import Catalog, Route
-    from aigateway.routing.prices import PriceTable
+    from aigateway.routing.prices import PriceBook, PriceTable
 
     catalog = Catalog.load()
     counters = LocalCounters()
-    admission = Admission(counters, PriceTable.load())
+    admission = Admission(counters, PriceTable.load(books={"anthropic": PriceBook("anthropic", "anthropic")}))
     haiku = Route(
         "anthropic/claude-haiku-4.5", "anthropic", "claude-haiku-4-5", catalog.get("anthropic/claude-haiku-4.5")
     )

@@ -20,6 +20,7 @@ providers:
   anthropic:
     base_url: {upstream.url}
     api_key: ${{TEST_UPSTREAM_KEY}}
+listings: {{enabled: false}}  # tests count upstream calls: no background reads of model lists
 ledger:
   flush_interval: 3600   # the batched writer never runs before the kill: rows are only in the spool
   batch_size: 100000

@@ -189,7 +189,7 @@ def test_models_show_prices(gateway, api_key):
     doc = httpx.get(gateway.url + "/v1/models/anthropic/claude-sonnet-4", headers={"x-api-key": api_key}).json()
     pricing = doc["pricing"]["anthropic"]
     assert pricing["input"] == "3" and pricing["cache_write_1h"] == "6" and pricing["cache_read"] == "0.3"
-    assert pricing["currency"] == "USD" and pricing["version"]
+    assert pricing["currency"] == "USD" and pricing["source"] == "aigateway 2026-12-04"  # the shipped row
     assert pricing["long_context"]["above_input_tokens"] == 200000 and pricing["long_context"]["output"] == "22.5"
 
 

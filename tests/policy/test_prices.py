@@ -1,4 +1,5 @@
-"""Cost of every recorded Anthropic answer, checked by hand against routing/prices.yaml.
+"""Cost of every recorded Anthropic answer, checked by hand against the prices the gateway uses
+(routing/prices.yaml for Sonnet 4, genai-prices for the others).
 
 Rates used below, nano-dollars per token (= USD per million tokens x 1000):
   claude-sonnet-4 and claude-sonnet-4.5: input 3000, output 15000, cache write 5m 3750, 1h 6000, read 300
@@ -17,7 +18,7 @@ from aigateway.ir.usage import Usage
 from aigateway.policy.admission import estimate_input_tokens
 from aigateway.providers.anthropic.tap import AnthropicStreamTap, read_usage
 from aigateway.routing.catalog import Catalog
-from aigateway.routing.prices import Price, PriceTable, to_nano, usd
+from aigateway.routing.prices import Price, PriceBook, PriceTable, to_nano, usd
 from tests.support.fixtures import exchange, exchanges
 
 SONNET_4, SONNET_45, HAIKU_45 = "anthropic/claude-sonnet-4", "anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5"
@@ -54,6 +55,16 @@ EXPECTED = {
 }
 
 
+ANTHROPIC = {"anthropic": PriceBook("anthropic", "anthropic")}
+
+
+def _price(model: str, table: PriceTable | None = None) -> Price | None:
+    entry = Catalog.load().get(model)
+    assert entry is not None
+    quote = (table or PriceTable.load(books=ANTHROPIC)).quote(entry.id, "anthropic", entry.providers["anthropic"])
+    return quote.price if quote is not None else None
+
+
 def _usage(ex) -> Usage:
     body = ex.response_bytes()
     if ex.stream:
@@ -75,7 +86,7 @@ def test_every_recorded_answer_is_in_the_table():
 def test_cost_of_recorded_usage(name):
     case, number = name.split("#")
     model, expected = EXPECTED[name]
-    price = PriceTable.load().get(model, "anthropic")
+    price = _price(model)
     assert price is not None
     assert price.cost(_usage(exchange("anthropic", case, int(number)))) == expected
 
@@ -93,16 +104,15 @@ def test_one_hour_cache_writes_cost_more_than_five_minute_ones():
             "output_tokens": 100,
         }
     )
-    price = PriceTable.load().get(SONNET_4, "anthropic")
+    price = _price(SONNET_4)
     assert price is not None and price.cost(usage) == 17_430_000
     assert usd(price.cost(usage)) == "0.017430"
 
 
 def test_every_anthropic_catalog_model_has_a_price():
-    catalog, table = Catalog.load(), PriceTable.load()
-    for m in catalog.models:
-        if m.id.startswith("anthropic/"):
-            assert table.for_model(m.id), f"{m.id} has no price"
+    for m in Catalog.load().models:
+        if "anthropic" in m.providers:
+            assert _price(m.id) is not None, f"{m.id} has no price"
 
 
 def _with_usage(e) -> bool:
@@ -132,11 +142,21 @@ def test_cost_is_exact(prices, tokens):
     assert Decimal(usd(price.cost(usage))) == exact
 
 
-def test_prices_with_more_than_three_decimals_are_refused():
-    with pytest.raises(ValueError, match="three decimals"):
+def test_prices_with_more_than_six_decimals_are_refused():
+    with pytest.raises(ValueError, match="six decimals"):
         Price.per_million(
-            {"input": "0.0001", "output": "1", "cache_write_5m": "1", "cache_write_1h": "1", "cache_read": "1"}
+            {"input": "0.0000001", "output": "1", "cache_write_5m": "1", "cache_write_1h": "1", "cache_read": "1"}
         )
+
+
+def test_a_sub_nano_rate_is_rounded_up_once_per_request():
+    # 0.00875 USD per million tokens (a published cache-read price) is 8.75 nano-dollars a token:
+    # 3 tokens cost 26.25 nano-dollars, recorded as 27; never less than the truth.
+    price = Price.per_million(
+        {"input": "0.00875", "output": "1", "cache_write_5m": "1", "cache_write_1h": "1", "cache_read": "1"}
+    )
+    assert price.cost(Usage(input_tokens=3)) == 27
+    assert price.cost(Usage(input_tokens=4000)) == 35_000
 
 
 def test_config_overrides_a_price_and_marks_the_version():
@@ -149,16 +169,16 @@ def test_config_overrides_a_price_and_marks_the_version():
         "cache_write_1h": 5,
         "cache_read": "0.25",
     }
-    table = PriceTable.load([override])
-    price = table.get(SONNET_4, "anthropic")
-    assert price == Price(input=2500, output=12000, cache_write_5m=3125, cache_write_1h=5000, cache_read=250)
-    assert table.version.endswith("+config") and table.get(HAIKU_45, "anthropic") == PriceTable.load().get(
-        HAIKU_45, "anthropic"
-    )
+    table = PriceTable.load([override], ANTHROPIC)
+    quote = table.quote(SONNET_4, "anthropic", "claude-sonnet-4-0")
+    assert quote is not None and quote.source == "config"
+    assert quote.price == Price(2_500_000, 12_000_000, 3_125_000, 5_000_000, 250_000)
+    haiku = table.quote(HAIKU_45, "anthropic", "claude-haiku-4-5")
+    assert haiku is not None and haiku.source.startswith("genai-prices ") and haiku.price == _price(HAIKU_45)
 
 
 def test_long_context_tier_bills_the_whole_request():
-    price = PriceTable.load().get(SONNET_4, "anthropic")
+    price = _price(SONNET_4)
     assert price is not None
     # 150_000 uncached + 60_000 cache reads = 210_000 input tokens > 200_000: every token at the tier,
     # 150_000*6000 + 60_000*600 + 2_000*22500 = 900_000_000 + 36_000_000 + 45_000_000
@@ -168,5 +188,5 @@ def test_long_context_tier_bills_the_whole_request():
     # the reservation follows the tier of the estimate: 250_000*12000 (1 h write) + 1_000*22500
     assert price.worst_case(250_000, 1_000) == 3_022_500_000
     assert price.worst_case(1_000, 1_000) == 1_000 * 6000 + 1_000 * 15000
-    haiku = PriceTable.load().get(HAIKU_45, "anthropic")
+    haiku = _price(HAIKU_45)
     assert haiku is not None and haiku.long is None and haiku.cost(Usage(300_000, 0, 0, 0, 0)) == 300_000_000

@@ -38,6 +38,7 @@ database_url: {PG}/{database}
 redis_url: {REDIS}
 redis_prefix: "{prefix}"
 admin_key: ${{TEST_ADMIN_KEY}}
+listings: {{enabled: false}}  # tests count upstream calls: no background reads of model lists
 keys:
   refresh_interval: {REFRESH}
 ledger:

@@ -55,6 +55,8 @@ def gateway_config(
                 | {"cache_write_5m": 2.5, "cache_write_1h": 2.5, "cache_read": 1.25}
             ],
             "routing": ONE_CALL,  # tests/routing runs gateways with the default routing settings
+            # an operator's redirect (tests/routing/test_catalog_lifecycle.py)
+            "models": {"anthropic/claude-opus-4.1": {"redirect": "anthropic/claude-opus-4.8"}},
         }
     elif setup == "routing":
         config = _routing(upstream_url, breaker_failures)
@@ -70,6 +72,7 @@ def gateway_config(
         }
     if logging is not None:
         config["logging"] = dict(logging)
+    config["listings"] = {"enabled": False}  # tests count upstream calls: no background reads of model lists
     return yaml.dump(config, Dumper=_Dumper, sort_keys=False)
 
 

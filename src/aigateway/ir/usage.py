@@ -5,6 +5,8 @@ Invariant: the four buckets are disjoint. `input_tokens` excludes cache reads an
 `cache_creation_1h_input_tokens` is not a fifth bucket: it is the part of the cache writes made
 with the one-hour TTL (Anthropic's `cache_creation.ephemeral_1h_input_tokens`), priced higher than
 five-minute writes; the five-minute part is `cache_creation_input_tokens - cache_creation_1h_input_tokens`.
+`web_search_requests` counts server-side web searches the upstream ran (Anthropic's
+`server_tool_use.web_search_requests`), billed per search on top of the tokens.
 Stream usage is cumulative: later values overwrite earlier ones, they are never added (§5.4).
 """
 
@@ -23,6 +25,7 @@ class Usage:
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_creation_1h_input_tokens: int = 0
+    web_search_requests: int = 0
 
     def update_from_anthropic(self, usage: dict[str, Any] | None) -> None:
         """Overwrite with the non-null counters of an Anthropic `usage` object."""
@@ -32,6 +35,9 @@ class Usage:
             value = usage.get(name)
             if isinstance(value, int):
                 setattr(self, name, value)
+        tools = usage.get("server_tool_use")
+        if isinstance(tools, dict) and isinstance(tools.get("web_search_requests"), int):
+            self.web_search_requests = tools["web_search_requests"]
         split = usage.get("cache_creation")
         if isinstance(split, dict):
             one_hour = split.get("ephemeral_1h_input_tokens")

@@ -8,7 +8,9 @@ Invariants:
   reserved is settled to the actual usage, at the price of the route that answered;
 - a client that leaves cancels the request's upstream work at once, before and after the
   commit point (`_unless_gone`, relay.py);
-- a history holding signed reasoning never falls back to another model (`signed_history`).
+- a history holding signed reasoning never falls back to another model (`signed_history`);
+- a model the operator redirects is planned as its target; lifecycle headers and the successor
+  of a retired model are added on the way out (lifecycle.py).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from aigateway.asgi import ClientGone, Request
+from aigateway.errors import UpstreamError
 from aigateway.gateway import Gateway
 from aigateway.pipeline.accounting import Outcome, record
 from aigateway.pipeline.attempt import Streaming, Whole
 from aigateway.pipeline.exchange import Exchange
+from aigateway.pipeline.lifecycle import answer_headers, with_successor
 from aigateway.pipeline.relay import Ended, Ending, relay_stream
 from aigateway.routing.fallback import Attempts
 from aigateway.routing.options import GatewayOptions
@@ -49,6 +53,7 @@ async def serve(
     failing) and delivers the one that succeeded; the client leaving cancels whatever is under
     way. `max_output`: the most tokens the request may generate, None for one that generates
     nothing (count_tokens, embeddings: model permissions only, no spend reserved)."""
+    asked, model = model, gw.redirect(model)
     out.options = options = gw.routing_options(model, out.key.name, requested)
     plan = await admit(gw, gw.plan(model, options, signed_history=signed_history(body)), out, body, max_output)
     attempts: Attempts[Whole | Streaming] = Attempts(
@@ -59,16 +64,25 @@ async def serve(
         out.route = attempt.route  # a failure is recorded against the last route tried
         return await exchange.start(attempt)
 
-    attempt, opened = await _unless_gone(req, attempts.run(tracked))
-    await _deliver(gw, req, out, attempt, opened, ending)
+    try:
+        attempt, opened = await _unless_gone(req, attempts.run(tracked))
+    except UpstreamError as exc:
+        raise with_successor(gw, exc, out.route) from None
+    await _deliver(gw, req, out, attempt, opened, ending, answer_headers(gw, attempt.route, asked))
 
 
 async def _deliver(
-    gw: Gateway, req: Request, out: Outcome, attempt: Attempt, opened: Whole | Streaming, ending: Ending
+    gw: Gateway,
+    req: Request,
+    out: Outcome,
+    attempt: Attempt,
+    opened: Whole | Streaming,
+    ending: Ending,
+    notices: list[tuple[bytes, bytes]],
 ) -> None:
     """The answer of the attempt that reached its commit point, whole or relayed; the ledger row
     is written before the client has the answer's last byte."""
-    headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode()), *out.limit_headers]
+    headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode()), *out.limit_headers, *notices]
     if isinstance(opened, Whole):
         out.usage, out.stop_reason = opened.usage, opened.stop_reason
         _measure(gw, attempt, out, first=None)

@@ -5,8 +5,10 @@ Invariants:
   budget) before any counter moves, or takes from every counter at once (see `counters`);
 - a budgeted request reserves its worst case: `estimate_input_tokens(body)` at the dearest input
   rate of the price (a 1 h cache write; the long-context tier's when the estimate is above its
-  threshold) plus `max_tokens` at the output rate; `settle` replaces
-  the reservation with the actual cost, so spend plus reservations never exceeds the budget;
+  threshold) plus `max_tokens` at the output rate, for whichever model (every model the config,
+  the shipped table or genai-prices prices; routing/prices.py); `settle` replaces the reservation
+  with the actual cost, so spend plus reservations never exceeds the budget, server-side tool
+  fees (web searches, not known before the answer) aside;
 - every admitted request is settled exactly once, whatever happened (`Ticket.settled`);
 - a request runs as a plan of attempts (fallbacks): attempts the key may not make are dropped
   (`usable`), the reservation is the dearest worst case of those left, and the cost is settled
@@ -29,7 +31,7 @@ from aigateway.observability.logging import log
 from aigateway.policy.counters import Bucket, Counters, Spend, Verdict
 from aigateway.policy.keys import GatewayKey, KeyPolicy
 from aigateway.routing.catalog import Route
-from aigateway.routing.prices import Price, PriceTable, usd
+from aigateway.routing.prices import Price, PriceTable, Quote, usd
 
 # Input tokens the API adds beyond the body (the tool-use system prompt is a few hundred tokens).
 PREAMBLE_TOKENS = 1024
@@ -111,9 +113,14 @@ class Admission:
         self.prices = prices
         self._pending: set[asyncio.Task[None]] = set()
 
-    def price_for(self, route: Route) -> Price | None:
+    def quote(self, route: Route) -> Quote | None:
+        """The route's price now and where it comes from (routing/prices.py: PriceTable.quote)."""
         model = route.entry.id if route.entry is not None else route.model
-        return self.prices.get(model, route.provider)
+        return self.prices.quote(model, route.provider, route.upstream_model)
+
+    def price_for(self, route: Route) -> Price | None:
+        quote = self.quote(route)
+        return quote.price if quote is not None else None
 
     def refusal(self, key: GatewayKey, route: Route, *, spends: bool) -> str | None:
         """Why this key may not use this route, or None."""

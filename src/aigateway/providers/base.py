@@ -20,7 +20,7 @@ from aigateway.errors import InvalidRequest, UpstreamError, UpstreamUnavailable
 from aigateway.ir.events import Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
-from aigateway.routing.catalog import Route
+from aigateway.routing.catalog import ListedModel, Route
 from aigateway.settings import ProviderConfig
 
 
@@ -148,6 +148,26 @@ class Provider(abc.ABC):
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _unavailable(self.name, exc) from None
         return UpstreamResponse(resp, self.name)
+
+    async def _get(self, path: str, headers: dict[str, str], timeout: float) -> bytes:
+        """A GET answered 200, or UpstreamError/UpstreamUnavailable naming this provider."""
+        try:
+            async with self.session.get(
+                path.lstrip("/"), headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as resp:
+                body = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _unavailable(self.name, exc) from None
+        if resp.status != 200:
+            raise UpstreamError(
+                f"Upstream provider '{self.name}' answered {resp.status}", provider=self.name, status=502
+            )
+        return body
+
+    async def list_models(self, timeout: float) -> list[ListedModel]:
+        """The models this upstream says it serves, read from its own listing endpoint; an
+        upstream without one lists nothing. Called in the background only (routing/listings.py)."""
+        return []
 
     def wire_for(self, upstream_model: str) -> str:
         """The protocol this upstream speaks for `upstream_model` (one endpoint may serve Claude in

@@ -25,6 +25,14 @@ def no_checks(config: ProviderConfig) -> list[str]:
     return []
 
 
+def no_aliases(config: ProviderConfig) -> dict[str, str]:
+    return {}
+
+
+def as_given(model: str) -> str:
+    return model
+
+
 @dataclass(frozen=True, slots=True)
 class Descriptor:
     kind: str
@@ -38,3 +46,14 @@ class Descriptor:
     # Whether the gateway counts this upstream's tokens itself (its usage is not Anthropic's, so
     # streams and count_tokens need a tokenizer), or the upstream counts them.
     tokenizer: bool = True
+    # Pricing: genai-prices' provider id for this kind (None: the package does not price it), whether
+    # it runs on the operator's own hardware (zero cost unless config gives a price), and upstream
+    # ids the package knows under another model id (an Azure deployment -> the model it serves).
+    prices_id: str | None = None
+    self_hosted: bool = False
+    priced_as: Callable[[ProviderConfig], dict[str, str]] = no_aliases
+    # How the provider spells a model id the catalog does not know (`claude-sonnet-5.5` ->
+    # `claude-sonnet-5-5` for Anthropic), when its live model list does not say.
+    spell: Callable[[str], str] = as_given
+    # Whether the provider lists its models (Provider.list_models) for the background listing.
+    lists_models: bool = False

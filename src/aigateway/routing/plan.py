@@ -6,7 +6,8 @@ Resolution of one model id (`candidates`):
   upstream id (Anthropic, Bedrock and Vertex ids differ);
 - otherwise the first part must name a configured provider, which gets the rest as its model id
   (`openai/gpt-6-preview`, `mybox/qwen3`), mapped through the catalog entry of the provider's kind
-  when there is one (`eu/claude-sonnet-4.5` on an Anthropic-kind provider named `eu`);
+  when there is one (`eu/claude-sonnet-4.5` on an Anthropic-kind provider named `eu`), else in
+  the provider's own spelling (`spell`: its live model list, else its kind's rule);
 - anything else is a 400 (not `provider/model`) or a 404 (no such provider).
 
 A plan (`build_plan`) takes the primary model and then each fallback in `models`; per model the
@@ -58,7 +59,13 @@ def build_lanes(providers: Mapping[str, Provider]) -> dict[str, list[Lane]]:
     return lanes
 
 
-def candidates(model: str, kinds: Mapping[str, str], catalog: Catalog) -> list[Route]:
+def _as_given(provider: str, model: str) -> str:
+    return model
+
+
+def candidates(
+    model: str, kinds: Mapping[str, str], catalog: Catalog, spell: Callable[[str, str], str] = _as_given
+) -> list[Route]:
     entry = catalog.get(model)
     if entry is not None:
         served: dict[str, Route] = {}
@@ -77,8 +84,8 @@ def candidates(model: str, kinds: Mapping[str, str], catalog: Catalog) -> list[R
             raise NotFound(f"model: '{model}' is served by {', '.join(entry.providers)}; none is configured")
         raise NotFound(f"model: provider '{prefix}' is not configured on this gateway")
     kind_entry = catalog.get(f"{kinds[prefix]}/{rest}")
-    upstream = kind_entry.providers.get(kinds[prefix], rest) if kind_entry else rest
-    return [Route(model, prefix, upstream, kind_entry)]
+    mapped = kind_entry.providers.get(kinds[prefix]) if kind_entry else None
+    return [Route(model, prefix, mapped or spell(prefix, rest), kind_entry)]
 
 
 def build_plan(
@@ -91,6 +98,7 @@ def build_plan(
     health: Health,
     cost: Callable[[Route], float | None] = lambda route: None,
     signed_history: bool = False,
+    spell: Callable[[str, str], str] = _as_given,
 ) -> list[Attempt]:
     """`signed_history`: the conversation carries signed reasoning, which only the model that
     signed it accepts (known-gateway-bugs row 13), so fallback models are left out; other
@@ -100,7 +108,7 @@ def build_plan(
     models = [model] if signed_history else [model, *(options.models or [])]
     for i, name in enumerate(models):
         try:
-            routes = candidates(name, kinds, catalog)
+            routes = candidates(name, kinds, catalog, spell)
         except GatewayError as exc:
             if i == 0:
                 first_error = exc  # the primary cannot be served; its fallbacks may

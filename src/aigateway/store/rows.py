@@ -38,6 +38,7 @@ class LedgerRow(NamedTuple):
     attempts: int = 0  # upstream calls made
     end_user: str | None = None  # providerOptions.gateway.user
     tags: str | None = None  # providerOptions.gateway.tags, comma-separated
+    web_search_requests: int = 0  # server-side web searches, billed per search
 
     @classmethod
     def build(
@@ -86,4 +87,5 @@ class LedgerRow(NamedTuple):
             attempts=attempts,
             end_user=end_user,
             tags=",".join(tags) if tags else None,
+            web_search_requests=u.web_search_requests,
         )

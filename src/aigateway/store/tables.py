@@ -57,6 +57,8 @@ ledger = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("end_user", String(200), nullable=True),
     Column("tags", Text, nullable=True),
+    # Migration 0005: fees beyond tokens, each its own bucket (their cost is in cost_nanousd).
+    Column("web_search_requests", Integer, nullable=False, server_default="0"),
     Index("ix_ledger_created_at", "created_at"),
     Index("ix_ledger_key_created", "key_id", "created_at"),
     Index("ix_ledger_model_created", "model", "created_at"),

@@ -46,7 +46,7 @@ def test_model_permissions_and_cost(gateway, upstream):
     upstream.expect(Reply.replay(fixtures.exchange("anthropic", "prompt-cache-sync", 1)))
     raw = oai(gateway, priced).chat.completions.with_raw_response.create(model=MODEL, messages=PROMPT)
     row = gateway.ledger_row(raw.headers["request-id"])
-    # the same answer costs the same through either door (tests/test_limits.py)
+    # the same answer costs the same through either door (tests/policy/test_limits.py)
     assert row["cost_nanousd"] == 18_710_250 and row["endpoint"] == "chat_completions"
 
 

@@ -1,9 +1,13 @@
 """`GET /v1/models` and `GET /v1/models/{id}` in Anthropic's shape (spec §8).
 
-Each model object carries one field beyond Anthropic's: `pricing`, per configured provider, USD per
-million tokens for each usage bucket and the price table's version.
-Lists the catalog's `creator/model` ids that a configured provider can serve; pagination follows
-the API: `limit` (1..1000, default 20), `after_id`, `before_id`, with `has_more`/`first_id`/`last_id`.
+Lists every model a configured provider serves: the catalog's `creator/model` ids, and the models
+a provider's own list names that the catalog does not know, as `provider/id` (routing/inventory.py).
+Beyond Anthropic's fields (`max_input_tokens` and `max_tokens` where known), each model carries
+`pricing`: per configured provider, USD per million tokens for each usage bucket (web searches per
+1,000) and the price's `source` (`genai-prices <version>`, `config`, `aigateway <version>` for the
+shipped table, `self-hosted`); and `lifecycle`: per provider, its status, retirement date and
+successor. Pagination follows the API: `limit` (1..1000, default 20), `after_id`, `before_id`,
+with `has_more`/`first_id`/`last_id`.
 """
 
 from __future__ import annotations
@@ -15,29 +19,27 @@ import msgspec
 from aigateway.asgi import Request
 from aigateway.errors import InvalidRequest, NotFound
 from aigateway.gateway import Gateway
-from aigateway.routing.catalog import CatalogModel
-from aigateway.routing.plan import matching
+from aigateway.routing.inventory import Served
 
 
-def _info(gw: Gateway, m: CatalogModel) -> dict[str, object]:
-    info: dict[str, object] = {"type": "model", "id": m.id, "display_name": m.display_name, "created_at": m.created_at}
-    # Our addition to Anthropic's shape: USD per million tokens for each configured provider.
-    prices = gw.admission.prices
-    info["pricing"] = {
-        provider: {"currency": "USD", "unit": "per_million_tokens", "version": prices.version, **p.per_million_view()}
-        for provider, p in prices.for_model(m.id).items()
-        if provider in gw.providers
+def info(s: Served) -> dict[str, object]:
+    m = s.model
+    doc: dict[str, object] = {"type": "model", "id": m.id, "display_name": m.display_name, "created_at": m.created_at}
+    if s.context_window:
+        doc["max_input_tokens"] = s.context_window
+    if s.max_output:
+        doc["max_tokens"] = s.max_output
+    doc["pricing"] = {
+        o.provider: {"currency": "USD", "unit": "per_million_tokens", "source": o.quote.source}
+        | o.quote.price.per_million_view()
+        for o in s.offers
+        if o.quote is not None
     }
-    return info
-
-
-def _is_served(gw: Gateway, m: CatalogModel) -> bool:
-    """A configured provider can serve it: one named as the entry says, or of that kind."""
-    return any(matching(p, gw.kinds) for p in m.providers)
-
-
-def _served(gw: Gateway) -> list[CatalogModel]:
-    return [m for m in gw.catalog.models if _is_served(gw, m)]
+    doc["lifecycle"] = {
+        o.provider: {"status": o.status, "retires": str(o.retires) if o.retires else None, "successor": o.successor}
+        for o in s.offers
+    }
+    return doc
 
 
 async def list_models(gw: Gateway, req: Request) -> None:
@@ -48,8 +50,8 @@ async def list_models(gw: Gateway, req: Request) -> None:
         raise InvalidRequest("limit: Input should be a valid integer") from None
     if not 1 <= limit <= 1000:
         raise InvalidRequest("limit: Input should be between 1 and 1000")
-    models = _served(gw)
-    ids = [m.id for m in models]
+    models = gw.served_models()
+    ids = [s.model.id for s in models]
     start, stop = 0, len(models)
     if "after_id" in params:
         start = _position(ids, params["after_id"], "after_id") + 1
@@ -59,10 +61,10 @@ async def list_models(gw: Gateway, req: Request) -> None:
     page = models[start : min(stop, start + limit)]
     has_more = (start + len(page) < stop) if "before_id" not in params else start > 0
     body = {
-        "data": [_info(gw, m) for m in page],
+        "data": [info(s) for s in page],
         "has_more": has_more,
-        "first_id": page[0].id if page else None,
-        "last_id": page[-1].id if page else None,
+        "first_id": page[0].model.id if page else None,
+        "last_id": page[-1].model.id if page else None,
     }
     await req.respond(200, msgspec.json.encode(body))
 
@@ -74,8 +76,15 @@ def _position(ids: list[str], model_id: str, field: str) -> int:
         raise InvalidRequest(f"{field}: unknown model id '{model_id}'") from None
 
 
-async def get_model(gw: Gateway, req: Request, model_id: str) -> None:
+def find(gw: Gateway, model_id: str) -> Served | None:
+    """A served model by its id or a catalog alias."""
     entry = gw.catalog.get(model_id)
-    if entry is None or not _is_served(gw, entry):
+    wanted = entry.id if entry is not None else model_id
+    return next((s for s in gw.served_models() if s.model.id == wanted), None)
+
+
+async def get_model(gw: Gateway, req: Request, model_id: str) -> None:
+    found = find(gw, model_id)
+    if found is None:
         raise NotFound(f"model: {model_id}")
-    await req.respond(200, msgspec.json.encode(_info(gw, entry)))
+    await req.respond(200, msgspec.json.encode(info(found)))

@@ -4,8 +4,8 @@ Which shape a caller gets: a request with an `anthropic-version` or `x-api-key` 
 Anthropic SDK and Claude Code send the first, and only Anthropic clients use the second) gets
 Anthropic's (frontends/anthropic/models.py); any other (OpenAI SDKs send neither) gets OpenAI's
 `{"object": "list", "data": [{"id", "object": "model", "created", "owned_by"}]}`, unpaginated as
-OpenAI's is. `created` is the catalog's release date as Unix seconds, `owned_by` the creator
-part of the `creator/model` id.
+OpenAI's is, the same models in the same order (routing/inventory.py). `created` is the release
+date as Unix seconds, `owned_by` the first part of the id.
 """
 
 from __future__ import annotations
@@ -17,25 +17,24 @@ import msgspec
 from aigateway.asgi import Request
 from aigateway.errors import NotFound
 from aigateway.gateway import Gateway
-from aigateway.routing.catalog import CatalogModel
+from aigateway.routing.inventory import Served
 
 
-def _info(m: CatalogModel) -> dict[str, object]:
+def _info(s: Served) -> dict[str, object]:
+    m = s.model
     created = int(datetime.fromisoformat(m.created_at.replace("Z", "+00:00")).timestamp())
     return {"id": m.id, "object": "model", "created": created, "owned_by": m.id.partition("/")[0]}
 
 
-def _served(gw: Gateway, m: CatalogModel) -> bool:
-    return any(p in gw.providers for p in m.providers)
-
-
 async def list_models(gw: Gateway, req: Request) -> None:
-    data = [_info(m) for m in gw.catalog.models if _served(gw, m)]
+    data = [_info(s) for s in gw.served_models()]
     await req.respond(200, msgspec.json.encode({"object": "list", "data": data}))
 
 
 async def get_model(gw: Gateway, req: Request, model_id: str) -> None:
     entry = gw.catalog.get(model_id)
-    if entry is None or not _served(gw, entry):
+    wanted = entry.id if entry is not None else model_id
+    found = next((s for s in gw.served_models() if s.model.id == wanted), None)
+    if found is None:
         raise NotFound(f"model: The model '{model_id}' does not exist on this gateway")
-    await req.respond(200, msgspec.json.encode(_info(entry)))
+    await req.respond(200, msgspec.json.encode(_info(found)))

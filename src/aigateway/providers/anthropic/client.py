@@ -15,14 +15,17 @@ import msgspec
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
+from aigateway.providers.anthropic import wire
 from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
 from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, UpstreamResponse
+from aigateway.routing.catalog import ListedModel
 
 DEFAULT_VERSION = "2023-06-01"
 _FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry", "request-id")
+_MAX_PAGES = 20  # of 1,000 models each
 
 
 class AnthropicProvider(ServesClaude):
@@ -34,6 +37,21 @@ class AnthropicProvider(ServesClaude):
             "content-type": "application/json",
             "accept": "text/event-stream" if stream else "application/json",
         }
+
+    async def list_models(self, timeout: float) -> list[ListedModel]:
+        """`GET /v1/models`, page after page (`after_id`)."""
+        headers = {"x-api-key": self.config.api_key or "", "anthropic-version": DEFAULT_VERSION, **self.config.headers}
+        models: list[ListedModel] = []
+        after = ""
+        for _ in range(_MAX_PAGES):
+            page = wire.decode_model_page(await self._get(f"v1/models?limit=1000{after}", headers, timeout))
+            models += [
+                ListedModel(m.id, m.display_name, m.created_at, m.max_input_tokens, m.max_tokens) for m in page.data
+            ]
+            if not page.has_more or not page.last_id:
+                break
+            after = f"&after_id={page.last_id}"
+        return models
 
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         headers = dict(request.headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from aigateway.providers.descriptor import Descriptor
@@ -17,6 +18,14 @@ def _build(name: str, config: ProviderConfig) -> Provider:
     return AnthropicProvider(name, config)
 
 
+_VERSION_DOT = re.compile(r"(?<=\d)\.(?=\d)")
+
+
+def spell(model: str) -> str:
+    """Anthropic's ids have dashes where versions have dots elsewhere: claude-sonnet-5.5 -> claude-sonnet-5-5."""
+    return _VERSION_DOT.sub("-", model)
+
+
 DESCRIPTORS = [
     Descriptor(
         kind="anthropic",
@@ -26,5 +35,8 @@ DESCRIPTORS = [
         build=_build,
         telemetry_name="anthropic",
         tokenizer=False,  # usage comes in Anthropic's shape; count_tokens is Anthropic's own
+        prices_id="anthropic",
+        spell=spell,
+        lists_models=True,  # GET /v1/models
     )
 ]

@@ -20,6 +20,9 @@ def apply_usage(usage: Usage, counts: wire.Usage | None) -> None:
         usage.cache_read_input_tokens = counts.cache_read_input_tokens
     if counts.cache_creation_input_tokens is not None:
         usage.cache_creation_input_tokens = counts.cache_creation_input_tokens
+    tools = counts.server_tool_use
+    if tools is not None and tools.web_search_requests is not None:
+        usage.web_search_requests = tools.web_search_requests
     split = counts.cache_creation
     if split is not None and split.ephemeral_1h_input_tokens is not None:
         usage.cache_creation_1h_input_tokens = split.ephemeral_1h_input_tokens

@@ -24,6 +24,10 @@ class CacheCreation(_Wire):
     ephemeral_1h_input_tokens: int | None = None
 
 
+class ServerToolUse(_Wire):
+    web_search_requests: int | None = None
+
+
 class Usage(_Wire):
     """A Message's `usage`, or a `message_delta`'s cumulative one (null counters: not given)."""
 
@@ -32,6 +36,7 @@ class Usage(_Wire):
     cache_read_input_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     cache_creation: CacheCreation | None = None
+    server_tool_use: ServerToolUse | None = None
 
 
 class MessageHead(_Wire):
@@ -81,3 +86,22 @@ decode_message_delta = msgspec.json.Decoder(MessageDeltaEvent).decode
 decode_error = msgspec.json.Decoder(ErrorEvent).decode
 decode_block_head = msgspec.json.Decoder(BlockHead).decode
 decode_answer = msgspec.json.Decoder(Answer).decode
+
+
+class ModelInfo(_Wire):
+    """One entry of `GET /v1/models` (the SDK's `types/model_info.py`)."""
+
+    id: str
+    display_name: str | None = None
+    created_at: str | None = None
+    max_input_tokens: int | None = None
+    max_tokens: int | None = None
+
+
+class ModelPage(_Wire):
+    data: list[ModelInfo] = []
+    has_more: bool = False
+    last_id: str | None = None
+
+
+decode_model_page = msgspec.json.Decoder(ModelPage).decode

@@ -30,5 +30,6 @@ DESCRIPTORS = [
         build=_build,
         telemetry_name="aws.bedrock",
         config=BedrockConfig,
+        prices_id="aws",  # the package knows the `us.`/`eu.`/`apac.`/`global.` inference profiles
     )
 ]

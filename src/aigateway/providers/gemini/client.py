@@ -25,13 +25,13 @@ from aigateway.providers.base import (
     TranslatingProvider,
     UpstreamResponse,
 )
-from aigateway.providers.gemini import embeddings
+from aigateway.providers.gemini import embeddings, wire
 from aigateway.providers.gemini.errors import map_error
 from aigateway.providers.gemini.request import from_ir
 from aigateway.providers.gemini.response import to_ir
 from aigateway.providers.gemini.stream import GeminiStreamDecoder
 from aigateway.providers.gemini.usage import total_tokens
-from aigateway.routing.catalog import Route
+from aigateway.routing.catalog import ListedModel, Route
 from aigateway.tokens import COUNT_HEADER, get_encoding
 
 _encode = msgspec.json.encode
@@ -48,6 +48,22 @@ class GeminiProvider(TranslatingProvider):
 
     async def _auth_headers(self) -> dict[str, str]:
         return {"x-goog-api-key": self.config.api_key or ""}
+
+    async def list_models(self, timeout: float) -> list[ListedModel]:
+        """`GET models`, page after page, keeping the models that generate content."""
+        headers = {**self.config.headers, **await self._auth_headers()}
+        models: list[ListedModel] = []
+        token = ""
+        for _ in range(20):
+            page = wire.decode_model_page(await self._get(f"models?pageSize=1000{token}", headers, timeout))
+            for m in page.models:
+                if "generateContent" in m.supported_generation_methods:
+                    name = m.name.removeprefix("models/")
+                    models.append(ListedModel(name, m.display_name, None, m.input_token_limit, m.output_token_limit))
+            if not page.next_page_token:
+                break
+            token = f"&pageToken={quote(page.next_page_token, safe='')}"
+        return models
 
     def prepare(self, request: MessagesRequest, upstream_model: str) -> Prepared:
         body, warnings = from_ir(request, upstream_model, self.name)

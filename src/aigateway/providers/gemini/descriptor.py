@@ -25,5 +25,7 @@ DESCRIPTORS = [
         auth="key",
         build=_build,
         telemetry_name="gcp.gemini",
+        prices_id="google",
+        lists_models=True,  # GET models
     )
 ]

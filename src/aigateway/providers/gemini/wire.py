@@ -110,3 +110,21 @@ CHUNK = msgspec.json.Decoder(StreamChunk)
 ERROR = msgspec.json.Decoder(ErrorBody | list[ErrorBody])  # the envelope, or a list holding it
 COUNT = msgspec.json.Decoder(CountTokensResponse)
 EMBEDDINGS = msgspec.json.Decoder(BatchEmbedContentsResponse)
+
+
+class ModelInfo(msgspec.Struct, rename="camel", gc=False):
+    """One entry of `GET models` (the API reference's `Model` resource), cut to what is read."""
+
+    name: str  # "models/gemini-2.5-pro"
+    display_name: str | None = None
+    input_token_limit: int | None = None
+    output_token_limit: int | None = None
+    supported_generation_methods: list[str] = []
+
+
+class ModelPage(msgspec.Struct, rename="camel", gc=False):
+    models: list[ModelInfo] = []
+    next_page_token: str | None = None
+
+
+decode_model_page = msgspec.json.Decoder(ModelPage).decode

@@ -25,11 +25,13 @@ from aigateway.providers.base import (
 )
 from aigateway.providers.openai.config import AzureConfig
 from aigateway.providers.openai.errors import map_error
+from aigateway.providers.openai.listing import read_models
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.request import from_ir
 from aigateway.providers.openai.response import read, to_ir
 from aigateway.providers.openai.stream import OpenAIChatStreamDecoder
 from aigateway.providers.openai.tap import ChatStreamTap, read_usage
+from aigateway.routing.catalog import ListedModel
 from aigateway.settings import ProviderConfig
 
 _encode = msgspec.json.encode
@@ -54,6 +56,11 @@ class OpenAIProvider(TranslatingProvider):
             else:
                 headers["authorization"] = "Bearer " + key
         self._headers = headers
+
+    async def list_models(self, timeout: float) -> list[ListedModel]:
+        """`GET /models`: OpenAI's, and every compatible server's (a local Ollama's pulled models)."""
+        headers = {k: v for k, v in self._headers.items() if k != "content-type"}
+        return read_models(await self._get("models", headers, timeout))
 
     def _path(self, upstream_model: str) -> str:
         return self.path_for(upstream_model, "chat/completions")

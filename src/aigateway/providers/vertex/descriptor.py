@@ -37,5 +37,6 @@ DESCRIPTORS = [
         telemetry_name="gcp.vertex_ai",
         config=VertexConfig,
         checks=_checks,
+        prices_id="google",  # Gemini and Claude (`claude-opus-4-5@20251101`) ids alike
     )
 ]
