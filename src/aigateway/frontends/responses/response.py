@@ -10,7 +10,8 @@
 - status: `completed`, or `incomplete` with `incomplete_details.reason` `max_output_tokens`
   (the output limit or the context window) or `content_filter` (a refusal);
 - usage: OpenAI counts cached tokens inside `input_tokens`, so the three disjoint Anthropic
-  buckets are summed, the cache read reported as `input_tokens_details.cached_tokens`.
+  buckets are summed, the cache read reported as `input_tokens_details.cached_tokens` and the
+  cache write as `cache_write_tokens` (both required by the SDK's `ResponseUsage`).
 """
 
 from __future__ import annotations
@@ -110,7 +111,10 @@ def usage_of(usage: Usage, reasoning_tokens: int = 0) -> dict[str, Any]:
     prompt = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": usage.cache_read_input_tokens},
+        "input_tokens_details": {
+            "cached_tokens": usage.cache_read_input_tokens,
+            "cache_write_tokens": usage.cache_creation_input_tokens,
+        },
         "output_tokens": usage.output_tokens,
         "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
         "total_tokens": prompt + usage.output_tokens,
