@@ -34,10 +34,7 @@ def test_claude_answers_read_as_the_recording_says(ex, mode, oai, gateway, api_k
     upstream.expect(Reply.replay(ex))
     model = "anthropic/" + ex.request_json()["model"]
     body = {"model": model, "input": "Hello", "max_output_tokens": 100, "reasoning": {"summary": "auto"}}
-    if mode == "stream":
-        response = final(stream(gateway.url, api_key, body)[0])
-    else:
-        response = oai.responses.create(**body)
+    response = final(stream(gateway.url, api_key, body)[0]) if mode == "stream" else oai.responses.create(**body)
     got = read(response)
     assert got.text == want.text
     assert got.summary == want.thinking
