@@ -31,6 +31,8 @@ from aigateway.frontends.openai import models as openai_models
 from aigateway.frontends.openai import routes as openai_routes
 from aigateway.frontends.openai.errors import error_body as openai_error_body
 from aigateway.frontends.openai.errors import send_error as send_openai_error
+from aigateway.frontends.responses import models as responses_models
+from aigateway.frontends.responses import routes as responses_routes
 from aigateway.gateway import Gateway
 from aigateway.observability import tracing
 from aigateway.observability.logging import log
@@ -57,6 +59,8 @@ _KEYED: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/messages/count_tokens"): routes.count_tokens,
     ("POST", "/v1/chat/completions"): openai_routes.chat_completions,
     ("POST", "/v1/embeddings"): openai_routes.embeddings,
+    ("POST", "/v1/responses"): responses_routes.responses,
+    ("POST", "/v1/responses/input_tokens"): responses_routes.input_tokens,
 }
 _OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
     ("GET", "/v1/usage"): usage.get_usage,  # authenticates itself: admin key or gateway key
@@ -66,6 +70,10 @@ _OPEN: dict[tuple[str, str], Callable[[Gateway, Request], Awaitable[None]]] = {
     ("GET", "/health"): health.get_health,
     ("HEAD", "/health"): health.get_health,
 }
+
+
+def _openai_envelope(req: Request) -> bool:
+    return openai_routes.is_openai_door(req) or responses_routes.is_responses_door(req)
 
 
 class App:
@@ -80,6 +88,8 @@ class App:
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+        elif kind == "websocket":  # the Responses API's WebSocket mode is not served: HTTP it is
+            await responses_routes.refuse_websocket(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
@@ -96,14 +106,14 @@ class App:
             await self._dispatch(gw, req)
         except GatewayError as exc:
             if not started:
-                await (send_openai_error if openai_routes.is_openai_door(req) else send_error)(req, exc)
+                await (send_openai_error if _openai_envelope(req) else send_error)(req, exc)
         except ClientGone:
             pass
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": req.id, "path": req.path}})
             if not started:
                 body = error_body("api_error", "Internal gateway error", req.id)
-                if openai_routes.is_openai_door(req):
+                if _openai_envelope(req):
                     body = openai_error_body("Internal gateway error", "server_error", None)
                 await req.respond(500, body)
 
@@ -124,12 +134,18 @@ class App:
         if path.startswith(dashboard.PREFIX):
             await dashboard.dispatch(gw, req)
             return
+        if path == "/v1/responses" and req.headers.get(b"upgrade", b"").lower() == b"websocket":
+            await responses_routes.refuse_http_upgrade(gw, req)
+            return
         if path == "/" and method == "HEAD":  # Claude Code's connectivity probe
             await req.respond(200, b"", content_type=None)
             return
         if method == "GET" and path.startswith("/v1/models"):
             await gw.authenticate(req)
             shape = openai_models if openai_routes.is_openai_door(req) else models
+            if responses_models.wants_catalog(req):
+                await responses_models.list_models(gw, req)  # Codex's catalog, and OpenAI's list
+                return
             if path == "/v1/models":
                 await shape.list_models(gw, req)
                 return

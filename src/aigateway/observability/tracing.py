@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 _OPERATIONS = {
     "messages": "chat",
     "chat_completions": "chat",
+    "responses": "chat",
     "count_tokens": "count_tokens",
+    "responses_input_tokens": "count_tokens",
     "embeddings": "embeddings",
 }
 

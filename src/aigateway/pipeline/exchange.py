@@ -42,7 +42,7 @@ class Exchange(abc.ABC):
         self.req = req
 
     async def start(self, attempt: Attempt) -> Whole | Streaming:
-        if attempt.lane.provider.wire_for(attempt.route.upstream_model) == self.protocol:
+        if attempt.lane.provider.speaks(self.protocol, attempt.route.upstream_model):
             return await self._passthrough(attempt.route, attempt.lane.provider)
         return await self.translated(attempt.route, attempt.lane.provider)
 

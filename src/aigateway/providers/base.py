@@ -174,6 +174,12 @@ class Provider(abc.ABC):
         Anthropic's format and other models in its own, as Bedrock and Vertex do)."""
         return self.wire
 
+    def speaks(self, protocol: str, upstream_model: str) -> bool:
+        """Whether this upstream serves `protocol` for `upstream_model` natively, so a request in
+        it can pass through (its own wire, or a second one it also serves, as OpenAI serves both
+        Chat Completions and the Responses API)."""
+        return self.wire_for(upstream_model) == protocol
+
     @abc.abstractmethod
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         """Forward a request already in this provider's wire protocol."""

@@ -29,6 +29,7 @@ from aigateway.providers.openai.listing import read_models
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.request import from_ir
 from aigateway.providers.openai.response import read, to_ir
+from aigateway.providers.openai.responses_tap import ResponsesStreamTap, is_response_object, read_response_usage
 from aigateway.providers.openai.stream import OpenAIChatStreamDecoder
 from aigateway.providers.openai.tap import ChatStreamTap, read_usage
 from aigateway.routing.catalog import ListedModel
@@ -62,11 +63,17 @@ class OpenAIProvider(TranslatingProvider):
         headers = {k: v for k, v in self._headers.items() if k != "content-type"}
         return read_models(await self._get("models", headers, timeout))
 
+    def speaks(self, protocol: str, upstream_model: str) -> bool:
+        """Chat Completions always; the Responses API where the profile says the server has it."""
+        return super().speaks(protocol, upstream_model) or (protocol == "responses" and self.profile.responses)
+
     def _path(self, upstream_model: str) -> str:
         return self.path_for(upstream_model, "chat/completions")
 
     def path_for(self, upstream_model: str, endpoint: str) -> str:
         """Azure names the deployment in the path; every other kind posts relative to its base URL."""
+        if self.kind == "azure" and endpoint.startswith("responses"):
+            return f"openai/v1/{endpoint}"  # Azure's v1 API: the deployment is the body's model
         if self.kind == "azure":
             deployment = quote(upstream_model, safe="")
             return f"openai/deployments/{deployment}/{endpoint}?api-version={self._api_version}"
@@ -99,10 +106,13 @@ class OpenAIProvider(TranslatingProvider):
         )
 
     def passthrough_tap(self, request: PassthroughRequest) -> StreamRelay:
+        if _is_responses(request.path):
+            return ResponsesStreamTap()
         return ChatStreamTap(hide_usage=request.hide_usage)
 
     def passthrough_usage(self, body: bytes) -> tuple[Usage | None, str | None]:
-        return read_usage(body)
+        """A `chat.completion`, or a Responses API `response` (the object says which)."""
+        return read_response_usage(body) if is_response_object(body) else read_usage(body)
 
     def passthrough_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """The upstream's own error body goes back unchanged (the client speaks its protocol),
@@ -114,3 +124,7 @@ class OpenAIProvider(TranslatingProvider):
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         return map_error(self.name, status, body, {k.lower(): v for k, v in headers.items()}, self.config.api_key)
+
+
+def _is_responses(path: str) -> bool:
+    return path.split("?", 1)[0].rstrip("/").endswith("/responses") or path.startswith("responses")

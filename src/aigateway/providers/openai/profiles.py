@@ -35,6 +35,7 @@ class Profile:
     reasoning_history: bool = False  # wants earlier reasoning back as assistant `reasoning_content`
     pdf: bool = False  # takes PDFs as `file` content parts
     think_tags: bool = True  # reasoning may arrive inline as <think>...</think> in content
+    responses: bool = False  # also serves OpenAI's Responses API (`POST /responses`) for every model
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -47,6 +48,7 @@ _OPENAI = Profile(
     no_sampling_when_reasoning=True,
     pdf=True,
     think_tags=False,
+    responses=True,
 )
 
 PROFILES: dict[str, Profile] = {

@@ -1,0 +1,160 @@
+"""A Responses API body (`POST /v1/responses`) to the core request (ir), for upstreams that do
+not serve the Responses API themselves. Field names: openai-python
+`types/responses/response_create_params.py`.
+
+Invariants of the result:
+- `instructions`, then `system`/`developer` messages, make the system prompt; input items make
+  the turns (items.py); tools and `tool_choice` as tools.py says;
+- `max_output_tokens` is the core's `max_tokens` (the Responses API makes it optional:
+  `DEFAULT_MAX_OUTPUT` then); `reasoning.effort` is a thinking budget below it, from the same
+  table as the Chat door's `reasoning_effort` (`none` disables thinking);
+- `text.format` `json_schema` is the core's structured output (a 400 on a model without it);
+  `json_object` is the upstream's JSON mode where it has one, else a 400;
+- the gateway keeps no responses on translated routes: `previous_response_id` is a 400 saying
+  so, and `store` (true unless the client said false) is named in `dropped`, as is every other
+  field the core cannot carry; nothing is forwarded as if it were another protocol's field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from aigateway.errors import InvalidRequest
+from aigateway.frontends.responses.items import Conversation
+from aigateway.frontends.responses.sealing import Sealer
+from aigateway.frontends.responses.tools import Toolbox, tool_choice, toolbox
+from aigateway.ir.messages import MessagesRequest, OutputConfig, TextBlock, Thinking
+
+DEFAULT_MAX_OUTPUT = 16384  # Codex and the Agents SDK send no limit; Anthropic requires one
+# reasoning.effort -> thinking budget: the Chat door's table (Anthropic's least budget is 1024)
+EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
+# Read by the door itself or mapped below; every other field is named as dropped.
+_HANDLED = {
+    "model", "input", "instructions", "stream", "max_output_tokens", "temperature", "top_p", "tools",
+    "tool_choice", "parallel_tool_calls", "reasoning", "text", "safety_identifier", "user", "store",
+    "previous_response_id", "include", "stream_options",
+}  # fmt: skip
+_KNOWN_INCLUDES = {"reasoning.encrypted_content"}
+
+
+@dataclass
+class Translated:
+    request: MessagesRequest
+    dropped: list[str]
+    box: Toolbox
+    seal: bool  # include asks for reasoning.encrypted_content
+    summary: bool  # reasoning.summary asks for the model's thinking as summary text
+
+
+def to_ir(raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, *, json_mode: bool) -> Translated:
+    """The typed request for one upstream model; a 400 names the first wrong field."""
+    if raw.get("previous_response_id") is not None:
+        raise InvalidRequest(
+            f"previous_response_id: the gateway does not keep responses for model '{model}'; "
+            "send the whole conversation in input (with store: false)"
+        )
+    box = toolbox(raw.get("tools"))
+    conversation = Conversation(box, sealer, upstream_model)
+    instructions = raw.get("instructions")
+    if instructions is not None:
+        conversation.system += [TextBlock(text=t) for t in _instructions(instructions)]
+    conversation.add_all(raw.get("input"))
+    if not conversation.turns:
+        raise InvalidRequest("input: at least one user or assistant item is required")
+    max_tokens = _max_output(raw.get("max_output_tokens"))
+    reasoning = _object(raw.get("reasoning"), "reasoning")
+    request = MessagesRequest(
+        model=model,
+        max_tokens=max_tokens,
+        messages=conversation.turns,
+        system=conversation.system or None,
+        stream=bool(raw.get("stream")),
+        temperature=_typed(raw.get("temperature"), float, "temperature"),
+        top_p=_typed(raw.get("top_p"), float, "top_p"),
+        tools=box.tools or None,
+        tool_choice=tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"), box),
+        thinking=_thinking(reasoning.get("effort"), max_tokens),
+        user_id=_typed(raw.get("safety_identifier") or raw.get("user"), str, "safety_identifier"),
+    )
+    _text_format(request, _object(raw.get("text"), "text").get("format"), json_mode=json_mode)
+    include = _typed(raw.get("include"), list[str], "include") or []
+    return Translated(
+        request=request,
+        dropped=_dropped(raw, include) + box.dropped,
+        box=box,
+        seal="reasoning.encrypted_content" in include,
+        summary=reasoning.get("summary") not in (None, "none"),
+    )
+
+
+def _dropped(raw: dict[str, Any], include: list[str]) -> list[str]:
+    dropped = [name for name in raw if name not in _HANDLED]
+    if raw.get("store") is not False:
+        dropped.append("store")  # the gateway keeps nothing on translated routes
+    return dropped + [f"include[].{i}" for i in include if i not in _KNOWN_INCLUDES]
+
+
+def _typed(value: Any, kind: Any, path: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"{path}: {str(exc).partition(' - at ')[0]}") from None
+
+
+def _object(value: Any, path: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{path}: must be an object")
+    return value
+
+
+def _instructions(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    raise InvalidRequest("instructions: must be a string")
+
+
+def _max_output(value: Any) -> int:
+    if value is None:
+        return DEFAULT_MAX_OUTPUT
+    limit: int = _typed(value, int, "max_output_tokens")
+    if limit < 1:
+        raise InvalidRequest("max_output_tokens: must be at least 1")
+    return limit
+
+
+def _thinking(effort: Any, max_tokens: int) -> Thinking | None:
+    if effort is None:
+        return None
+    if effort == "none":
+        return Thinking(type="disabled")
+    budget = EFFORT_BUDGET.get(effort) if isinstance(effort, str) else None
+    if budget is None:
+        raise InvalidRequest(f"reasoning.effort: must be one of none, {', '.join(EFFORT_BUDGET)}")
+    if max_tokens <= 1024:
+        raise InvalidRequest("reasoning.effort: needs max_output_tokens above 1024 (the least thinking budget)")
+    return Thinking(type="enabled", budget_tokens=min(budget, max_tokens - 1))
+
+
+def _text_format(request: MessagesRequest, fmt: Any, *, json_mode: bool) -> None:
+    """`text.format` (ResponseFormatTextConfigParam): text, json_schema or json_object."""
+    kind = fmt.get("type") if isinstance(fmt, dict) else None if fmt is None else "?"
+    if kind in (None, "text"):
+        return
+    if kind == "json_schema":
+        schema = fmt.get("schema")
+        if not isinstance(schema, dict):
+            raise InvalidRequest("text.format.schema: Field required")
+        request.output_config = OutputConfig(format={"type": "json_schema", "schema": schema})
+    elif kind == "json_object" and json_mode:
+        request.response_format = {"type": "json_object"}
+    elif kind == "json_object":
+        raise InvalidRequest("text.format: json_object needs a model with a JSON mode; use json_schema")
+    else:
+        raise InvalidRequest("text.format.type: must be text, json_schema or json_object")

@@ -1,0 +1,139 @@
+"""The core's Message to a Responses API `response` object (openai-python
+`types/responses/response.py`, `response_output_item.py`, `response_usage.py`).
+
+- each text block is a `message` item with one `output_text` part; each thinking block a
+  `reasoning` item (its text as `summary_text` when the client asked for a summary; what the
+  model needs back sealed in `encrypted_content` when it asked with `include`); each redacted
+  thinking block a reasoning item with only `encrypted_content`; each tool_use a `function_call`
+  (arguments as a JSON string), or a `custom_tool_call` (raw `input`) for freeform tools, with the
+  namespace split back out of namespaced names (tools.py);
+- status: `completed`, or `incomplete` with `incomplete_details.reason` `max_output_tokens`
+  (the output limit or the context window) or `content_filter` (a refusal);
+- usage: OpenAI counts cached tokens inside `input_tokens`, so the three disjoint Anthropic
+  buckets are summed, the cache read reported as `input_tokens_details.cached_tokens` and the
+  cache write as `cache_write_tokens` (both required by the SDK's `ResponseUsage`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from aigateway.frontends.responses.sealing import Sealer
+from aigateway.frontends.responses.tools import CUSTOM_INPUT, Toolbox
+from aigateway.ir.messages import Message, OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.usage import Usage
+
+_INCOMPLETE = {"max_tokens": "max_output_tokens", "model_context_window_exceeded": "max_output_tokens"}
+_INCOMPLETE["refusal"] = "content_filter"
+# Echoed from the request into every response object, with the API's defaults (Response fields).
+_ECHO: dict[str, Any] = {
+    "instructions": None, "max_output_tokens": None, "metadata": {}, "parallel_tool_calls": True,
+    "previous_response_id": None, "reasoning": {"effort": None, "summary": None}, "temperature": None,
+    "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [], "top_p": None, "user": None,
+    "safety_identifier": None, "prompt_cache_key": None,
+}  # fmt: skip
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(16)}"
+
+
+@dataclass
+class Shaper:
+    """What one translated answer needs to be written as Response items and objects."""
+
+    model: str  # as the client named it
+    upstream_model: str
+    raw: dict[str, Any]  # the client's body, for the echoed fields
+    box: Toolbox
+    sealer: Sealer
+    seal: bool
+    summary: bool
+    id: str = field(default_factory=lambda: new_id("resp"))
+    created_at: int = field(default_factory=lambda: int(time.time()))
+
+    def response(self, status: str, output: list[dict[str, Any]], usage: dict[str, Any] | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.id, "object": "response", "created_at": self.created_at}
+        body.update(status=status, background=False, error=None, incomplete_details=None, model=self.model)
+        body["output"] = output
+        body.update({name: self.raw.get(name, default) for name, default in _ECHO.items()})
+        body.update(store=False, usage=usage)
+        return body
+
+    def reasoning(self, item_id: str, blocks: list[ThinkingBlock | RedactedThinkingBlock]) -> dict[str, Any]:
+        texts = [b.thinking for b in blocks if isinstance(b, ThinkingBlock) and b.thinking] if self.summary else []
+        item: dict[str, Any] = {"id": item_id, "type": "reasoning"}
+        item["summary"] = [{"type": "summary_text", "text": t} for t in texts]
+        if self.seal:
+            item["encrypted_content"] = self.sealer.seal(self.upstream_model, blocks)
+        return item
+
+    def call(self, item_id: str, block: ToolUseBlock, arguments: str | None = None) -> dict[str, Any]:
+        name, namespace = self.box.client_name(block.name)
+        item: dict[str, Any] = {"id": item_id, "status": "completed", "call_id": block.id, "name": name}
+        if block.name in self.box.custom:
+            item.update(type="custom_tool_call", input=custom_input(block.input))
+        else:
+            item.update(type="function_call", arguments=arguments or msgspec.json.encode(block.input).decode())
+        if namespace is not None:
+            item["namespace"] = namespace
+        return {"type": item.pop("type"), **item}
+
+    def item_prefix(self, block: OutputBlock) -> str:
+        if isinstance(block, TextBlock):
+            return "msg"
+        if isinstance(block, ToolUseBlock):
+            return "ctc" if block.name in self.box.custom else "fc"
+        return "rs"
+
+
+def message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+    return {"id": item_id, "type": "message", "status": status, "content": [part], "role": "assistant"}
+
+
+def custom_input(value: dict[str, Any]) -> str:
+    text = value.get(CUSTOM_INPUT)
+    return text if isinstance(text, str) else msgspec.json.encode(value).decode()
+
+
+def status_of(stop_reason: str | None) -> tuple[str, dict[str, str] | None]:
+    reason = _INCOMPLETE.get(stop_reason or "")
+    return ("incomplete", {"reason": reason}) if reason else ("completed", None)
+
+
+def usage_of(usage: Usage, reasoning_tokens: int = 0) -> dict[str, Any]:
+    prompt = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {
+            "cached_tokens": usage.cache_read_input_tokens,
+            "cache_write_tokens": usage.cache_creation_input_tokens,
+        },
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        "total_tokens": prompt + usage.output_tokens,
+    }
+
+
+def from_ir(message: Message, usage: Usage, shaper: Shaper) -> bytes:
+    output = [_item(shaper, block) for block in message.content]
+    status, incomplete = status_of(message.stop_reason)
+    details = message.usage.output_tokens_details
+    body = shaper.response(status, output, usage_of(usage, details.thinking_tokens if details else 0))
+    body["incomplete_details"] = incomplete
+    return msgspec.json.encode(body)
+
+
+def _item(shaper: Shaper, block: OutputBlock) -> dict[str, Any]:
+    item_id = new_id(shaper.item_prefix(block))
+    if isinstance(block, TextBlock):
+        return message_item(item_id, block.text)
+    if isinstance(block, ToolUseBlock):
+        return shaper.call(item_id, block)
+    return shaper.reasoning(item_id, [block])

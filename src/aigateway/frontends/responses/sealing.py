@@ -1,0 +1,93 @@
+"""Reasoning continuity: what a model needs back on the next turn, sealed into a reasoning
+item's `encrypted_content` (openai-python `types/responses/response_reasoning_item.py`).
+
+Claude's thinking signatures and redacted thinking, and Gemini's thought signatures (carried in
+thinking-block signatures, providers/gemini/signatures.py), must come back exactly as they were
+sent. A Responses client keeps them only as an opaque string, so the gateway seals the blocks
+with AES-256-GCM (authenticated: a changed byte fails to open) under a key derived from a
+gateway secret, and names the model they came from (a signature is only valid for its model).
+
+Invariants:
+- a value this gateway did not seal, or that was changed, is a 400 naming the item, never a
+  confused upstream;
+- blocks sealed for another model are not sent to this one (its upstream would refuse them);
+- the key is derived, never the secret itself: SHA-256 over a purpose label and the secret,
+  which is the admin key where one is set (as the dashboard's session MAC), else 32 random
+  bytes kept in the data directory, so every worker and every restart opens what the others
+  sealed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import time
+from functools import cache
+from pathlib import Path
+
+import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from aigateway.errors import InvalidRequest
+from aigateway.ir.messages import RedactedThinkingBlock, ThinkingBlock
+
+PREFIX = "aigw1."  # versioned, so the format can change without misreading older values
+_LABEL = b"aigateway reasoning seal\0"
+_NONCE = 12  # bytes, GCM's standard nonce
+
+
+class Sealed(msgspec.Struct, frozen=True):
+    model: str  # the upstream model that produced the blocks
+    blocks: list[ThinkingBlock | RedactedThinkingBlock]
+
+
+_decode = msgspec.json.Decoder(Sealed)
+_KEY_FILE = "reasoning-seal.key"
+
+
+class Sealer:
+    def __init__(self, secret: bytes) -> None:
+        self._aead = AESGCM(hashlib.sha256(_LABEL + secret).digest())
+
+    def seal(self, model: str, blocks: list[ThinkingBlock | RedactedThinkingBlock]) -> str:
+        nonce = os.urandom(_NONCE)
+        sealed = self._aead.encrypt(nonce, msgspec.json.encode(Sealed(model, blocks)), PREFIX.encode())
+        return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+    def open(self, value: str, path: str) -> Sealed:
+        """The sealed blocks; a 400 naming `path` for a value this gateway did not seal as it is."""
+        if not value.startswith(PREFIX):
+            raise InvalidRequest(f"{path}: was not produced by this gateway (reasoning from another service)")
+        try:
+            text = value[len(PREFIX) :]
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            plain = self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], PREFIX.encode())
+            return _decode.decode(plain)
+        except (binascii.Error, ValueError, InvalidTag, msgspec.DecodeError):
+            what = "does not open with this gateway's key (changed, or sealed elsewhere)"
+            raise InvalidRequest(f"{path}: {what}") from None
+
+
+@cache
+def sealer_for(admin_key: str | None, data_dir: Path) -> Sealer:
+    return Sealer(admin_key.encode() if admin_key else _stored_secret(data_dir / _KEY_FILE))
+
+
+def _stored_secret(path: Path) -> bytes:
+    """The data directory's secret, created once (O_EXCL: of two workers racing, one writes)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(100):  # the writer may be between creating and writing it
+            secret = path.read_bytes()
+            if len(secret) == 32:
+                return secret
+            time.sleep(0.01)
+        raise RuntimeError(f"{path}: not a reasoning seal key (32 bytes); remove it to make a new one") from None
+    secret = os.urandom(32)
+    with os.fdopen(fd, "wb") as f:
+        f.write(secret)
+    return secret

@@ -1,0 +1,233 @@
+"""The core's stream events to the Responses API's SSE grammar (openai-python
+`types/responses/response_stream_event.py` and the `response_*_event.py` it unions).
+
+`ResponsesStreamEncoder.encode(event) -> bytes` is pure, one per stream, all state inside:
+- `message_start` gives `response.created` then `response.in_progress`;
+- each core block is one output item, opened by `response.output_item.added` and closed by
+  `response.output_item.done` when the block stops, so items never overlap and `output_index`
+  counts them: text is a `message` item with one `output_text` part (`content_part.added`,
+  `output_text.delta`..., `output_text.done`, `content_part.done`); thinking a `reasoning`
+  item (its text as one summary part when the client asked for a summary); a tool call a
+  `function_call` (`function_call_arguments.delta`/`.done`) or, for a freeform tool, a
+  `custom_tool_call` whose raw input is known only once the block's JSON is whole (one
+  `custom_tool_call_input.delta`, then `.done`);
+- `message_stop` gives the one terminal event: `response.completed`, or `response.incomplete`
+  with its reason; a failure gives `error` then `response.failed` (`failure`);
+- every event carries its `type` and a `sequence_number` one above the last.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from aigateway.frontends.responses.response import Shaper, custom_input, message_item, new_id, status_of, usage_of
+from aigateway.ir.events import (
+    ContentBlockDelta,
+    ContentBlockStart,
+    ContentBlockStop,
+    Event,
+    InputJsonDelta,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    SignatureDelta,
+    TextDelta,
+    ThinkingDelta,
+)
+from aigateway.ir.messages import OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.usage import Usage
+from aigateway.wire.sse import encode_event
+
+_encode = msgspec.json.encode
+
+
+class _Open:
+    """The output item of the block under way."""
+
+    def __init__(self, item_id: str, index: int, block: OutputBlock) -> None:
+        self.id, self.index, self.block = item_id, index, block
+        self.text: list[str] = []  # text, thinking text or argument fragments
+        self.signature = block.signature if isinstance(block, ThinkingBlock) else ""
+        self.summary_open = False
+
+
+class ResponsesStreamEncoder:
+    def __init__(self, shaper: Shaper) -> None:
+        self._shaper = shaper
+        self.next_sequence = 0
+        self._output: list[dict[str, Any]] = []
+        self._open: _Open | None = None
+        self._usage = Usage()
+        self._reasoning_tokens = 0
+        self._stop_reason: str | None = None
+        self._terminated = False
+
+    def encode(self, event: Event) -> bytes:
+        if isinstance(event, MessageStart):
+            u = event.message.usage
+            self._usage = Usage(
+                u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens
+            )
+            shell = self._shaper.response("in_progress", [], None)
+            return self._emit("response.created", response=shell) + self._emit("response.in_progress", response=shell)
+        if isinstance(event, ContentBlockStart):
+            return self._start(event.content_block)
+        if isinstance(event, ContentBlockDelta):
+            return self._delta(event)
+        if isinstance(event, ContentBlockStop):
+            return self._stop()
+        if isinstance(event, MessageDelta):
+            self._stop_reason = event.delta.stop_reason
+            self._take_usage(event)
+            return b""
+        if isinstance(event, MessageStop):
+            return self._stop() + self._end()
+        return b""  # ping: the Responses grammar has no keep-alive event
+
+    def failure(self, code: str, message: str) -> bytes:
+        """`error` then `response.failed`: the stream's end after an upstream failure."""
+        if self._terminated:
+            return b""
+        self._terminated = True
+        out = self._emit("error", code=code, message=message, param=None)
+        failed = self._shaper.response("failed", self._output, None)
+        failed["error"] = {"code": "rate_limit_exceeded" if code == "rate_limit_exceeded" else "server_error"}
+        failed["error"]["message"] = message
+        return out + self._emit("response.failed", response=failed)
+
+    # --- items -----------------------------------------------------------------------------------
+
+    def _start(self, block: OutputBlock) -> bytes:
+        out = self._stop()  # a decoder closes each block; this only guards against one that did not
+        item = self._open = _Open(new_id(self._shaper.item_prefix(block)), len(self._output), block)
+        if isinstance(block, TextBlock):
+            added = message_item(item.id, "", "in_progress")
+            added["content"] = []
+            out += self._added(added)
+            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+            out += self._emit("response.content_part.added", **self._at(item), content_index=0, part=part)
+            return out + (self._text(block.text) if block.text else b"")
+        if isinstance(block, ToolUseBlock):
+            head = self._shaper.call(item.id, block, arguments="")
+            head.update(status="in_progress", **({"input": ""} if head["type"] == "custom_tool_call" else {}))
+            return out + self._added(head)
+        out += self._added({"id": item.id, "type": "reasoning", "summary": []})
+        if isinstance(block, ThinkingBlock) and block.thinking:
+            out += self._thinking(block.thinking)
+        return out
+
+    def _delta(self, event: ContentBlockDelta) -> bytes:
+        item, delta = self._open, event.delta
+        if item is None:
+            return b""
+        if isinstance(delta, TextDelta) and delta.text:
+            return self._text(delta.text)
+        if isinstance(delta, ThinkingDelta) and delta.thinking:
+            return self._thinking(delta.thinking)
+        if isinstance(delta, SignatureDelta):
+            item.signature += delta.signature
+        elif isinstance(delta, InputJsonDelta) and delta.partial_json:
+            item.text.append(delta.partial_json)
+            if isinstance(item.block, ToolUseBlock) and item.block.name not in self._shaper.box.custom:
+                return self._emit("response.function_call_arguments.delta", **self._at(item), delta=delta.partial_json)
+        return b""
+
+    def _text(self, text: str) -> bytes:
+        assert self._open is not None
+        self._open.text.append(text)
+        return self._emit(
+            "response.output_text.delta", **self._at(self._open), content_index=0, delta=text, logprobs=[]
+        )
+
+    def _thinking(self, text: str) -> bytes:
+        item = self._open
+        assert item is not None
+        item.text.append(text)
+        if not self._shaper.summary:
+            return b""
+        out = b""
+        if not item.summary_open:
+            item.summary_open = True
+            part = {"type": "summary_text", "text": ""}
+            out = self._emit("response.reasoning_summary_part.added", **self._at(item), summary_index=0, part=part)
+        return out + self._emit("response.reasoning_summary_text.delta", **self._at(item), summary_index=0, delta=text)
+
+    def _stop(self) -> bytes:
+        item, self._open = self._open, None
+        if item is None:
+            return b""
+        block, text = item.block, "".join(item.text)
+        if isinstance(block, TextBlock):
+            return self._stop_text(item, text)
+        if isinstance(block, ToolUseBlock):
+            return self._stop_call(item, block, text)
+        out = b""
+        if item.summary_open:
+            at = {**self._at(item), "summary_index": 0}
+            out += self._emit("response.reasoning_summary_text.done", **at, text=text)
+            out += self._emit("response.reasoning_summary_part.done", **at, part={"type": "summary_text", "text": text})
+        kept = (
+            block
+            if isinstance(block, RedactedThinkingBlock)
+            else ThinkingBlock(thinking=text, signature=item.signature)
+        )
+        return out + self._done(self._shaper.reasoning(item.id, [kept]))
+
+    def _stop_text(self, item: _Open, text: str) -> bytes:
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+        out = self._emit("response.output_text.done", **self._at(item), content_index=0, text=text, logprobs=[])
+        out += self._emit("response.content_part.done", **self._at(item), content_index=0, part=part)
+        return out + self._done(message_item(item.id, text))
+
+    def _stop_call(self, item: _Open, block: ToolUseBlock, arguments: str) -> bytes:
+        arguments = arguments or "{}"
+        if block.name in self._shaper.box.custom:
+            try:
+                parsed = json.loads(arguments)
+            except ValueError:
+                parsed = {}
+            text = custom_input(parsed if isinstance(parsed, dict) else {})
+            out = self._emit("response.custom_tool_call_input.delta", **self._at(item), delta=text)
+            out += self._emit("response.custom_tool_call_input.done", **self._at(item), input=text)
+            return out + self._done(self._shaper.call(item.id, msgspec.structs.replace(block, input=parsed)))
+        name = self._shaper.box.client_name(block.name)[0]
+        out = self._emit("response.function_call_arguments.done", **self._at(item), name=name, arguments=arguments)
+        return out + self._done(self._shaper.call(item.id, block, arguments=arguments))
+
+    # --- framing ---------------------------------------------------------------------------------
+
+    def _end(self) -> bytes:
+        if self._terminated:
+            return b""
+        self._terminated = True
+        status, incomplete = status_of(self._stop_reason)
+        body = self._shaper.response(status, self._output, usage_of(self._usage, self._reasoning_tokens))
+        body["incomplete_details"] = incomplete
+        return self._emit(f"response.{status}", response=body)
+
+    def _take_usage(self, event: MessageDelta) -> None:
+        for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+            value = getattr(event.usage, name)
+            if value is not None:
+                setattr(self._usage, name, value)
+        details = event.usage.output_tokens_details
+        self._reasoning_tokens = details.thinking_tokens if details else self._reasoning_tokens
+
+    def _added(self, item: dict[str, Any]) -> bytes:
+        return self._emit("response.output_item.added", output_index=len(self._output), item=item)
+
+    def _done(self, item: dict[str, Any]) -> bytes:
+        self._output.append(item)
+        return self._emit("response.output_item.done", output_index=len(self._output) - 1, item=item)
+
+    @staticmethod
+    def _at(item: _Open) -> dict[str, Any]:
+        return {"item_id": item.id, "output_index": item.index}
+
+    def _emit(self, kind: str, **fields: Any) -> bytes:
+        data = {"type": kind, "sequence_number": self.next_sequence, **fields}
+        self.next_sequence += 1
+        return encode_event(kind, _encode(data))

@@ -1,0 +1,163 @@
+"""Every request Codex CLI was seen sending (../shared/fixtures/requests/codex-*.json) reaches each
+kind of upstream translated, checked field by field: Claude on Anthropic and on Bedrock, Gemini,
+Bedrock Converse and a Chat Completions server. The upstream answers 500 (one attempt): what is
+checked is the request it received, and that the gateway raised nothing before sending it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from aigateway.frontends.responses.sealing import Sealer
+from aigateway.ir.messages import ThinkingBlock
+from tests.conftest import ADMIN_KEY
+from tests.support.fixtures import claude_code_request, exchange
+from tests.support.responses_grammar import validate_responses_stream
+from tests.support.upstream import Reply
+
+CAPTURED = ["codex-first-turn", "codex-tool-output-turn", "codex-catalog-first-turn", "codex-custom-tool-output-turn"]
+# gateway model -> (upstream model the reasoning is sealed for, where the upstream receives it)
+KINDS = {
+    "anthropic/claude-sonnet-4.5": ("claude-sonnet-4-5", "/v1/messages"),
+    "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0": (
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "/bedrock/",
+    ),
+    "gemini/gemini-2.5-pro": ("gemini-2.5-pro", "/gemini/v1beta/models/gemini-2.5-pro:"),
+    "bedrock/amazon.nova-pro-v1:0": ("amazon.nova-pro-v1:0", "/bedrock/"),
+    "ollama/qwen3-coder": ("qwen3-coder", "/ollama/v1/chat/completions"),
+}
+SIGNATURE = "sig-from-an-earlier-turn"
+
+
+def _codex(name: str, model: str) -> dict[str, Any]:
+    body = claude_code_request(name)["body"]
+    sealer = Sealer(ADMIN_KEY.encode())  # the session gateway's admin key seals its reasoning
+    for item in body["input"]:
+        if item.get("type") == "reasoning":  # recorded against a fake server: sealed as this gateway would
+            text = "".join(s["text"] for s in item["summary"])
+            item["encrypted_content"] = sealer.seal(
+                KINDS[model][0], [ThinkingBlock(thinking=text, signature=SIGNATURE)]
+            )
+    return {**body, "model": model}
+
+
+def _send(
+    gateway, api_key: str, upstream, body: dict[str, Any], reply: Reply | None = None
+) -> tuple[httpx.Response, dict[str, Any]]:
+    upstream.expect(
+        reply
+        or Reply(status=500, body=b'{"error": {"message": "scripted"}}', headers={"content-type": "application/json"})
+    )
+    resp = httpx.post(
+        gateway.url + "/v1/responses", json=body, headers={"authorization": f"Bearer {api_key}"}, timeout=30
+    )
+    assert len(upstream.received) == 1, resp.text  # translated and sent: nothing refused it on the way
+    assert upstream.received[0].path_qs.startswith(KINDS[body["model"]][1]), upstream.received[0].path_qs
+    return resp, json.loads(upstream.received[0].body)
+
+
+def _expected_tools(body: dict[str, Any]) -> list[str]:
+    names = []
+    for tool in body["tools"]:
+        if tool["type"] in ("function", "custom"):
+            names.append(tool["name"])
+        elif tool["type"] == "namespace":
+            names += [f"{tool['name']}__{t['name']}" for t in tool["tools"]]
+    return names
+
+
+def _calls(body: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(i["call_id"], i["name"]) for i in body["input"] if i.get("type") in ("function_call", "custom_tool_call")]
+
+
+def _outputs(body: dict[str, Any]) -> list[tuple[str, str]]:
+    kinds = ("function_call_output", "custom_tool_call_output")
+    return [(i["call_id"], i["output"]) for i in body["input"] if i.get("type") in kinds]
+
+
+@pytest.mark.parametrize("name", CAPTURED)
+def test_claude_gets_every_field(name, gateway, api_key, upstream):
+    body = _codex(name, "anthropic/claude-sonnet-4.5")
+    resp, sent = _send(gateway, api_key, upstream, body, Reply.replay(exchange("anthropic", "text-stream")))
+    assert resp.status_code == 200
+    validate_responses_stream(resp.content)
+    developer = [p["text"] for i in body["input"] if i.get("role") == "developer" for p in i["content"]]
+    assert [b["text"] for b in sent["system"]] == developer
+    assert [t["name"] for t in sent["tools"]] == _expected_tools(body)
+    assert "tool_choice" not in sent  # auto, parallel calls allowed: Anthropic's default
+    effort = body["reasoning"].get("effort")
+    assert sent.get("thinking") == ({"type": "enabled", "budget_tokens": 8192} if effort == "medium" else None)
+    turns = sent["messages"]
+    assert [m["role"] for m in turns] == ["user", "assistant", "user"][: len(turns)]
+    users = [p["text"] for i in body["input"] if i.get("role") == "user" for p in i["content"]]
+    assert [b["text"] for b in turns[0]["content"]] == users
+    if len(turns) > 1:
+        thinking, call = turns[1]["content"]
+        assert thinking["type"] == "thinking" and thinking["signature"] == SIGNATURE
+        assert [(call["id"], call["name"])] == _calls(body)
+        results = turns[2]["content"]
+        assert [(r["tool_use_id"], r["content"]) for r in results] == _outputs(body)
+    dropped = resp.headers.get("x-aigateway-dropped", "")
+    for field in ("tools[].web_search", "prompt_cache_key", "client_metadata"):
+        assert field in dropped
+    assert "store" not in dropped.split(", ")  # Codex sends store: false
+
+
+def test_apply_patch_goes_up_as_one_string_and_comes_back_as_raw_text(gateway, api_key, upstream):
+    body = _codex("codex-custom-tool-output-turn", "anthropic/claude-sonnet-4.5")
+    _, sent = _send(gateway, api_key, upstream, body)
+    patch = next(t for t in sent["tools"] if t["name"] == "apply_patch")
+    assert patch["input_schema"]["required"] == ["input"]
+    grammar = next(t for t in body["tools"] if t["name"] == "apply_patch")["format"]["definition"]
+    assert grammar in patch["input_schema"]["properties"]["input"]["description"]
+    call = next(i for i in body["input"] if i.get("type") == "custom_tool_call")
+    use = next(b for b in sent["messages"][1]["content"] if b["type"] == "tool_use")
+    assert use == {"type": "tool_use", "id": call["call_id"], "name": "apply_patch", "input": {"input": call["input"]}}
+
+
+@pytest.mark.parametrize("model", [m for m in KINDS if m != "anthropic/claude-sonnet-4.5"])
+@pytest.mark.parametrize("name", CAPTURED)
+def test_every_other_upstream_gets_the_conversation_and_tools(name, model, gateway, api_key, upstream):
+    body = _codex(name, model)
+    _, sent = _send(gateway, api_key, upstream, body)
+    text = json.dumps(sent)
+    for tool in _expected_tools(body):
+        assert f'"{tool}"' in text, tool
+    for call_id, output in _outputs(body):
+        assert json.dumps(output)[1:-1] in text
+        if not model.startswith("gemini/"):  # Gemini matches results by name, not id
+            assert call_id in text
+    users = [p["text"] for i in body["input"] if i.get("role") == "user" for p in i["content"]]
+    assert all(json.dumps(u)[1:-1] in text for u in users)
+    assert "web_search" not in text and "encrypted_content" not in text
+
+
+def test_a_reasoning_item_not_sealed_by_this_gateway_is_a_400(gateway, api_key, upstream):
+    body = {**claude_code_request("codex-tool-output-turn")["body"], "model": "anthropic/claude-sonnet-4.5"}
+    resp = httpx.post(gateway.url + "/v1/responses", json=body, headers={"authorization": f"Bearer {api_key}"})
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == "input[4].encrypted_content"
+    assert not upstream.received
+
+
+def test_a_changed_sealed_value_is_a_400(gateway, api_key, upstream):
+    body = _codex("codex-tool-output-turn", "anthropic/claude-sonnet-4.5")
+    item = body["input"][4]
+    item["encrypted_content"] = item["encrypted_content"][:-3] + (
+        "AAA" if not item["encrypted_content"].endswith("AAA") else "BBB"
+    )
+    resp = httpx.post(gateway.url + "/v1/responses", json=body, headers={"authorization": f"Bearer {api_key}"})
+    assert resp.status_code == 400 and "does not open" in resp.json()["error"]["message"]
+    assert not upstream.received
+
+
+def test_reasoning_sealed_for_another_model_is_left_out(gateway, api_key, upstream):
+    body = _codex("codex-tool-output-turn", "ollama/qwen3-coder")
+    body["model"] = "anthropic/claude-sonnet-4.5"  # sealed for qwen3-coder, sent to Claude
+    _, sent = _send(gateway, api_key, upstream, body)
+    assert [b["type"] for b in sent["messages"][1]["content"]] == ["tool_use"]

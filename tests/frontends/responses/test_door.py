@@ -1,0 +1,124 @@
+"""The Responses door's own behaviour: errors in OpenAI's envelope, what the gateway does not keep,
+input token counts, the ledger, Codex's model catalog, and WebSocket upgrades refused with 426."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import openai
+import pytest
+
+from tests.frontends.responses.test_codex import codex_exec
+from tests.support.anthropic_sse import message_stream
+from tests.support.fixtures import exchange
+from tests.support.responses_grammar import validate_responses_stream
+from tests.support.upstream import Reply
+
+CLAUDE = "anthropic/claude-sonnet-4.5"
+
+
+@pytest.fixture
+def oai(gateway, api_key) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=api_key, max_retries=0)
+
+
+def test_previous_response_id_is_a_400_saying_nothing_is_kept(oai, upstream):
+    with pytest.raises(openai.BadRequestError) as caught:
+        oai.responses.create(model=CLAUDE, input="Hi", previous_response_id="resp_123")
+    assert caught.value.body["param"] == "previous_response_id"  # type: ignore[index]
+    assert "does not keep responses" in caught.value.body["message"]  # type: ignore[index]
+    assert not upstream.received
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
+        ({"input": [{"role": "user", "content": [{"type": "input_audio"}]}]}, "input[0].content[0]"),
+        ({"input": "Hi", "tools": [{"type": "function"}]}, "tools[0].name"),
+        ({"input": "Hi", "reasoning": {"effort": "huge"}}, "reasoning.effort"),
+        ({"input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "[1]"}]}, "input[0].arguments"),
+    ],
+)
+def test_input_the_core_cannot_carry_is_a_400_naming_the_field(body, param, gateway, api_key, upstream):
+    resp = httpx.post(gateway.url + "/v1/responses", json={"model": CLAUDE, **body}, headers=_auth(api_key))
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["param"] == param
+    assert not upstream.received
+
+
+def test_an_unknown_key_gets_openais_401_envelope(gateway):
+    resp = httpx.post(gateway.url + "/v1/responses", json={"model": CLAUDE, "input": "Hi"}, headers=_auth("nope"))
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_store_is_named_as_dropped_and_the_ledger_says_responses(oai, gateway, upstream):
+    upstream.expect(Reply.replay(exchange("anthropic", "text-sync")))
+    raw = oai.responses.with_raw_response.create(model=CLAUDE, input="Hi", metadata={"k": "v"})
+    assert raw.parse().store is False
+    dropped = raw.headers["x-aigateway-dropped"].split(", ")
+    assert "store" in dropped and "metadata" in dropped
+    row = gateway.ledger_row(raw.headers["request-id"])
+    assert row["endpoint"] == "responses" and row["provider"] == "anthropic" and row["status"] == 200
+
+
+def test_input_tokens_are_counted_by_the_gateway_for_claude(oai, gateway, api_key, upstream):
+    counted = oai.responses.input_tokens.count(model=CLAUDE, input="Hello there", instructions="Be brief.")
+    assert counted.object == "response.input_tokens" and counted.input_tokens > 0
+
+
+def test_a_stream_cut_after_its_first_event_ends_with_error_then_response_failed(gateway, api_key, upstream):
+    full = message_stream([{"type": "text", "text": "Hello there, this is long enough"}], "end_turn")
+    cut = full[: full.index(b"event: content_block_stop")]
+    upstream.expect(Reply(body=cut, headers={"content-type": "text/event-stream"}, chunk_size=64))
+    resp = httpx.post(
+        gateway.url + "/v1/responses", json={"model": CLAUDE, "input": "Hi", "stream": True}, headers=_auth(api_key)
+    )
+    events = validate_responses_stream(resp.content)
+    assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+
+
+def test_codex_gets_its_catalog_and_openai_clients_their_list(gateway, api_key):
+    body = httpx.get(gateway.url + "/v1/models?client_version=0.171.0", headers=_auth(api_key)).json()
+    assert body["object"] == "list" and body["data"]
+    slugs = [m["slug"] for m in body["models"]]
+    assert slugs == [m["id"] for m in body["data"]] and CLAUDE in slugs
+    info = body["models"][slugs.index(CLAUDE)]
+    assert info["apply_patch_tool_type"] == "freeform" and info["shell_type"] == "shell_command"
+    assert [lvl["effort"] for lvl in info["supported_reasoning_levels"]] == ["low", "medium", "high"]
+    assert "models" not in httpx.get(gateway.url + "/v1/models", headers=_auth(api_key)).json()
+
+
+def test_a_websocket_upgrade_on_responses_is_refused_with_426(gateway):
+    request = (
+        "GET /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: s1dGI3pU9Kzdvzjf+cUmWQ==\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(request.encode())
+        status = s.recv(4096).split(b"\r\n", 1)[0]
+    assert status.startswith(b"HTTP/1.1 426"), status
+
+
+def test_codex_asked_to_use_websockets_falls_back_to_http_at_once(gateway, api_key, upstream, tmp_path, monkeypatch):
+    sse = {"content-type": "text/event-stream"}
+    upstream.expect(Reply(body=message_stream([{"type": "text", "text": "hi"}], "end_turn"), headers=sse))
+    import tests.frontends.responses.test_codex as codex
+
+    monkeypatch.setattr(codex, "_config", _with_websockets(codex._config))
+    started = time.monotonic()
+    proc = codex_exec(gateway, api_key, tmp_path, "Say hi.")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "hi" in proc.stdout
+    assert time.monotonic() - started < 5  # a 404 or 405 would cost it about 6.4 s of reconnecting
+    assert "Reconnecting" not in proc.stderr
+
+
+def _with_websockets(config):  # type: ignore[no-untyped-def]
+    return lambda url: config(url) + "supports_websockets = true\n"
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
