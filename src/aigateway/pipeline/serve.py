@@ -50,6 +50,7 @@ async def serve(
     way. `max_output`: the most tokens the request may generate, None for one that generates
     nothing (count_tokens, embeddings: model permissions only, no spend reserved)."""
     out.options = options = gw.routing_options(model, out.key.name, requested)
+    exchange.caching = options.caching
     plan = await admit(gw, gw.plan(model, options, signed_history=signed_history(body)), out, body, max_output)
     attempts: Attempts[Whole | Streaming] = Attempts(
         plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried

@@ -1,15 +1,16 @@
 """Per-request routing options: `providerOptions.gateway` in the client's JSON body.
 
 The vocabulary is the one users of hosted gateways already write (order, only, models, sort,
-byok, providerTimeouts, user, tags). The object belongs to the gateway, never to an upstream:
-every front door takes it out of the decoded body (`take_gateway_options`) before anything is
-forwarded. Unknown keys are a 400 naming the key. Defaults come from the config, per model and
-per key; a request's own options win field by field (`merged`).
+byok, providerTimeouts, user, tags, caching), and `responseCache`. The object belongs to the
+gateway, never to an upstream: every front door takes it out of the decoded body
+(`take_gateway_options`) before anything is forwarded. Unknown keys are a 400 naming the key.
+Defaults come from the config, per model and per key; a request's own options win field by field
+(`merged`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -33,6 +34,14 @@ class ProviderTimeouts(msgspec.Struct, forbid_unknown_fields=True):
     gateway: dict[str, int] = {}
 
 
+class ResponseCache(msgspec.Struct, forbid_unknown_fields=True):
+    """Answer identical requests from a cache for `ttl` seconds (pipeline/response_cache.py).
+    `shared`: one cache for every key, not one per key; config only, never a request's to say."""
+
+    ttl: Annotated[int, msgspec.Meta(ge=1, le=7 * 86400)]
+    shared: bool = False
+
+
 class GatewayOptions(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, rename="camel"):
     order: list[str] | None = None
     only: list[str] | None = None
@@ -42,6 +51,10 @@ class GatewayOptions(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     provider_timeouts: ProviderTimeouts | None = None
     user: str | None = None
     tags: list[str] | None = None
+    # "auto": prompt-cache breakpoints on Claude (pipeline/caching.py); unset: only for requests
+    # with OpenAI's `prompt_cache_key`
+    caching: Literal["auto", "off"] | None = None
+    response_cache: ResponseCache | None = None
 
     def merged(self, defaults: GatewayOptions | None) -> GatewayOptions:
         """These options over `defaults`, field by field."""
@@ -82,4 +95,9 @@ def take_gateway_options(raw: dict[str, Any]) -> GatewayOptions | None:
     if unknown:
         raise InvalidRequest(f"providerOptions.{unknown[0]}: unknown key (only `gateway` is read here)")
     gateway = options.get("gateway")
-    return None if gateway is None else parse_options(gateway)
+    if gateway is None:
+        return None
+    parsed = parse_options(gateway)
+    if parsed.response_cache is not None and parsed.response_cache.shared:
+        raise InvalidRequest("providerOptions.gateway.responseCache.shared: set in the gateway's config only")
+    return parsed

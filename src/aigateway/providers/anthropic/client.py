@@ -19,7 +19,7 @@ from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
-from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, UpstreamResponse
+from aigateway.providers.base import PassthroughRequest, Prepared, PromptCache, StreamDecoder, UpstreamResponse
 
 DEFAULT_VERSION = "2023-06-01"
 _FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry", "request-id")
@@ -34,6 +34,9 @@ class AnthropicProvider(ServesClaude):
             "content-type": "application/json",
             "accept": "text/event-stream" if stream else "application/json",
         }
+
+    def prompt_cache(self, upstream_model: str) -> PromptCache | None:
+        return "automatic"
 
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         headers = dict(request.headers)
