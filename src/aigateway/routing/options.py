@@ -1,8 +1,8 @@
 """Per-request routing options: `providerOptions.gateway` in the client's JSON body.
 
 The vocabulary is the one users of hosted gateways already write (order, only, models, sort,
-byok, providerTimeouts, user, tags, caching), and `responseCache`. The object belongs to the
-gateway, never to an upstream: every front door takes it out of the decoded body
+byok, providerTimeouts, user, tags), and `caching` (pipeline/caching.py). The object belongs to
+the gateway, never to an upstream: every front door takes it out of the decoded body
 (`take_gateway_options`) before anything is forwarded. Unknown keys are a 400 naming the key.
 Defaults come from the config, per model and per key; a request's own options win field by field
 (`merged`).
@@ -10,7 +10,7 @@ Defaults come from the config, per model and per key; a request's own options wi
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -34,14 +34,6 @@ class ProviderTimeouts(msgspec.Struct, forbid_unknown_fields=True):
     gateway: dict[str, int] = {}
 
 
-class ResponseCache(msgspec.Struct, forbid_unknown_fields=True):
-    """Answer identical requests from a cache for `ttl` seconds (pipeline/response_cache.py).
-    `shared`: one cache for every key, not one per key; config only, never a request's to say."""
-
-    ttl: Annotated[int, msgspec.Meta(ge=1, le=7 * 86400)]
-    shared: bool = False
-
-
 class GatewayOptions(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, rename="camel"):
     order: list[str] | None = None
     only: list[str] | None = None
@@ -54,7 +46,6 @@ class GatewayOptions(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     # "auto": prompt-cache breakpoints on Claude (pipeline/caching.py); unset: only for requests
     # with OpenAI's `prompt_cache_key`
     caching: Literal["auto", "off"] | None = None
-    response_cache: ResponseCache | None = None
 
     def merged(self, defaults: GatewayOptions | None) -> GatewayOptions:
         """These options over `defaults`, field by field."""
@@ -95,9 +86,4 @@ def take_gateway_options(raw: dict[str, Any]) -> GatewayOptions | None:
     if unknown:
         raise InvalidRequest(f"providerOptions.{unknown[0]}: unknown key (only `gateway` is read here)")
     gateway = options.get("gateway")
-    if gateway is None:
-        return None
-    parsed = parse_options(gateway)
-    if parsed.response_cache is not None and parsed.response_cache.shared:
-        raise InvalidRequest("providerOptions.gateway.responseCache.shared: set in the gateway's config only")
-    return parsed
+    return None if gateway is None else parse_options(gateway)
