@@ -187,9 +187,28 @@ def mark_body(body: bytes, raw: dict[str, Any], automatic: bool) -> tuple[bytes,
         [(m.get("role", ""), _content(m.get("content"))) for m in messages],
     )
     found.top_level = raw.get("cache_control") is not None
-    top = spans.whole(body)
-    edits = [e for p in choose(found, automatic) if (e := _edit(body, top, p)) is not None]
+    where = _Finder(body)
+    edits = [e for p in choose(found, automatic) if (e := _edit(where, p)) is not None]
     return (spans.apply(body, edits), len(edits)) if edits else (body, 0)
+
+
+class _Finder:
+    """wire/spans.py over one body, each span looked up once (a body is 50 to 100 KB)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body, self.top = body, spans.whole(body)
+        self._members: dict[tuple[spans.Span, str], spans.Span | None] = {}
+        self._elements: dict[spans.Span, list[spans.Span]] = {}
+
+    def member(self, within: spans.Span, key: str) -> spans.Span | None:
+        if (within, key) not in self._members:
+            self._members[within, key] = spans.member(self.body, within, key)
+        return self._members[within, key]
+
+    def elements(self, within: spans.Span) -> list[spans.Span]:
+        if within not in self._elements:
+            self._elements[within] = spans.elements(self.body, within)
+        return self._elements[within]
 
 
 def _listed(value: Any) -> list[Any]:
@@ -200,23 +219,24 @@ def _content(value: Any) -> list[Any]:
     return [{"type": "text", "text": value}] if isinstance(value, str) else _listed(value)
 
 
-def _edit(body: bytes, top: spans.Span, at: Position) -> tuple[spans.Span, bytes] | None:
+def _edit(find: _Finder, at: Position) -> tuple[spans.Span, bytes] | None:
+    body, top = find.body, find.top
     part, i, j = at
     if at == AUTOMATIC:
         if body[top[0]] != 123:
             return None
         return (top[0] + 1, top[0] + 1), _MARK + b","
-    where = spans.member(body, top, ("tools", "system", "messages")[part])
+    where = find.member(top, ("tools", "system", "messages")[part])
     if where is None:
         return None
     if part == 2:
-        where = spans.member(body, spans.elements(body, where)[i], "content")
+        where = find.member(find.elements(where)[i], "content")
         if where is None:
             return None
         i = j
     if body[where[0]] == 34:  # '"': a string becomes one text block carrying the mark
         return where, b'[{"type":"text","text":' + body[where[0] : where[1]] + b"," + _MARK + b"}]"
-    start, end = spans.elements(body, where)[i]
+    start, end = find.elements(where)[i]
     if body[start] != 123:  # '{': not an object, so not a block the mark can go on
         return None
     return (end - 1, end - 1), (b"," if body[start + 1 : end - 1].strip() else b"") + _MARK

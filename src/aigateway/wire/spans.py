@@ -2,7 +2,7 @@
 
 msgspec gives the exact bytes of a value (`msgspec.Raw`) but not where they are; these find the
 place. An array's elements follow each other separated only by whitespace and commas, so each is
-the first occurrence of its own bytes after the end of the previous one: found exactly. An
+found right after the end of the previous one (checked, byte for byte). An
 object's member is found by its key followed by its exact value bytes, and only when that pair
 occurs once (quotes inside JSON strings are escaped, so a bare `"key"` is a key, but nested
 objects may repeat it): anything ambiguous is None, and the caller leaves that part alone.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import msgspec
 
 _WS = b" \t\r\n"
+_SEPARATORS = _WS + b","
 
 Span = tuple[int, int]
 
@@ -44,7 +45,9 @@ def elements(body: bytes, within: Span) -> list[Span]:
     spans, pos = [], start + 1
     for item in items:
         raw = bytes(item)
-        at = body.find(raw, pos, end)
+        at = _skip(body, pos, _SEPARATORS)
+        if not body.startswith(raw, at):  # cannot happen for JSON msgspec accepted; never guess
+            at = body.find(raw, pos, end)
         spans.append((at, at + len(raw)))
         pos = at + len(raw)
     return spans
@@ -68,7 +71,7 @@ def apply(body: bytes, edits: list[tuple[Span, bytes]]) -> bytes:
     return b"".join(out)
 
 
-def _skip(body: bytes, i: int) -> int:
-    while i < len(body) and body[i] in _WS:
+def _skip(body: bytes, i: int, chars: bytes = _WS) -> int:
+    while i < len(body) and body[i] in chars:
         i += 1
     return i
