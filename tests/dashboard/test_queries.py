@@ -109,6 +109,18 @@ def exact(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+async def test_series_has_cache_reads_per_key_for_the_hit_ratio(engine):
+    data = rows(600)
+    await fill(engine, data)
+    doc = await queries.series(engine, T0 - 60, T0 + 4 * 3600 + 60, 900, "key")  # rollups and edge rows both
+    for key in {r["key_id"] for r in data}:
+        mine = [r for r in data if r["key_id"] == key]
+        got = [g for g in doc["groups"] if g["group"] == key]
+        assert sum(g["cache_read_tokens"] for g in got) == sum(r["cache_read_tokens"] for r in mine) > 0
+        cached = sum(r["cache_read_tokens"] + r["cache_write_tokens"] for r in mine)
+        assert sum(g["cache_tokens"] for g in got) == cached
+
+
 async def test_series_totals_exact_and_percentiles_close(engine):
     data = rows(4000)
     await fill(engine, data)

@@ -13,6 +13,7 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -35,6 +36,7 @@ class Reply:
     reset: bool = False  # drop the connection instead of answering (a reset, as a crashed upstream)
     pause_after: int | None = None  # after this many chunks, go silent for `pause` seconds
     pause: float = 0.0
+    answer: Callable[[Received], Reply] | None = None  # the reply, computed from the request
 
     @classmethod
     def replay(cls, ex: Exchange, *, chunk_size: int | None = None) -> Reply:
@@ -117,6 +119,8 @@ class FakeUpstream:
                 status=500,
             )
         served = self._queue.popleft()
+        if served.reply.answer is not None:
+            served.reply = served.reply.answer(self.received[-1])
         try:
             return await self._answer(request, served)
         finally:

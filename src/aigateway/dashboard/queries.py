@@ -116,7 +116,7 @@ def _edges(column: str, n: int) -> TextClause:
     bucket = f"CASE {whens} ELSE CAST(:t{n - 1} AS BIGINT) END" if n > 1 else "CAST(:t0 AS BIGINT)"
     sums = (
         "count(*), sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END), sum(coalesce(cost_nanousd, 0)),"
-        " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens + cache_write_tokens)"
+        " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens + cache_write_tokens), sum(cache_read_tokens)"
     )
     lat, ttft = binned("latency_ms"), binned("ttft_ms")
     where = " OR ".join(f"(created_at >= :a{i} AND created_at < :b{i})" for i in range(n))
@@ -184,9 +184,10 @@ async def series(engine: AsyncEngine, start: float, end: float, step: int, group
                 "input_tokens": i,
                 "output_tokens": o,
                 "cache_tokens": ca,
+                "cache_read_tokens": cr,
                 "errors": e,
             }
-            for (t, g), (n, e, cost, i, o, ca) in sorted(acc.groups.items())
+            for (t, g), (n, e, cost, i, o, ca, cr) in sorted(acc.groups.items())
         ],
         "latency_ms": _points(acc.by_bucket["lat"]),
         "ttft_ms": _points(acc.by_bucket["ttft"]),

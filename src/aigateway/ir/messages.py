@@ -124,6 +124,7 @@ class Tool(msgspec.Struct, omit_defaults=True, kw_only=True):
     input_schema: dict[str, Any]
     description: str | None = None
     strict: bool | None = None
+    cache_control: dict[str, Any] | None = None
 
 
 class ToolChoiceAuto(_Tagged, tag="auto"):
@@ -173,6 +174,9 @@ class MessagesRequest(msgspec.Struct, kw_only=True):
     thinking: Thinking | None = None
     output_config: OutputConfig | None = None
     user_id: str | None = None  # metadata.user_id
+    # OpenAI's prompt-cache routing key (Chat Completions, Responses): passed on where the upstream
+    # takes it; on Claude, a request with one gets the gateway's cache breakpoints (pipeline/caching.py)
+    prompt_cache_key: str | None = None
     # OpenAI-only knobs, set by the Chat Completions door (DESIGN.md); Anthropic has no such fields.
     n: int | None = None
     seed: int | None = None
@@ -304,7 +308,7 @@ def _block(value: Any, path: str) -> Block | RawBlock:
     return block
 
 
-_TOOL_FIELDS = ("name", "input_schema", "description", "strict")
+_TOOL_FIELDS = ("name", "input_schema", "description", "strict", "cache_control")
 
 
 def _split_tools(value: Any) -> tuple[list[Tool] | None, list[dict[str, Any]] | None, list[str]]:

@@ -9,6 +9,9 @@
   translation, and back through the door's `render` (a whole answer) or `encode` (a stream).
 Each attempt may reach another provider or model, so both are built per attempt. A door with
 an operation that is not a generation (count_tokens, embeddings) overrides `translated`.
+Prompt-cache breakpoints (caching.py) are added per attempt, where the upstream takes them
+(`Provider.prompt_cache`): to the core request here, to a passthrough body by the door that
+knows its shape (`mark_passthrough`); `x-aigateway-cache-breakpoints` says how many.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from aigateway.asgi import JSON, Request
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
+from aigateway.pipeline import caching
 from aigateway.pipeline.attempt import Streaming, Whole, route_headers, until_commit
 from aigateway.pipeline.translate import decoder_for, dropped_header, prepare, read_message
 from aigateway.providers.base import (
@@ -37,6 +41,7 @@ from aigateway.routing.plan import Attempt
 class Exchange(abc.ABC):
     protocol: str  # the upstream wire this door passes requests through to
     stream: bool  # the client asked for a stream
+    caching: str | None = None  # the request's `caching` option, set by serve.py
 
     def __init__(self, req: Request) -> None:
         self.req = req
@@ -68,6 +73,10 @@ class Exchange(abc.ABC):
     def encode(self, decoder: StreamDecoder, route: Route) -> StreamRelay:
         """A translated stream in the door's protocol."""
 
+    def mark_passthrough(self, request: PassthroughRequest, route: Route, provider: Provider) -> int:
+        """Adds the gateway's prompt-cache breakpoints to a passthrough body, if it should; how many."""
+        return 0
+
     def streams(self, upstream: UpstreamResponse) -> bool:
         """Whether a 200 to a stream request is a stream (a server may ignore `stream`)."""
         return True
@@ -81,17 +90,18 @@ class Exchange(abc.ABC):
     async def _passthrough(self, route: Route, provider: Provider) -> Whole | Streaming:
         started = time.monotonic()
         request = self.passthrough_request(route, provider)
+        marks = caching.header(self.mark_passthrough(request, route, provider))
         upstream = await provider.passthrough(request)
         try:
             if self.stream and upstream.status == 200 and self.streams(upstream):
                 tap = provider.passthrough_tap(request)
-                return await until_commit(route, upstream, tap, route_headers(route, upstream), started)
+                return await until_commit(route, upstream, tap, route_headers(route, upstream) + marks, started)
             body = await upstream.read()
             if upstream.status >= 400:
                 raise provider.passthrough_error(upstream.status, body, upstream.headers)
             usage, stop_reason = self.answer_usage(route, provider, body)
             content_type = upstream.headers.get("content-type", "application/json").encode("latin-1")
-            return Whole(body, content_type, route_headers(route, upstream), usage, stop_reason)
+            return Whole(body, content_type, route_headers(route, upstream) + marks, usage, stop_reason)
         except BaseException:
             upstream.close()
             raise
@@ -103,13 +113,14 @@ class Exchange(abc.ABC):
                 f"Upstream provider '{route.provider}' cannot serve this request", provider=route.provider, status=502
             )
         request, dropped = self.to_ir(route, provider)
+        request, added = self._cache_marks(request, route, provider)
         prepared = prepare(provider, request, route, self.req)
         prepared.warnings = dropped + prepared.warnings
         upstream = await provider.send(prepared)
         try:
             if upstream.status >= 400:
                 raise provider.error(upstream.status, await upstream.read(), upstream.headers)
-            headers = route_headers(route, upstream) + dropped_header(prepared)
+            headers = route_headers(route, upstream) + dropped_header(prepared) + caching.header(added)
             if not request.stream:
                 message, usage = await read_message(provider, upstream, request, route)
                 return Whole(self.render(message, usage, route), JSON, headers, usage, message.stop_reason)
@@ -118,3 +129,9 @@ class Exchange(abc.ABC):
         except BaseException:
             upstream.close()
             raise
+
+    def _cache_marks(self, request: MessagesRequest, route: Route, provider: Provider) -> tuple[MessagesRequest, int]:
+        style = provider.prompt_cache(route.upstream_model)
+        if style is None or not caching.wanted(self.caching, request):
+            return request, 0
+        return caching.mark_request(request, automatic=style == "automatic")

@@ -55,6 +55,7 @@ async def serve(
     nothing (count_tokens, embeddings: model permissions only, no spend reserved)."""
     asked, model = model, gw.redirect(model)
     out.options = options = gw.routing_options(model, out.key.name, requested)
+    exchange.caching = options.caching
     plan = await admit(gw, gw.plan(model, options, signed_history=signed_history(body)), out, body, max_output)
     attempts: Attempts[Whole | Streaming] = Attempts(
         plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried

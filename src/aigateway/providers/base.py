@@ -11,7 +11,7 @@ import abc
 import copy
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
 import aiohttp
 import msgspec
@@ -22,6 +22,8 @@ from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.routing.catalog import ListedModel, Route
 from aigateway.settings import ProviderConfig
+
+PromptCache = Literal["blocks", "automatic"]
 
 
 @dataclass(slots=True)
@@ -191,6 +193,12 @@ class Provider(abc.ABC):
     def structured_outputs(self, upstream_model: str) -> bool:
         """Whether the model takes a JSON schema for its output (the core's `output_config.format`)."""
         return True
+
+    def prompt_cache(self, upstream_model: str) -> PromptCache | None:
+        """How the model takes Anthropic's prompt-cache breakpoints: `cache_control` on blocks
+        ("blocks"), those and the request's top-level automatic one ("automatic"), or not at all
+        (None: an upstream that caches by itself, or not at all)."""
+        return None
 
     async def count_tokens(self, request: MessagesRequest, upstream_model: str) -> int | None:
         """The upstream's own count of the request's input tokens; None: it has no counter."""

@@ -1,10 +1,11 @@
 """Per-request routing options: `providerOptions.gateway` in the client's JSON body.
 
 The vocabulary is the one users of hosted gateways already write (order, only, models, sort,
-byok, providerTimeouts, user, tags). The object belongs to the gateway, never to an upstream:
-every front door takes it out of the decoded body (`take_gateway_options`) before anything is
-forwarded. Unknown keys are a 400 naming the key. Defaults come from the config, per model and
-per key; a request's own options win field by field (`merged`).
+byok, providerTimeouts, user, tags), and `caching` (pipeline/caching.py). The object belongs to
+the gateway, never to an upstream: every front door takes it out of the decoded body
+(`take_gateway_options`) before anything is forwarded. Unknown keys are a 400 naming the key.
+Defaults come from the config, per model and per key; a request's own options win field by field
+(`merged`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class GatewayOptions(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     provider_timeouts: ProviderTimeouts | None = None
     user: str | None = None
     tags: list[str] | None = None
+    # "auto": prompt-cache breakpoints on Claude (pipeline/caching.py); unset: only for requests
+    # with OpenAI's `prompt_cache_key`
+    caching: Literal["auto", "off"] | None = None
 
     def merged(self, defaults: GatewayOptions | None) -> GatewayOptions:
         """These options over `defaults`, field by field."""

@@ -28,9 +28,12 @@ from aigateway.store.tables import BINS, ROLLUP_HISTOGRAMS, ROLLUP_SUMS, ledger_
 WIDTHS = (60, 900, 3600)  # each divides the next
 EDGES = tuple(round(5 * 1.25**i, 3) for i in range(BINS - 1))  # 5 ms to about 20 min
 _KEY = ("width", "dim", "slot", "grp")
+_NAMES = (*_KEY, *ROLLUP_SUMS, *ROLLUP_HISTOGRAMS)
+_ORDER = tuple(_NAMES.index(c.name) for c in ledger_rollup.columns)
 
 Key = tuple[int, str, int, str]
-# requests, errors, cost, input, output and cache tokens, then latency and TTFT bin counts
+# requests, errors, cost, input, output, cache (read and write) and cache read tokens, then
+# latency and TTFT bin counts
 Acc = tuple[list[int], dict[int, int], dict[int, int]]
 
 
@@ -78,7 +81,7 @@ def deltas(rows: Iterable[Row]) -> dict[Key, Acc]:
         k = (at - at % 60, r.model or "", r.provider or "", r.key_id or "")
         acc = minutes.get(k)
         if acc is None:
-            acc = minutes[k] = ([0, 0, 0, 0, 0, 0], {}, {})
+            acc = minutes[k] = ([0, 0, 0, 0, 0, 0, 0], {}, {})
         sums, lat, ttft = acc
         sums[0] += 1
         sums[1] += r.status >= 400
@@ -86,6 +89,7 @@ def deltas(rows: Iterable[Row]) -> dict[Key, Acc]:
         sums[3] += r.input_tokens
         sums[4] += r.output_tokens
         sums[5] += r.cache_read_tokens + r.cache_write_tokens
+        sums[6] += r.cache_read_tokens
         b = bisect_right(EDGES, r.latency_ms)
         lat[b] = lat.get(b, 0) + 1
         if r.ttft_ms is not None:
@@ -133,5 +137,6 @@ class Upsert:
         out = []
         for k in sorted(changes):
             sums, lat, ttft = changes[k]
-            out.append((*k, *sums, *[lat.get(i, 0) for i in range(BINS)], *[ttft.get(i, 0) for i in range(BINS)]))
+            values = (*k, *sums, *[lat.get(i, 0) for i in range(BINS)], *[ttft.get(i, 0) for i in range(BINS)])
+            out.append(tuple(values[i] for i in _ORDER))  # the statement's columns are the table's order
         return out

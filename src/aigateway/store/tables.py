@@ -65,9 +65,13 @@ ledger = Table(
     Index("ix_ledger_provider_created", "provider", "created_at"),
 )
 
-# Migration 0004: the dashboard's rollups of the ledger (store/rollups.py says what they hold).
+# Migration 0004: the dashboard's rollups of the ledger (store/rollups.py says what they hold);
+# 0005: cache reads alone (`cache_tokens` is reads and writes), for the cache-hit ratio.
 BINS = 57  # latency and TTFT histogram bins (store/rollups.py: EDGES)
-ROLLUP_SUMS = ("requests", "errors", "cost_nanousd", "input_tokens", "output_tokens", "cache_tokens")
+ROLLUP_SUMS = (
+    *("requests", "errors", "cost_nanousd", "input_tokens", "output_tokens", "cache_tokens"),
+    "cache_read_tokens",
+)
 ROLLUP_HISTOGRAMS = tuple(f"{kind}_{i:02d}" for kind in ("lat", "ttft") for i in range(BINS))
 
 ledger_rollup = Table(
@@ -77,5 +81,7 @@ ledger_rollup = Table(
     Column("dim", String(8), primary_key=True),  # model, provider or key
     Column("slot", BigInteger, primary_key=True),  # start, in epoch seconds
     Column("grp", String(200), primary_key=True),  # the model, provider or key id ('' for none)
-    *(Column(name, BigInteger, nullable=False) for name in ROLLUP_SUMS + ROLLUP_HISTOGRAMS),
+    # in the order the migrations made them: 0005's column last
+    *(Column(name, BigInteger, nullable=False) for name in ROLLUP_SUMS[:-1] + ROLLUP_HISTOGRAMS),
+    Column(ROLLUP_SUMS[-1], BigInteger, nullable=False, server_default="0"),
 )

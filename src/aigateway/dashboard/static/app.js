@@ -143,10 +143,12 @@ async function loadOverview() {
 
 function renderTotals(doc, group) {
   const totals = new Map();
-  const all = { requests: 0, cost_usd: 0, input_tokens: 0, output_tokens: 0, errors: 0 };
+  const zero = () => ({ requests: 0, cost_usd: 0, input_tokens: 0, output_tokens: 0, errors: 0,
+    cache_tokens: 0, cache_read_tokens: 0 });
+  const all = zero();
   for (const r of doc.groups) {
     const name = groupLabel(group, r.group);
-    const t = totals.get(name) || { requests: 0, cost_usd: 0, input_tokens: 0, output_tokens: 0, errors: 0 };
+    const t = totals.get(name) || zero();
     for (const f of Object.keys(all)) { t[f] += r[f]; all[f] += r[f]; }
     totals.set(name, t);
   }
@@ -156,13 +158,16 @@ function renderTotals(doc, group) {
       ["Errors", fmt.int(all.errors), "errors"]].map(([k, v, id]) => el("div", { "data-total": id }, k, el("b", {}, v))));
   const speed = new Map(doc.by_group.map((r) => [groupLabel(group, r.group), r]));
   const ms = (v) => (v === null || v === undefined ? "" : fmt.ms(v));
-  const cols = ["requests", "spend", "in", "out", "errors", "p50", "p95", "ttft p50"];
+  // cache hits: input read from the provider's prompt cache, of all input (uncached, read, written)
+  const hits = (t) => (t.input_tokens + t.cache_tokens ? (100 * t.cache_read_tokens / (t.input_tokens + t.cache_tokens)).toFixed(1) + "%" : "");
+  const cols = ["requests", "spend", "in", "out", "cache hits", "errors", "p50", "p95", "ttft p50"];
   const head = el("tr", {}, el("th", {}, group), ...cols.map((h) => el("th", { class: "num" }, h)));
   const rows = [...totals.entries()].sort((a, b) => b[1].requests - a[1].requests).map(([name, t]) => {
     const s = speed.get(name) || { latency_ms: {}, ttft_ms: {} };
     return el("tr", { "data-group": name }, el("td", {}, name), el("td", { class: "num" }, t.requests),
       el("td", { class: "num" }, fmt.usd(t.cost_usd)), el("td", { class: "num" }, fmt.int(t.input_tokens)),
-      el("td", { class: "num" }, fmt.int(t.output_tokens)), el("td", { class: "num" }, t.errors),
+      el("td", { class: "num" }, fmt.int(t.output_tokens)), el("td", { class: "num", "data-cache-hits": "" }, hits(t)),
+      el("td", { class: "num" }, t.errors),
       el("td", { class: "num", "data-p50": "" }, ms(s.latency_ms.p50)), el("td", { class: "num" }, ms(s.latency_ms.p95)),
       el("td", { class: "num" }, ms(s.ttft_ms.p50)));
   });

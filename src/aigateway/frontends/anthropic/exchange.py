@@ -18,6 +18,7 @@ from aigateway.gateway import Gateway
 from aigateway.ir.events import EVENT_NAMES, Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest, parse_request
 from aigateway.ir.usage import Usage
+from aigateway.pipeline import caching
 from aigateway.pipeline.attempt import Streaming, Whole, route_names
 from aigateway.pipeline.exchange import Exchange
 from aigateway.pipeline.relay import Ending
@@ -70,6 +71,13 @@ class MessagesExchange(Exchange):
             {k.decode("latin-1"): v.decode("latin-1") for k, v in req.headers.items() if k.startswith(b"anthropic-")},
             stream=self.stream,
         )
+
+    def mark_passthrough(self, request: PassthroughRequest, route: Route, provider: Provider) -> int:
+        style = provider.prompt_cache(route.upstream_model)
+        if style is None or not isinstance(self.head, MessagesHead) or not caching.wanted(self.caching, None):
+            return 0
+        request.body, added = caching.mark_body(request.body, self.raw, automatic=style == "automatic")
+        return added
 
     def to_ir(self, route: Route, provider: TranslatingProvider) -> tuple[MessagesRequest, list[str]]:
         return self.request, []

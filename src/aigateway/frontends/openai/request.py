@@ -60,7 +60,7 @@ _EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "
 _HANDLED = {
     "model", "messages", "max_tokens", "max_completion_tokens", "stream", "stream_options", "temperature",
     "top_p", "stop", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort",
-    "user", "n", "seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty",
+    "user", "n", "seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty", "prompt_cache_key",
 }  # fmt: skip
 _KNOBS = {"n": int, "seed": int, "logprobs": bool, "top_logprobs": int, "frequency_penalty": float,
           "presence_penalty": float, "temperature": float, "top_p": float}  # fmt: skip
@@ -125,6 +125,7 @@ def _to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]
         thinking=_thinking(raw.get("reasoning_effort"), max_tokens),
         output_config=_output_config(raw.get("response_format")),
         user_id=_typed(raw["user"], str, "user") if raw.get("user") is not None else None,
+        prompt_cache_key=_cache_key(raw.get("prompt_cache_key")),
         **knobs,
     )
     return request, [name for name in raw if name not in _HANDLED]
@@ -340,3 +341,8 @@ def _output_config(value: Any) -> OutputConfig | None:
     if kind == "json_object":
         return None  # forced tool use, see `to_ir`
     raise InvalidRequest("response_format.type: must be text, json_schema or json_object")
+
+
+def _cache_key(value: Any) -> str | None:
+    """OpenAI's prompt-cache routing key: passed on to OpenAI, the cue to cache on Claude."""
+    return None if value is None else str(_typed(value, str, "prompt_cache_key"))

@@ -20,7 +20,7 @@ from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
-from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, UpstreamResponse
+from aigateway.providers.base import PassthroughRequest, Prepared, PromptCache, StreamDecoder, UpstreamResponse
 from aigateway.routing.catalog import ListedModel
 
 DEFAULT_VERSION = "2023-06-01"
@@ -52,6 +52,9 @@ class AnthropicProvider(ServesClaude):
                 break
             after = f"&after_id={page.last_id}"
         return models
+
+    def prompt_cache(self, upstream_model: str) -> PromptCache | None:
+        return "automatic"
 
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         headers = dict(request.headers)

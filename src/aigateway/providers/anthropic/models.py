@@ -17,7 +17,7 @@ import re
 from aigateway.errors import UpstreamError
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic.tap import AnthropicStreamTap, read_usage
-from aigateway.providers.base import PassthroughRequest, StreamRelay, TranslatingProvider
+from aigateway.providers.base import PassthroughRequest, PromptCache, StreamRelay, TranslatingProvider
 
 _VERSIONED = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d)(?!\d))?")
 _LEGACY = re.compile(r"claude-(?:\d|instant)")  # claude-3-5-sonnet-..., claude-2.1, claude-instant-1
@@ -60,3 +60,8 @@ class ServesClaude(TranslatingProvider):
 
     def structured_outputs(self, upstream_model: str) -> bool:
         return self.wire_for(upstream_model) != "anthropic" or has_structured_outputs(upstream_model)
+
+    def prompt_cache(self, upstream_model: str) -> PromptCache | None:
+        """Claude takes `cache_control` on blocks wherever it is served (Bedrock's Converse as
+        `cachePoint`s); the request's top-level automatic one is Anthropic's API's own."""
+        return "blocks" if self.wire_for(upstream_model) == "anthropic" else None

@@ -26,6 +26,7 @@ from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.base import (
     PassthroughRequest,
     Prepared,
+    PromptCache,
     StreamDecoder,
     UpstreamResponse,
     _unavailable,
@@ -57,6 +58,10 @@ class BedrockProvider(ServesClaude):
 
     def wire_for(self, upstream_model: str) -> str:
         return "anthropic" if models.is_invoke(upstream_model) else self.wire
+
+    def prompt_cache(self, upstream_model: str) -> PromptCache | None:
+        """Claude by InvokeModel or by Converse (`cache_control` becomes a `cachePoint`)."""
+        return "blocks" if models.is_invoke(upstream_model) or models.is_claude(upstream_model) else None
 
     async def _send(self, path: str, body: bytes, accept: str) -> aiohttp.ClientResponse:
         if self._auth is None:

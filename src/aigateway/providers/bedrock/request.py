@@ -94,8 +94,7 @@ def from_ir(req: MessagesRequest, model: str, *, claude: bool) -> tuple[dict[str
         body["toolConfig"] = config
     _model_fields(req, body, t)
     for name in req.tool_extras:
-        if name != "tools[].cache_control":
-            t.drop(name)
+        t.drop(name)
     for name in req.extra:
         t.drop(name)
     if req.user_id is not None:

@@ -41,7 +41,7 @@ def tool_config(req: MessagesRequest, drop: Any) -> dict[str, Any] | None:
         return None
     if req.tools:
         tools = [_spec(t) for t in req.tools]
-        if "tools[].cache_control" in req.tool_extras:
+        if any(t.cache_control for t in req.tools):
             tools.append(CACHE_POINT)
         if not wanted:
             drop("tool_choice.none")

@@ -34,6 +34,7 @@ class Profile:
     no_sampling_when_reasoning: bool = False  # the model rejects temperature/top_p
     reasoning_history: bool = False  # wants earlier reasoning back as assistant `reasoning_content`
     pdf: bool = False  # takes PDFs as `file` content parts
+    prompt_cache_key: bool = False  # takes OpenAI's prompt-cache routing key
     think_tags: bool = True  # reasoning may arrive inline as <think>...</think> in content
     responses: bool = False  # also serves OpenAI's Responses API (`POST /responses`) for every model
     extra_headers: dict[str, str] = field(default_factory=dict)
@@ -49,6 +50,7 @@ _OPENAI = Profile(
     pdf=True,
     think_tags=False,
     responses=True,
+    prompt_cache_key=True,
 )
 
 PROFILES: dict[str, Profile] = {

@@ -83,6 +83,11 @@ def from_ir(req: MessagesRequest, upstream_model: str, profile: Profile, kind: s
             body["user"] = req.user_id
         else:
             t.drop("metadata.user_id")
+    if req.prompt_cache_key is not None:
+        if profile.prompt_cache_key:
+            body["prompt_cache_key"] = req.prompt_cache_key
+        else:
+            t.drop("prompt_cache_key")
     for name in _OPENAI_KNOBS:  # the Chat Completions door's own fields go back as they came
         value = getattr(req, name)
         if value is not None:
