@@ -62,9 +62,8 @@ class PartWriter:
         text = part.text
         if part.thought is True and text:
             self.writer.thinking(text)
-            if signature is not None:
+            if signature is not None:  # a signed thought is one part: more thought opens a new block
                 self.writer.signature(signatures.encode("t", signature))
-                self.writer.close()  # a signed thought is one part: more thought opens a new block
             return
         if signature is not None:  # an empty thought with a signature is a carrier too
             self._carry(signature)
@@ -80,7 +79,6 @@ class PartWriter:
         if self.writer.open is not ThinkingBlock:
             self.writer.close()
         self.writer.signature(signatures.encode("n", signature))
-        self.writer.close()
 
     def _call(self, call: FunctionCall) -> None:
         self.has_tool_calls = True
