@@ -14,7 +14,6 @@ JSON object are an upstream error, not a silently emptied call.
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import msgspec
 
@@ -54,15 +53,9 @@ def read(body: bytes, provider: str) -> wire.ChatCompletion:
 
 
 def to_ir(
-    body: wire.ChatCompletion | dict[str, Any],
-    *,
-    model: str,
-    provider: str,
-    profile: Profile,
-    stop_sequences: list[str] | None,
+    completion: wire.ChatCompletion, *, model: str, provider: str, profile: Profile, stop_sequences: list[str] | None
 ) -> tuple[Message, Usage]:
-    """`body` as `read` gives it, or as builtins some other code decoded (read the same way)."""
-    completion = body if isinstance(body, wire.ChatCompletion) else wire.completion_from(body)
+    """`completion` as `read` gives it."""
     if not completion.choices:
         raise UpstreamError(f"Upstream provider '{provider}' answered without a choice", provider=provider, status=502)
     choice = completion.choices[0]

@@ -181,12 +181,3 @@ def decode_error(body: bytes) -> ErrorBody | None:
         return _error.decode(body)
     except msgspec.ValidationError:
         return lenient.retry(body, ErrorBody)
-
-
-def completion_from(data: dict[str, Any]) -> ChatCompletion:
-    """An answer some other code already decoded into builtins."""
-    return lenient.convert(data, ChatCompletion) or ChatCompletion()
-
-
-def usage_from(data: dict[str, Any]) -> ChatUsage:
-    return lenient.convert(data, ChatUsage) or ChatUsage()
