@@ -11,9 +11,6 @@ Stream usage is cumulative: later values overwrite earlier ones, they are never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-_COUNTERS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
 @dataclass(slots=True)
@@ -23,22 +20,6 @@ class Usage:
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_creation_1h_input_tokens: int = 0
-
-    def update_from_anthropic(self, usage: dict[str, Any] | None) -> None:
-        """Overwrite with the non-null counters of an Anthropic `usage` object."""
-        if not usage:
-            return
-        for name in _COUNTERS:
-            value = usage.get(name)
-            if isinstance(value, int):
-                setattr(self, name, value)
-        split = usage.get("cache_creation")
-        if isinstance(split, dict):
-            one_hour = split.get("ephemeral_1h_input_tokens")
-            if isinstance(one_hour, int):
-                self.cache_creation_1h_input_tokens = one_hour
-        # Never more 1 h writes than writes, whatever an upstream sends.
-        self.cache_creation_1h_input_tokens = min(self.cache_creation_1h_input_tokens, self.cache_creation_input_tokens)
 
     @property
     def cache_creation_5m_input_tokens(self) -> int:
