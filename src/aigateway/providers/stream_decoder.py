@@ -6,7 +6,8 @@ Invariants (spec §5.2), kept here once:
 - a stream that fails ends with one `StreamError`, after the `message_start` if none was sent
   yet, keeping whatever usage the upstream had reported (`_fail_with`); nothing follows it.
 `SSEStream` adds the framing of the upstreams that stream server-sent events: each `data:`
-payload goes to the decoder's `_handle`, and `finish` ends the message (`_end`) unless it ended.
+payload goes to the decoder's `_payload` until the stream ends, and `finish` ends the message
+(`_end`) unless it ended already.
 """
 
 from __future__ import annotations
@@ -64,9 +65,17 @@ class SSEStream(TranslatedStream, abc.ABC):
         out = self._handle([e.data for e in events])
         return out if self._ended else out + self._end()
 
-    @abc.abstractmethod
     def _handle(self, payloads: list[str]) -> list[Output]:
-        """The events of these `data:` payloads (none once the stream ended)."""
+        out: list[Output] = []
+        for data in payloads:
+            if self._ended:
+                break
+            out += self._payload(data)
+        return out
+
+    @abc.abstractmethod
+    def _payload(self, data: str) -> list[Output]:
+        """The events of one `data:` payload."""
 
     @abc.abstractmethod
     def _end(self) -> list[Output]:

@@ -102,21 +102,14 @@ class GeminiStreamDecoder(SSEStream):
             return self._fail("ended the stream before its finishReason")
         return self._complete()
 
-    def _handle(self, payloads: list[str]) -> list[Output]:
-        out: list[Output] = []
-        for data in payloads:
-            if self._ended:
-                break
-            try:
-                chunk = _decode(data)
-            except msgspec.ValidationError as exc:
-                out += self._fail(f"sent a stream event that is not a GenerateContentResponse ({exc})")
-                break
-            except msgspec.DecodeError:
-                out += self._fail("sent a stream event that is not JSON")
-                break
-            out += self._chunk(chunk)
-        return out
+    def _payload(self, data: str) -> list[Output]:
+        try:
+            chunk = _decode(data)
+        except msgspec.ValidationError as exc:
+            return self._fail(f"sent a stream event that is not a GenerateContentResponse ({exc})")
+        except msgspec.DecodeError:
+            return self._fail("sent a stream event that is not JSON")
+        return self._chunk(chunk)
 
     def _chunk(self, chunk: StreamChunk) -> list[Output]:
         out = self._start()

@@ -59,23 +59,16 @@ class OpenAIChatStreamDecoder(SSEStream):
             return self._fail("api_error", "ended the stream before its finish reason")
         return self._complete()
 
-    def _handle(self, payloads: list[str]) -> list[Output]:
-        out: list[Output] = []
-        for data in payloads:
-            if self._ended:
-                break
-            if data == "[DONE]":
-                if self._finish_reason is not None:
-                    out += self._complete()
-                continue
-            try:
-                chunk = wire.decode_chunk(data)
-            except msgspec.DecodeError:
-                out += self._fail("api_error", "sent a stream event that is not JSON")
-                break
-            if chunk is not None:  # JSON but not an object: nothing to read
-                out += self._chunk(chunk)
-        return out
+    def _payload(self, data: str) -> list[Output]:
+        if data == "[DONE]":
+            return self._complete() if self._finish_reason is not None else []
+        try:
+            chunk = wire.decode_chunk(data)
+        except msgspec.DecodeError:
+            return self._fail("api_error", "sent a stream event that is not JSON")
+        if chunk is None:  # JSON but not an object: nothing to read
+            return []
+        return self._chunk(chunk)
 
     def _chunk(self, chunk: wire.ChatChunk) -> list[Output]:
         out = self._start()
