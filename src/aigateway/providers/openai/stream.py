@@ -76,12 +76,9 @@ class OpenAIChatStreamDecoder(SSEStream):
         if error:
             message = error.message if isinstance(error, wire.ErrorObject) else error
             return out + self._fail("api_error", f"reported an error mid-stream: {message}")
-        usage = chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)  # Groq's own place
-        if usage:
-            self._upstream_usage = usage
-        for choice in chunk.choices or ():
-            if choice.index == 0:
-                self._choice(choice)
+        self._upstream_usage = wire.chunk_usage(chunk) or self._upstream_usage
+        for choice in wire.first_choices(chunk):
+            self._choice(choice)
         return out + self._writer.take()
 
     def _choice(self, choice: wire.ChunkChoice) -> None:

@@ -181,3 +181,13 @@ def decode_error(body: bytes) -> ErrorBody | None:
         return _error.decode(body)
     except msgspec.ValidationError:
         return lenient.retry(body, ErrorBody)
+
+
+def chunk_usage(chunk: ChatChunk) -> ChatUsage | None:
+    """A chunk's usage, where OpenAI puts it or in Groq's own place."""
+    return chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)
+
+
+def first_choices(chunk: ChatChunk) -> list[ChunkChoice]:
+    """The chunk's choices of index 0 (an absent index reads as 0): the only choice the gateway reads."""
+    return [choice for choice in chunk.choices or () if choice.index == 0]
