@@ -20,6 +20,7 @@ from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
 from aigateway.providers.base import PassthroughRequest, Prepared, StreamDecoder, UpstreamResponse
+from aigateway.providers.errors import credential_refused
 
 DEFAULT_VERSION = "2023-06-01"
 _FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry", "request-id")
@@ -67,15 +68,7 @@ class AnthropicProvider(ServesClaude):
         message = message if isinstance(message, str) else f"answered {status}"
         lowered = {k.lower(): v for k, v in headers.items()}
         if status in (401, 403):  # the gateway's own credential was refused: not the client's fault
-            return UpstreamError(
-                f"The gateway's credential for provider '{self.name}' was refused ({status}); "
-                f"an operator must fix providers.{self.name}.api_key",
-                provider=self.name,
-                status=502,
-                retryable=False,
-                upstream_status=status,
-                credential_refused=True,
-            )
+            return credential_refused(self.name, status, str(status), "api_key")
         return UpstreamError(
             f"{self.name}: {message}",
             provider=self.name,
