@@ -23,6 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -188,6 +189,9 @@ def chunk_usage(chunk: ChatChunk) -> ChatUsage | None:
     return chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)
 
 
-def first_choices(chunk: ChatChunk) -> list[ChunkChoice]:
+def first_choices(chunk: ChatChunk) -> Sequence[ChunkChoice]:
     """The chunk's choices of index 0 (an absent index reads as 0): the only choice the gateway reads."""
-    return [choice for choice in chunk.choices or () if choice.index == 0]
+    choices = chunk.choices or ()
+    if len(choices) == 1 and choices[0].index == 0:  # nearly every chunk: no copy
+        return choices
+    return [choice for choice in choices if choice.index == 0]
