@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import msgspec
 import pytest
 
@@ -11,7 +9,7 @@ from aigateway.ir.accumulate import MessageAccumulator, events_of
 from aigateway.ir.events import ContentBlockDelta, TextDelta
 from aigateway.ir.messages import Message, TextBlock
 from aigateway.providers.openai.profiles import PROFILES
-from aigateway.providers.openai.response import to_ir
+from aigateway.providers.openai.response import read, to_ir
 from tests.support import fixtures, openai_recordings
 
 JSON = [r for r in openai_recordings.recordings() if not r.stream and r.status == 200]
@@ -30,7 +28,8 @@ def fold(events) -> Message:
 @pytest.mark.parametrize("rec", JSON, ids=str)
 def test_unfolding_a_translated_message_and_folding_it_gives_it_back(rec):
     profile = PROFILES[rec.kind]
-    message, _ = to_ir(json.loads(rec.body), model=rec.model, provider=rec.kind, profile=profile, stop_sequences=None)
+    completion = read(rec.body, rec.kind)
+    message, _ = to_ir(completion, model=rec.model, provider=rec.kind, profile=profile, stop_sequences=None)
     assert fold(events_of(message)) == message
 
 

@@ -19,6 +19,7 @@ from aigateway.policy.admission import estimate_input_tokens
 from aigateway.providers.anthropic.tap import AnthropicStreamTap, read_usage
 from aigateway.routing.catalog import Catalog
 from aigateway.routing.prices import Price, PriceBook, PriceTable, to_nano, usd
+from tests.support.anthropic_usage import plain_usage
 from tests.support.fixtures import exchange, exchanges
 
 SONNET_4, SONNET_45, HAIKU_45 = "anthropic/claude-sonnet-4", "anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5"
@@ -94,8 +95,7 @@ def test_cost_of_recorded_usage(name):
 def test_one_hour_cache_writes_cost_more_than_five_minute_ones():
     # Shape from the API reference: cache_creation splits the writes by TTL. Sonnet 4:
     # 10*3000 + 1000*3750 (5m) + 2000*6000 (1h) + 500*300 + 100*15000 = 17_430_000
-    usage = Usage()
-    usage.update_from_anthropic(
+    usage = plain_usage(
         {
             "input_tokens": 10,
             "cache_creation_input_tokens": 3000,

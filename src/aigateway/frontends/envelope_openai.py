@@ -13,10 +13,10 @@ import re
 import msgspec
 
 from aigateway.asgi import Request
-from aigateway.errors import GatewayError, UpstreamError, is_retryable_status
+from aigateway.errors import GatewayError, UpstreamError
+from aigateway.pipeline.errors import error_headers, forwarded_headers, send_passthrough
 
 _encode = msgspec.json.encode
-_FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
 _PARAM = re.compile(r"^([A-Za-z_][\w.\[\]]*): ")
 
 # Anthropic error type -> (status override or None, OpenAI type, OpenAI code)
@@ -58,15 +58,8 @@ def _param(exc: GatewayError) -> str | None:
 
 async def send_error(req: Request, exc: GatewayError) -> None:
     if isinstance(exc, UpstreamError) and exc.passthrough_body is not None:
-        headers = [(n.encode(), exc.headers[n].encode("latin-1")) for n in _FORWARDED_ERROR_HEADERS if n in exc.headers]
-        content_type = exc.headers.get("content-type", "application/json").encode("latin-1")
-        await req.respond(exc.status, exc.passthrough_body, headers, content_type)
+        await send_passthrough(req, exc, exc.passthrough_body, forwarded_headers(exc))
         return
-    # The OpenAI SDKs obey x-should-retry over their status rules, as Anthropic's do.
-    retryable = exc.retryable if isinstance(exc, UpstreamError) else is_retryable_status(exc.status)
-    headers = [(b"x-should-retry", b"true" if retryable else b"false")]
-    if isinstance(exc, UpstreamError):
-        headers += [(n.encode(), v.encode("latin-1")) for n, v in exc.headers.items() if n in _FORWARDED_ERROR_HEADERS]
-    headers += exc.response_headers  # retry-after and the limit headers of a refused request
+    upstream = forwarded_headers(exc) if isinstance(exc, UpstreamError) else []
     status, body = openai_error(exc)
-    await req.respond(status, body, headers)
+    await req.respond(status, body, error_headers(exc, upstream))

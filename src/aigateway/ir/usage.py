@@ -13,9 +13,6 @@ Stream usage is cumulative: later values overwrite earlier ones, they are never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-_COUNTERS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
 @dataclass(slots=True)
@@ -26,25 +23,6 @@ class Usage:
     cache_creation_input_tokens: int = 0
     cache_creation_1h_input_tokens: int = 0
     web_search_requests: int = 0
-
-    def update_from_anthropic(self, usage: dict[str, Any] | None) -> None:
-        """Overwrite with the non-null counters of an Anthropic `usage` object."""
-        if not usage:
-            return
-        for name in _COUNTERS:
-            value = usage.get(name)
-            if isinstance(value, int):
-                setattr(self, name, value)
-        tools = usage.get("server_tool_use")
-        if isinstance(tools, dict) and isinstance(tools.get("web_search_requests"), int):
-            self.web_search_requests = tools["web_search_requests"]
-        split = usage.get("cache_creation")
-        if isinstance(split, dict):
-            one_hour = split.get("ephemeral_1h_input_tokens")
-            if isinstance(one_hour, int):
-                self.cache_creation_1h_input_tokens = one_hour
-        # Never more 1 h writes than writes, whatever an upstream sends.
-        self.cache_creation_1h_input_tokens = min(self.cache_creation_1h_input_tokens, self.cache_creation_input_tokens)
 
     @property
     def cache_creation_5m_input_tokens(self) -> int:

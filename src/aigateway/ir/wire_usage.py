@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from aigateway.ir.events import DeltaUsage
-from aigateway.ir.messages import OutputTokensDetails, WireUsage
+from aigateway.ir.messages import Message, OutputBlock, OutputTokensDetails, WireUsage, new_message_id
 from aigateway.ir.usage import Usage
 
 
@@ -17,6 +17,21 @@ def wire_usage(usage: Usage, thinking: int = 0) -> WireUsage:
 
 def delta_usage(usage: Usage, thinking: int = 0) -> DeltaUsage:
     return DeltaUsage(**_counts(usage, thinking))
+
+
+def translated_message(
+    model: str, content: list[OutputBlock], stop: tuple[str | None, str | None], usage: Usage, thinking: int = 0
+) -> Message:
+    """A whole translated answer as the client gets it: a new id, `stop` as (stop_reason,
+    stop_sequence), and the usage in its wire form."""
+    return Message(
+        id=new_message_id(),
+        model=model,
+        content=content,
+        stop_reason=stop[0],
+        stop_sequence=stop[1],
+        usage=wire_usage(usage, thinking),
+    )
 
 
 def _counts(usage: Usage, thinking: int) -> dict[str, Any]:

@@ -16,22 +16,32 @@ from redis.asyncio import Redis
 
 from aigateway.policy.counters import SCALE, Bucket, Spend, Verdict
 
-# KEYS: bucket keys, then the budget key if any. ARGV: scale, bucket count, has-budget flag,
-# then (limit, amount) per bucket, then (limit, amount, ttl) for the budget.
-_ACQUIRE = """
+# The start of both scripts: the ARGV header, Redis's clock in ms, and a bucket's level now
+# (refilled at `limit` per ms since it was written, never above `cap`; a missing bucket is full).
+_PRELUDE = """
 local scale = tonumber(ARGV[1])
 local nb = tonumber(ARGV[2])
 local has_budget = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function level_of(i, limit, cap)
+  local st = redis.call('HMGET', KEYS[i], 'l', 't')
+  if not st[1] then return cap end
+  return math.min(cap, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * limit)
+end
+"""
+
+# KEYS: bucket keys, then the budget key if any. ARGV: scale, bucket count, has-budget flag,
+# then (limit, amount) per bucket, then (limit, amount, ttl) for the budget.
+_ACQUIRE = (
+    _PRELUDE
+    + """
 local levels = {}
 for i = 1, nb do
   local limit = tonumber(ARGV[2 + 2 * i])
   local need = tonumber(ARGV[3 + 2 * i]) * scale
   local cap = limit * scale
-  local st = redis.call('HMGET', KEYS[i], 'l', 't')
-  local level = cap
-  if st[1] then level = math.min(cap, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * limit) end
+  local level = level_of(i, limit, cap)
   if need > level and level < cap then
     return {0, i - 1, math.ceil((math.min(need, cap) - level) / limit), -1}
   end
@@ -58,21 +68,17 @@ for i = 1, nb do
 end
 return out
 """
+)
 
 # Same KEYS and ARGV layout; amounts are signed corrections.
-_SETTLE = """
-local scale = tonumber(ARGV[1])
-local nb = tonumber(ARGV[2])
-local has_budget = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_SETTLE = (
+    _PRELUDE
+    + """
 for i = 1, nb do
   local limit = tonumber(ARGV[2 + 2 * i])
   local delta = tonumber(ARGV[3 + 2 * i]) * scale
   local cap = limit * scale
-  local st = redis.call('HMGET', KEYS[i], 'l', 't')
-  local level = cap
-  if st[1] then level = math.min(cap, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * limit) end
+  local level = level_of(i, limit, cap)
   redis.call('HSET', KEYS[i], 'l', math.min(cap, level - delta), 't', now)
   redis.call('PEXPIRE', KEYS[i], 2 * scale)
 end
@@ -84,6 +90,7 @@ if has_budget == 1 then
 end
 return 1
 """
+)
 
 
 def _args(prefix: str, buckets: list[Bucket], spend: Spend | None) -> tuple[list[str], list[int]]:

@@ -9,7 +9,8 @@ deltas only of the open block's kind.
 The call being streamed is relayed fragment by fragment; fragments of another call are held
 until it may open, which is when the streamed call's arguments parse as complete JSON (so a
 sequential upstream streams every call live, and an interleaving one still yields whole blocks,
-every fragment kept as its own `input_json_delta`).
+every fragment kept as its own `input_json_delta`). Calls open in the order they first appear
+(a held call waits for the ones before it), which is the order of the JSON answer.
 """
 
 from __future__ import annotations
@@ -58,10 +59,12 @@ class BlockWriter:
         self.events.append(ContentBlockDelta(index=self.count - 1, delta=ThinkingDelta(thinking=text)))
 
     def signature(self, signature: str) -> None:
-        """Closes the reasoning with its signature (a thinking block is opened if none is)."""
+        """Closes the reasoning with its signature (a thinking block is opened if none is): the
+        signature is its block's last delta, so more reasoning starts a block of its own."""
         if self.open is not ThinkingBlock:
             self._start(ThinkingBlock(thinking="", signature=""))
         self.events.append(ContentBlockDelta(index=self.count - 1, delta=SignatureDelta(signature=signature)))
+        self.close()
 
     def redacted(self, data: str) -> None:
         """A whole `redacted_thinking` block: it has no deltas (spec §5.3)."""
@@ -123,8 +126,7 @@ class ToolCalls:
             return
         if arguments:
             call.fragments.append(arguments)
-        if call.name and (self._live is None or self._live_complete()):
-            self._promote(key)
+        self._open_held()
 
     def close_live(self) -> bool:
         """Closes the streamed call if its arguments are complete; False if it must stay open."""
@@ -153,6 +155,15 @@ class ToolCalls:
         if call_id is not None:
             return ("id", call_id)
         return self._last if self._last is not None else ("index", 0)
+
+    def _open_held(self) -> None:
+        """While the streamed call is complete (or none is), the first held call opens: the calls
+        come out in the order they first appeared, as the JSON answer lists them."""
+        while self._live is None or self._live_complete():
+            key = next((k for k in self._calls if k not in self._done and k != self._live), None)
+            if key is None or not self._calls[key].name:
+                return
+            self._promote(key)
 
     def _live_complete(self) -> bool:
         text = "".join(self._calls[self._live].fragments)

@@ -7,6 +7,7 @@ tracing and start-up read a kind's facts from here, never from a table of their 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -33,13 +34,29 @@ def as_given(model: str) -> str:
     return model
 
 
+def client(
+    path: str, *args: str, config: type[ProviderConfig] = ProviderConfig
+) -> Callable[[str, ProviderConfig], Provider]:
+    """A `build` for the client class at `path` ("package.module:Class"), called with the name,
+    the config block (of type `config`) and `args`. The module is imported by the first build, so
+    that reading the descriptors loads no client code (nor botocore, google-auth)."""
+    module, _, name = path.partition(":")
+
+    def build(provider: str, block: ProviderConfig) -> Provider:
+        assert isinstance(block, config), f"{type(block).__name__} is not a {config.__name__}"
+        cls: Callable[..., Provider] = getattr(importlib.import_module(module), name)
+        return cls(provider, block, *args)
+
+    return build
+
+
 @dataclass(frozen=True, slots=True)
 class Descriptor:
     kind: str
     base_url: str  # the public endpoint; `{region}` / `{location}` are filled from the config block
     key_env: str | None  # the variable that enables this kind in env-only mode, holding its key
     auth: Auth
-    build: Callable[[str, ProviderConfig], Provider]  # imports the client on first use
+    build: Callable[[str, ProviderConfig], Provider]  # imports the client on first use (`client`)
     telemetry_name: str  # OpenTelemetry's `gen_ai.provider.name` for it
     config: type[ProviderConfig] = ProviderConfig  # its config block, with its own fields
     checks: Callable[[ProviderConfig], list[str]] = no_checks  # what the fields cannot say alone

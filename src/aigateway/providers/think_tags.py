@@ -3,7 +3,9 @@ the answer text, incrementally.
 
 Only a `<think>` at the very start of the content counts (after leading whitespace), as those
 models emit it; text that merely mentions the tag later is left alone. Bytes that could be the
-start of a tag split across chunks are held back until the next chunk decides.
+start of a tag split across chunks are held back until the next chunk decides. The newlines
+right after `</think>` are dropped whichever chunks bring them, so that a stream and its JSON
+answer read the same.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ _OPEN, _CLOSE = "<think>", "</think>"
 
 class ThinkTags:
     def __init__(self) -> None:
-        self._state = "start"  # start -> thinking -> text, or start -> text
+        self._state = "start"  # start -> thinking -> closed -> text, or start -> text
         self._held = ""
 
     def feed(self, text: str) -> list[tuple[str, str]]:
@@ -39,8 +41,12 @@ class ThinkTags:
                 out.append(("thinking", text[: len(text) - keep]))
                 return [o for o in out if o[1]]
             out.append(("thinking", text[:end]))
-            self._state = "text"
-            text = text[end + len(_CLOSE) :].lstrip("\n")
+            self._state = "closed"
+            text = text[end + len(_CLOSE) :]
+        if self._state == "closed":  # dropping the newlines after </think> until the answer starts
+            text = text.lstrip("\n")
+            if text:
+                self._state = "text"
         out.append(("text", text))
         return [o for o in out if o[1]]
 

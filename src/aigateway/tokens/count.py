@@ -21,6 +21,7 @@ otherwise the count is an estimate and `count_header` says so.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,21 @@ def new_tally(upstream_model: str) -> Tally:
     return Tally(family, get_encoding(family.encoding))
 
 
-def result(tally: Tally) -> TokenCount:
+def count_messages_and_tools(
+    req: dict[str, Any],
+    tally: Tally,
+    message: Callable[[Tally, dict[str, Any]], None],
+    tool: Callable[[Tally, Any], None],
+) -> TokenCount:
+    """The count of `tally` once each object of `messages` and each entry of `tools` is added, by
+    the counters of the body's shape (an entry that is not a list or an object counts nothing)."""
+    messages = req.get("messages")
+    for entry in messages if isinstance(messages, list) else ():
+        if isinstance(entry, dict):
+            message(tally, entry)
+    tools = req.get("tools")
+    for entry in tools if isinstance(tools, list) else ():
+        tool(tally, entry)
     return TokenCount(max(tally.finish(), 1), tally.family.encoding, exact=not tally.estimated)
 
 
@@ -71,17 +86,14 @@ def count_request_tokens(body: dict[str, Any] | bytes, upstream_model: str) -> T
     system = req.get("system")
     if system:
         tally.message("system", _content(tally, system))
-    messages = req.get("messages")
-    for message in messages if isinstance(messages, list) else ():
-        if isinstance(message, dict):
-            _message(tally, message)
-    tools = req.get("tools")
-    for tool in tools if isinstance(tools, list) else ():
-        if isinstance(tool, dict) and "input_schema" in tool:
-            tally.function(tool.get("name"), tool.get("description"), tool.get("input_schema"))
-        else:
-            tally.opaque_tool(tool)
-    return result(tally)
+    return count_messages_and_tools(req, tally, _message, _tool)
+
+
+def _tool(tally: Tally, tool: Any) -> None:
+    if isinstance(tool, dict) and "input_schema" in tool:
+        tally.function(tool.get("name"), tool.get("description"), tool.get("input_schema"))
+    else:
+        tally.opaque_tool(tool)
 
 
 def _message(tally: Tally, message: dict[str, Any]) -> None:

@@ -13,25 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from aigateway.tokens import media
-from aigateway.tokens.count import TokenCount, new_tally, parse_body, result
+from aigateway.tokens.count import TokenCount, count_messages_and_tools, new_tally, parse_body
 from aigateway.tokens.tally import TOOL_RESULT_TOKENS, Tally
 
 
 def count_openai_chat_tokens(body: dict[str, Any] | bytes, upstream_model: str) -> TokenCount:
-    req = parse_body(body)
-    tally = new_tally(upstream_model)
-    messages = req.get("messages")
-    for message in messages if isinstance(messages, list) else ():
-        if isinstance(message, dict):
-            _message(tally, message)
-    tools = req.get("tools")
-    for tool in tools if isinstance(tools, list) else ():
-        fn = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(fn, dict):
-            tally.function(fn.get("name"), fn.get("description"), fn.get("parameters"))
-        else:
-            tally.opaque_tool(tool)
-    return result(tally)
+    return count_messages_and_tools(parse_body(body), new_tally(upstream_model), _message, _tool)
+
+
+def _tool(tally: Tally, tool: Any) -> None:
+    fn = tool.get("function") if isinstance(tool, dict) else None
+    if isinstance(fn, dict):
+        tally.function(fn.get("name"), fn.get("description"), fn.get("parameters"))
+    else:
+        tally.opaque_tool(tool)
 
 
 def _message(tally: Tally, message: dict[str, Any]) -> None:

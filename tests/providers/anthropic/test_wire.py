@@ -1,13 +1,12 @@
 """Anthropic answers read through `providers/anthropic/wire.py`: on every recording the typed
-reading of usage, stop reason and errors equals the plain one (`Usage.update_from_anthropic` on
-the parsed JSON), relayed bytes stay the upstream's, and an answer or event of another shape
+reading of usage, stop reason and errors equals the plain one (tests/support/anthropic_usage.py
+on the parsed JSON), relayed bytes stay the upstream's, and an answer or event of another shape
 gives the failure it gave before (None / a failed stream / the provider's 502), never an
 exception of its own."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import msgspec
 import pytest
@@ -23,6 +22,7 @@ from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
 from aigateway.providers.anthropic.tap import AnthropicStreamTap, read_usage
 from aigateway.providers.anthropic.usage import apply_usage
+from tests.support.anthropic_usage import plain_usage
 from tests.support.fixtures import ROOT, exchanges
 from tests.support.stream_grammar import parse_events
 
@@ -30,13 +30,6 @@ ANSWERS = [ex for ex in exchanges("anthropic") if ex.status == 200 and ex.respon
 MESSAGES = [ex for ex in ANSWERS if "content" in json.loads(ex.response_bytes())]  # not count_tokens
 ERRORS = [ex for ex in exchanges("anthropic") if ex.status >= 400]
 STREAMS = sorted((ROOT / "anthropic").glob("*.sse"), key=lambda p: p.name)
-
-
-def _plain_usage(*usages: Any) -> Usage:
-    usage = Usage()
-    for u in usages:
-        usage.update_from_anthropic(u)
-    return usage
 
 
 def test_the_recordings_hold_what_is_read():
@@ -47,7 +40,7 @@ def test_the_recordings_hold_what_is_read():
 @pytest.mark.parametrize("ex", ANSWERS, ids=lambda ex: ex.name)
 def test_every_answer_reads_as_its_plain_reading(ex):
     plain = json.loads(ex.response_bytes())
-    assert read_usage(ex.response_bytes()) == (_plain_usage(plain.get("usage")), plain.get("stop_reason"))
+    assert read_usage(ex.response_bytes()) == (plain_usage(plain.get("usage")), plain.get("stop_reason"))
 
 
 @pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.name)
@@ -61,7 +54,7 @@ def test_every_stream_is_relayed_unchanged_and_read_as_its_plain_reading(path, s
     usages = [d["message"].get("usage") for n, d in events if n == "message_start"]
     usages += [d.get("usage") for n, d in events if n == "message_delta"]
     stops = [d["delta"]["stop_reason"] for n, d in events if n == "message_delta"]
-    assert tap.usage == _plain_usage(*[u for u in usages if u]) and tap.usage.output_tokens > 0
+    assert tap.usage == plain_usage(*[u for u in usages if u]) and tap.usage.output_tokens > 0
     assert tap.stop_reason == stops[-1] and tap.saw_stop and tap.error_type is None
 
 
@@ -93,7 +86,7 @@ def test_typed_usage_applies_as_the_plain_rule(updates):
     typed = Usage()
     for u in updates:
         apply_usage(typed, None if u is None else msgspec.convert(u, wire.Usage))
-    assert typed == _plain_usage(*updates)
+    assert typed == plain_usage(*updates)
 
 
 @pytest.mark.parametrize(

@@ -244,11 +244,19 @@ def test_a_tool_call_without_an_index_or_function_is_kept():
     assert [(b.id, b.name, b.input) for b in message.content] == [("c1", "f", {"a": 1})]
 
 
-def test_usage_as_a_relay_holds_it_reads_as_typed_usage():
+def usage_in_an_answer(raw: Any) -> wire.ChatUsage | None:
+    completion = wire.decode_completion(msgspec.json.encode({"choices": [], "usage": raw}))
+    assert completion is not None
+    return completion.usage
+
+
+def test_usage_reads_into_disjoint_buckets_and_a_member_of_the_wrong_type_as_absent():
     raw = {"prompt_tokens": 100, "completion_tokens": 30, "prompt_tokens_details": {"cached_tokens": 40}}
-    assert usage_to_ir(raw) == usage_to_ir(msgspec.convert(raw, wire.ChatUsage))
-    assert usage_to_ir({}) is None and usage_to_ir(None) is None
-    odd = usage_to_ir({"prompt_tokens": "5", "completion_tokens": 2.0, "prompt_tokens_details": "x"})
+    assert counts(usage_in_an_answer(raw)) == {"input_tokens": 60, "cache_read_input_tokens": 40, "output_tokens": 30}
+    assert usage_to_ir(usage_in_an_answer(None)) is None
+    odd = usage_to_ir(
+        usage_in_an_answer({"prompt_tokens": "5", "completion_tokens": 2.0, "prompt_tokens_details": "x"})
+    )
     assert odd is not None and (odd.input_tokens, odd.output_tokens) == (0, 0)
 
 

@@ -6,26 +6,13 @@ registry line (tests/providers/test_adding_a_provider.py). Its wire is invented 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from aigateway.providers.descriptor import Descriptor
-from aigateway.settings import ProviderConfig
-
-if TYPE_CHECKING:
-    from aigateway.providers.base import Provider
-
-
-def _build(name: str, config: ProviderConfig) -> Provider:
-    from tests.support.parrot.client import ParrotProvider
-
-    return ParrotProvider(name, config)
-
+from aigateway.providers.descriptor import Descriptor, client
 
 DESCRIPTOR = Descriptor(
     kind="parrot",
     base_url="http://127.0.0.1:9",
     key_env="PARROT_API_KEY",
     auth="key",
-    build=_build,
+    build=client("tests.support.parrot.client:ParrotProvider"),
     telemetry_name="parrot",
 )

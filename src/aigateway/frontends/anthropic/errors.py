@@ -5,13 +5,11 @@ from __future__ import annotations
 import msgspec
 
 from aigateway.asgi import Request
-from aigateway.errors import GatewayError, UpstreamError, is_retryable_status
+from aigateway.errors import GatewayError, UpstreamError
+from aigateway.pipeline.errors import error_headers, forwarded_headers, send_passthrough
 from aigateway.wire.sse import encode_event
 
 _encode = msgspec.json.encode
-
-# Headers of an upstream error response that clients act on; everything else stays behind.
-_FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
 
 
 def error_body(error_type: str, message: str, request_id: str) -> bytes:
@@ -20,24 +18,15 @@ def error_body(error_type: str, message: str, request_id: str) -> bytes:
 
 async def send_error(req: Request, exc: GatewayError) -> None:
     if isinstance(exc, UpstreamError) and exc.passthrough_body is not None:
-        # The upstream's own wording reaches the client unchanged (clients match on it).
-        headers = [
-            (name.encode(), exc.headers[name].encode("latin-1"))
-            for name in _FORWARDED_ERROR_HEADERS
-            if name in exc.headers
-        ]
+        headers = forwarded_headers(exc)
         if "request-id" in exc.headers:
             headers.append((b"x-upstream-request-id", exc.headers["request-id"].encode("latin-1")))
-        content_type = exc.headers.get("content-type", "application/json").encode("latin-1")
-        await req.respond(exc.status, exc.passthrough_body, headers, content_type)
+        await send_passthrough(req, exc, exc.passthrough_body, headers)
         return
-    # 4xx validation errors will not get better on retry; tell the SDKs so (spec §6.3).
-    retryable = exc.retryable if isinstance(exc, UpstreamError) else is_retryable_status(exc.status)
-    headers = [(b"x-should-retry", b"true" if retryable else b"false")]
-    if isinstance(exc, UpstreamError):
-        headers += [(name.encode(), value.encode("latin-1")) for name, value in exc.headers.items()]
-    headers += exc.response_headers
-    await req.respond(exc.status, error_body(exc.error_type, exc.message, req.id), headers)
+    upstream = []
+    if isinstance(exc, UpstreamError):  # what its provider chose to pass on
+        upstream = [(name.encode(), value.encode("latin-1")) for name, value in exc.headers.items()]
+    await req.respond(exc.status, error_body(exc.error_type, exc.message, req.id), error_headers(exc, upstream))
 
 
 def stream_error_event(error_type: str, message: str, request_id: str) -> bytes:

@@ -21,6 +21,7 @@ from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
 from aigateway.providers.base import PassthroughRequest, Prepared, PromptCache, StreamDecoder, UpstreamResponse
+from aigateway.providers.errors import credential_refused
 from aigateway.routing.catalog import ListedModel
 
 DEFAULT_VERSION = "2023-06-01"
@@ -88,15 +89,7 @@ class AnthropicProvider(ServesClaude):
         message = message if isinstance(message, str) else f"answered {status}"
         lowered = {k.lower(): v for k, v in headers.items()}
         if status in (401, 403):  # the gateway's own credential was refused: not the client's fault
-            return UpstreamError(
-                f"The gateway's credential for provider '{self.name}' was refused ({status}); "
-                f"an operator must fix providers.{self.name}.api_key",
-                provider=self.name,
-                status=502,
-                retryable=False,
-                upstream_status=status,
-                credential_refused=True,
-            )
+            return credential_refused(self.name, status, str(status), "api_key")
         return UpstreamError(
             f"{self.name}: {message}",
             provider=self.name,

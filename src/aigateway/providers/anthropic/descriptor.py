@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from aigateway.providers.descriptor import Descriptor
-from aigateway.settings import ProviderConfig
-
-if TYPE_CHECKING:
-    from aigateway.providers.base import Provider
-
-
-def _build(name: str, config: ProviderConfig) -> Provider:
-    from aigateway.providers.anthropic.client import AnthropicProvider
-
-    return AnthropicProvider(name, config)
-
+from aigateway.providers.descriptor import Descriptor, client
 
 _VERSION_DOT = re.compile(r"(?<=\d)\.(?=\d)")
 
@@ -32,7 +20,7 @@ DESCRIPTORS = [
         base_url="https://api.anthropic.com",
         key_env="ANTHROPIC_API_KEY",
         auth="key",
-        build=_build,
+        build=client("aigateway.providers.anthropic.client:AnthropicProvider"),
         telemetry_name="anthropic",
         tokenizer=False,  # usage comes in Anthropic's shape; count_tokens is Anthropic's own
         prices_id="anthropic",

@@ -1,5 +1,5 @@
-"""Anthropic's usage counters onto the gateway's `Usage`, from the typed wire (the same rule as
-`Usage.update_from_anthropic`): a counter given overwrites, a null or absent one leaves the value
+"""Anthropic's usage counters onto the gateway's `Usage`, from the typed wire: a counter given
+overwrites, a null or absent one leaves the value
 as it was, since stream usage is cumulative (spec §5.4); the one-hour part of the cache writes
 never exceeds the writes, whatever an upstream sends."""
 

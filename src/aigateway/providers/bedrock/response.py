@@ -25,10 +25,9 @@ from aigateway.ir.messages import (
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
-    new_message_id,
 )
 from aigateway.ir.usage import Usage
-from aigateway.ir.wire_usage import wire_usage
+from aigateway.ir.wire_usage import translated_message
 from aigateway.providers.bedrock import wire
 from aigateway.providers.bedrock.stop_reason import map_stop_reason
 from aigateway.providers.bedrock.usage import usage_to_ir
@@ -41,7 +40,7 @@ def to_ir(body: bytes, *, model: str, provider: str, stop_sequences: list[str] |
         raise UpstreamError(f"Upstream provider '{provider}' answered without a message", provider=provider, status=502)
     blocks = [b for item in message.content or () if (b := _block(item, provider)) is not None]
     text = "".join(b.text for b in blocks if isinstance(b, TextBlock))
-    stop_reason, stop_sequence = map_stop_reason(
+    stop = map_stop_reason(
         answer.stopReason,
         has_tool_calls=any(isinstance(b, ToolUseBlock) for b in blocks),
         text=text,
@@ -49,15 +48,7 @@ def to_ir(body: bytes, *, model: str, provider: str, stop_sequences: list[str] |
         additional=answer.additionalModelResponseFields,
     )
     usage = usage_to_ir(answer.usage) or Usage()
-    result = Message(
-        id=new_message_id(),
-        model=model,
-        content=blocks,
-        stop_reason=stop_reason,
-        stop_sequence=stop_sequence,
-        usage=wire_usage(usage),
-    )
-    return result, usage
+    return translated_message(model, blocks, stop, usage), usage
 
 
 def _decode(body: bytes, provider: str) -> wire.ConverseResponse:

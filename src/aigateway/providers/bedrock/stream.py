@@ -20,41 +20,35 @@ from __future__ import annotations
 
 import msgspec
 
-from aigateway.ir.events import Event, MessageDelta, MessageDeltaBody, MessageStart, MessageStop, StreamError
-from aigateway.ir.messages import Message, ToolUseBlock
+from aigateway.ir.events import MessageDelta, MessageDeltaBody, MessageStop
+from aigateway.ir.messages import ToolUseBlock
 from aigateway.ir.usage import Usage
-from aigateway.ir.wire_usage import delta_usage, wire_usage
+from aigateway.ir.wire_usage import delta_usage
 from aigateway.providers.bedrock import wire
 from aigateway.providers.bedrock.errors import stream_exception
 from aigateway.providers.bedrock.response import redacted_data
 from aigateway.providers.bedrock.stop_reason import map_stop_reason
 from aigateway.providers.bedrock.usage import usage_to_ir
 from aigateway.providers.blocks import BlockWriter
+from aigateway.providers.stream_decoder import Output, TranslatedStream
 from aigateway.wire.aws_eventstream import EventStreamDecoder, EventStreamError, Frame
 
-Output = Event | StreamError
 _NO_DELTA = wire.BlockDelta()
 
 
-class ConverseStreamDecoder:
+class ConverseStreamDecoder(TranslatedStream):
     def __init__(
         self, *, provider: str, message_id: str, model: str, input_tokens: int, stop_sequences: list[str] | None
     ) -> None:
-        self._provider = provider
+        super().__init__(provider=provider, message_id=message_id, model=model, input_tokens=input_tokens)
         self._frames = EventStreamDecoder()
         self._writer = BlockWriter()
-        self._id, self._model, self._input_tokens = message_id, model, input_tokens
         self._stop_sequences = stop_sequences
         self._index: int | None = None  # Bedrock's contentBlockIndex of the open block
         self._text: list[str] = []
         self._tools = False
-        self._started = False
         self._stop: wire.MessageStopEvent | None = None
         self._metadata: wire.MetadataEvent | None = None
-        self._ended = False
-        self.usage: Usage | None = None
-        self.stop_reason: str | None = None
-        self.error: StreamError | None = None
 
     def feed(self, chunk: bytes) -> list[Output]:
         if self._ended:
@@ -78,10 +72,7 @@ class ConverseStreamDecoder:
         return self._complete()
 
     def _frame(self, frame: Frame) -> list[Output]:
-        out: list[Output] = []
-        if not self._started:
-            self._started = True
-            out.append(self._message_start())
+        out = self._start()
         if frame.kind != "event":
             err = stream_exception(self._provider, frame.name, frame.payload, frame.headers)
             return out + self._fail(err.error_type, err.message)
@@ -151,10 +142,6 @@ class ConverseStreamDecoder:
         if reasoning.redactedContent is not None:
             self._writer.redacted(redacted_data(reasoning.redactedContent))
 
-    def _message_start(self) -> MessageStart:
-        usage = wire_usage(Usage(input_tokens=self._input_tokens))
-        return MessageStart(message=Message(id=self._id, model=self._model, content=[], stop_reason=None, usage=usage))
-
     def _complete(self) -> list[Output]:
         self._ended = True
         self._writer.close()
@@ -172,12 +159,4 @@ class ConverseStreamDecoder:
         return [*self._writer.take(), MessageDelta(delta=body, usage=delta_usage(self.usage)), MessageStop()]
 
     def _fail(self, error_type: str, message: str) -> list[Output]:
-        self._ended = True
-        if self._metadata is not None:
-            self.usage = usage_to_ir(self._metadata.usage)
-        self.error = StreamError(error_type=error_type, message=message)
-        out: list[Output] = []
-        if not self._started:
-            self._started = True
-            out.append(self._message_start())
-        return [*out, self.error]
+        return self._fail_with(error_type, message, usage_to_ir(self._metadata.usage) if self._metadata else None)

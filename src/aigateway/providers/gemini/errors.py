@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 import msgspec
 
 from aigateway.errors import UpstreamError, anthropic_error_for
+from aigateway.providers.errors import credential_refused, upstream_error
 from aigateway.providers.gemini.wire import ERROR, ErrorDetail, Status
 
 _BY_STATUS: dict[str, tuple[int, str]] = {
@@ -69,34 +70,16 @@ def map_error(
     error = google_error(body)
     code = error.status or ""
     if status in (401, 403) or code in _CREDENTIAL_STATUSES or _is_key_problem(error):
-        return UpstreamError(
-            f"The gateway's credential for provider '{provider}' was refused ({status} {code or 'error'}); "
-            f"an operator must fix providers.{provider}.{credential}",
-            provider=provider,
-            status=502,
-            error_type="api_error",
-            retryable=False,
-            upstream_status=status,
-            credential_refused=True,  # routing may move on to another provider or credential
-        )
-    client_status, error_type = _BY_STATUS.get(code) or anthropic_error_for(status)
+        return credential_refused(provider, status, f"{status} {code or 'error'}", credential)
+    client = _BY_STATUS.get(code) or anthropic_error_for(status)
     detail = error.message or body[:300].decode("utf-8", "replace").strip()
-    if secret and detail:
-        detail = detail.replace(secret, "[redacted]")
     forwarded = {}
     delay = _retry_delay(error)
     if delay is not None:
         forwarded["retry-after"] = delay
     elif "retry-after" in headers:
         forwarded["retry-after"] = headers["retry-after"]
-    return UpstreamError(
-        f"{provider}: {detail}" if detail else f"Upstream provider '{provider}' answered {status}",
-        provider=provider,
-        status=client_status,
-        error_type=error_type,
-        headers=forwarded,
-        upstream_status=status,  # what routing decides on (a 503 is retried although the client sees 529)
-    )
+    return upstream_error(provider, status, client, detail, secret=secret, headers=forwarded)
 
 
 def _details(error: Status) -> Sequence[ErrorDetail]:

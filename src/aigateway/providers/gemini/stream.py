@@ -24,21 +24,20 @@ import secrets
 
 import msgspec
 
-from aigateway.ir.events import Event, MessageDelta, MessageDeltaBody, MessageStart, MessageStop, StreamError
-from aigateway.ir.messages import Message, ThinkingBlock
+from aigateway.ir.events import MessageDelta, MessageDeltaBody, MessageStop
+from aigateway.ir.messages import ThinkingBlock
 from aigateway.ir.usage import Usage
-from aigateway.ir.wire_usage import delta_usage, wire_usage
+from aigateway.ir.wire_usage import delta_usage
 from aigateway.providers.blocks import BlockWriter
 from aigateway.providers.gemini import signatures
 from aigateway.providers.gemini.request import SYNTHETIC_ID_PREFIX
 from aigateway.providers.gemini.stop_reason import FAILED_CALL, map_stop_reason
 from aigateway.providers.gemini.usage import counted, thinking_tokens, usage_to_ir
 from aigateway.providers.gemini.wire import CHUNK, Candidate, FunctionCall, Part, StreamChunk, UsageMetadata
-from aigateway.wire.sse import SSEDecoder
+from aigateway.providers.stream_decoder import Output, SSEStream
 
 _decode = CHUNK.decode
 _encode = msgspec.json.encode
-Output = Event | StreamError
 
 
 class PartWriter:
@@ -62,9 +61,8 @@ class PartWriter:
         text = part.text
         if part.thought is True and text:
             self.writer.thinking(text)
-            if signature is not None:
+            if signature is not None:  # a signed thought is one part: more thought opens a new block
                 self.writer.signature(signatures.encode("t", signature))
-                self.writer.close()  # a signed thought is one part: more thought opens a new block
             return
         if signature is not None:  # an empty thought with a signature is a carrier too
             self._carry(signature)
@@ -80,7 +78,6 @@ class PartWriter:
         if self.writer.open is not ThinkingBlock:
             self.writer.close()
         self.writer.signature(signatures.encode("n", signature))
-        self.writer.close()
 
     def _call(self, call: FunctionCall) -> None:
         self.has_tool_calls = True
@@ -90,57 +87,32 @@ class PartWriter:
         self.writer.close()
 
 
-class GeminiStreamDecoder:
+class GeminiStreamDecoder(SSEStream):
     def __init__(self, *, provider: str, message_id: str, model: str, input_tokens: int) -> None:
-        self._provider = provider
-        self._sse = SSEDecoder()
+        super().__init__(provider=provider, message_id=message_id, model=model, input_tokens=input_tokens)
         self._parts = PartWriter()
-        self._id, self._model, self._input_tokens = message_id, model, input_tokens
-        self._started = False
-        self._ended = False
         self._blocked = False
         self._raw_usage: UsageMetadata | None = None
-        self.error: StreamError | None = None
-        self.usage: Usage | None = None
-        self.stop_reason: str | None = None
 
-    def feed(self, chunk: bytes) -> list[Output]:
-        _, events = self._sse.feed(chunk)
-        return self._handle([e.data for e in events])
-
-    def finish(self) -> list[Output]:
-        _, events = self._sse.finish()
-        out = self._handle([e.data for e in events])
-        if self._ended:
-            return out
+    def _end(self) -> list[Output]:
         reason = self._parts.finish_reason
         if reason in FAILED_CALL:
-            return out + self._fail(f"could not produce a valid function call ({reason})")
+            return self._fail(f"could not produce a valid function call ({reason})")
         if reason is None and not self._blocked:
-            return out + self._fail("ended the stream before its finishReason")
-        return out + self._complete()
+            return self._fail("ended the stream before its finishReason")
+        return self._complete()
 
-    def _handle(self, payloads: list[str]) -> list[Output]:
-        out: list[Output] = []
-        for data in payloads:
-            if self._ended:
-                break
-            try:
-                chunk = _decode(data)
-            except msgspec.ValidationError as exc:
-                out += self._fail(f"sent a stream event that is not a GenerateContentResponse ({exc})")
-                break
-            except msgspec.DecodeError:
-                out += self._fail("sent a stream event that is not JSON")
-                break
-            out += self._chunk(chunk)
-        return out
+    def _payload(self, data: str) -> list[Output]:
+        try:
+            chunk = _decode(data)
+        except msgspec.ValidationError as exc:
+            return self._fail(f"sent a stream event that is not a GenerateContentResponse ({exc})")
+        except msgspec.DecodeError:
+            return self._fail("sent a stream event that is not JSON")
+        return self._chunk(chunk)
 
     def _chunk(self, chunk: StreamChunk) -> list[Output]:
-        out: list[Output] = []
-        if not self._started:
-            self._started = True
-            out.append(self._message_start())
+        out = self._start()
         error = chunk.error
         if error is not None:
             return out + self._fail(f"reported an error mid-stream: {error.message or error.status}")
@@ -153,15 +125,8 @@ class GeminiStreamDecoder:
             self._parts.candidate(chunk.candidates[0])
         return out + self._parts.writer.take()
 
-    def _message_start(self) -> MessageStart:
-        usage = wire_usage(Usage(input_tokens=self._input_tokens))
-        return MessageStart(message=Message(id=self._id, model=self._model, content=[], stop_reason=None, usage=usage))
-
     def _complete(self) -> list[Output]:
-        out: list[Output] = []
-        if not self._started:
-            self._started = True
-            out.append(self._message_start())
+        out = self._start()
         writer = self._parts.writer
         writer.close()
         self._ended = True
@@ -174,12 +139,5 @@ class GeminiStreamDecoder:
         return [*out, *writer.take(), MessageDelta(delta=body, usage=usage), MessageStop()]
 
     def _fail(self, what: str) -> list[Output]:
-        self._ended = True
-        if self._raw_usage is not None:
-            self.usage = usage_to_ir(self._raw_usage)
-        self.error = StreamError(error_type="api_error", message=f"Upstream provider '{self._provider}' {what}")
-        out: list[Output] = []
-        if not self._started:
-            self._started = True
-            out.append(self._message_start())
-        return [*out, self.error]
+        message = f"Upstream provider '{self._provider}' {what}"
+        return self._fail_with("api_error", message, usage_to_ir(self._raw_usage))

@@ -6,16 +6,10 @@ Azure OpenAI addresses a deployment (the model id) under the resource's own base
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from aigateway.providers.descriptor import Descriptor, no_aliases, no_checks
+from aigateway.providers.descriptor import Descriptor, client, no_aliases, no_checks
 from aigateway.providers.openai.config import AzureConfig
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.settings import ProviderConfig
-
-if TYPE_CHECKING:
-    from aigateway.providers.base import Provider
 
 # OpenTelemetry's registered `gen_ai.provider.name` values; other kinds are named as they are.
 _TELEMETRY = {"azure": "azure.ai.openai", "mistral": "mistral_ai", "xai": "x_ai"}
@@ -43,22 +37,13 @@ def _azure_checks(config: ProviderConfig) -> list[str]:
     return ["azure needs base_url (https://RESOURCE.openai.azure.com) and api_version"]
 
 
-def _builder(kind: str) -> Callable[[str, ProviderConfig], Provider]:
-    def build(name: str, config: ProviderConfig) -> Provider:
-        from aigateway.providers.openai.client import OpenAIProvider
-
-        return OpenAIProvider(name, config, kind)
-
-    return build
-
-
 DESCRIPTORS = [
     Descriptor(
         kind=kind,
         base_url=profile.base_url,
         key_env=profile.key_env,
         auth="key" if profile.key_env or kind == "azure" else "optional",
-        build=_builder(kind),
+        build=client("aigateway.providers.openai.client:OpenAIProvider", kind),
         telemetry_name=_TELEMETRY.get(kind, kind),
         config=AzureConfig if kind == "azure" else ProviderConfig,
         checks=_azure_checks if kind == "azure" else no_checks,

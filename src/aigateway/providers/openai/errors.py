@@ -1,9 +1,8 @@
 """A Chat Completions error response to the gateway's error tree, by the shared status table (errors.py).
 
 The client sees Anthropic's types and statuses. A 401 or 403 means the gateway's own credential
-for the provider was refused: that is the gateway's fault, never the client's key, so it becomes
-a 502 `api_error` naming the provider, marked not worth retrying, and without the upstream's
-wording (which echoes part of the key).
+for the provider was refused (providers/errors.py): a 502 naming the provider, without the
+upstream's wording (which echoes part of the key).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from collections.abc import Mapping
 import msgspec
 
 from aigateway.errors import UpstreamError, anthropic_error_for
+from aigateway.providers.errors import credential_refused, upstream_error
 from aigateway.providers.openai import wire
 
 _FORWARDED = ("retry-after", "retry-after-ms")
@@ -20,28 +20,10 @@ _FORWARDED = ("retry-after", "retry-after-ms")
 
 def map_error(provider: str, status: int, body: bytes, headers: Mapping[str, str], secret: str | None) -> UpstreamError:
     if status in (401, 403):
-        return UpstreamError(
-            f"The gateway's credential for provider '{provider}' was refused ({status}); "
-            f"an operator must fix providers.{provider}.api_key",
-            provider=provider,
-            status=502,
-            error_type="api_error",
-            retryable=False,
-            upstream_status=status,
-            credential_refused=True,
-        )
-    client_status, error_type = anthropic_error_for(status)
-    detail = _message(body)
-    if secret and detail:
-        detail = detail.replace(secret, "[redacted]")
+        return credential_refused(provider, status, str(status), "api_key")
     forwarded = {name: headers[name] for name in _FORWARDED if name in headers}
-    return UpstreamError(
-        f"{provider}: {detail}" if detail else f"Upstream provider '{provider}' answered {status}",
-        provider=provider,
-        status=client_status,
-        error_type=error_type,
-        headers=forwarded,
-        upstream_status=status,
+    return upstream_error(
+        provider, status, anthropic_error_for(status), _message(body), secret=secret, headers=forwarded
     )
 
 

@@ -39,14 +39,6 @@ def retry(data: bytes | str, type_: type[T]) -> T | None:
     return fit(_untyped.decode(data), type_)
 
 
-def convert(value: Any, type_: type[T]) -> T | None:
-    """The same reading for JSON some other code already decoded into builtins."""
-    try:
-        return msgspec.convert(value, type_)
-    except msgspec.ValidationError:
-        return fit(value, type_)
-
-
 def fit(value: Any, type_: type[T]) -> T | None:
     fitted = _fit(value, _info(type_))
     return None if fitted is _ABSENT else msgspec.convert(fitted, type_)

@@ -14,7 +14,6 @@ JSON object are an upstream error, not a silently emptied call.
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import msgspec
 
@@ -26,10 +25,9 @@ from aigateway.ir.messages import (
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
-    new_message_id,
 )
 from aigateway.ir.usage import Usage
-from aigateway.ir.wire_usage import wire_usage
+from aigateway.ir.wire_usage import translated_message
 from aigateway.providers.openai import opaque, wire
 from aigateway.providers.openai.profiles import Profile
 from aigateway.providers.openai.stop_reason import map_stop_reason, matched_stop
@@ -54,15 +52,9 @@ def read(body: bytes, provider: str) -> wire.ChatCompletion:
 
 
 def to_ir(
-    body: wire.ChatCompletion | dict[str, Any],
-    *,
-    model: str,
-    provider: str,
-    profile: Profile,
-    stop_sequences: list[str] | None,
+    completion: wire.ChatCompletion, *, model: str, provider: str, profile: Profile, stop_sequences: list[str] | None
 ) -> tuple[Message, Usage]:
-    """`body` as `read` gives it, or as builtins some other code decoded (read the same way)."""
-    completion = body if isinstance(body, wire.ChatCompletion) else wire.completion_from(body)
+    """`completion` as `read` gives it."""
     if not completion.choices:
         raise UpstreamError(f"Upstream provider '{provider}' answered without a choice", provider=provider, status=502)
     choice = completion.choices[0]
@@ -81,22 +73,14 @@ def to_ir(
         blocks.append(TextBlock(text=message.refusal))
     for call in message.tool_calls or ():
         blocks.append(_tool_use(call, provider))
-    stop_reason, stop_sequence = map_stop_reason(
+    stop = map_stop_reason(
         "content_filter" if message.refusal else choice.finish_reason,
         has_tool_calls=any(isinstance(b, ToolUseBlock) for b in blocks),
         matched=matched_stop(choice),
         stop_sequences=stop_sequences,
     )
     usage = usage_to_ir(completion.usage) or Usage()
-    result = Message(
-        id=new_message_id(),
-        model=model,
-        content=blocks,
-        stop_reason=stop_reason,
-        stop_sequence=stop_sequence,
-        usage=wire_usage(usage, thinking_tokens(completion.usage)),
-    )
-    return result, usage
+    return translated_message(model, blocks, stop, usage, thinking_tokens(completion.usage)), usage
 
 
 def _reasoning_and_text(message: wire.ChatMessage, profile: Profile) -> tuple[str, str]:

@@ -18,24 +18,22 @@ from __future__ import annotations
 
 import msgspec
 
-from aigateway.ir.events import Event, MessageDelta, MessageDeltaBody, MessageStart, MessageStop, StreamError
-from aigateway.ir.messages import Message
+from aigateway.ir.events import MessageDelta, MessageDeltaBody, MessageStop
 from aigateway.ir.usage import Usage
-from aigateway.ir.wire_usage import delta_usage, wire_usage
+from aigateway.ir.wire_usage import delta_usage
 from aigateway.providers.blocks import BlockWriter, ToolCalls
 from aigateway.providers.openai import opaque, wire
 from aigateway.providers.openai.profiles import Profile
 from aigateway.providers.openai.response import content_part
 from aigateway.providers.openai.stop_reason import map_stop_reason, matched_stop
 from aigateway.providers.openai.usage import thinking_tokens, usage_to_ir
+from aigateway.providers.stream_decoder import Output, SSEStream
 from aigateway.providers.think_tags import ThinkTags
-from aigateway.wire.sse import SSEDecoder
 
-Output = Event | StreamError
 _NO_FUNCTION = wire.FunctionDelta()
 
 
-class OpenAIChatStreamDecoder:
+class OpenAIChatStreamDecoder(SSEStream):
     def __init__(
         self,
         *,
@@ -46,70 +44,41 @@ class OpenAIChatStreamDecoder:
         profile: Profile,
         stop_sequences: list[str] | None,
     ) -> None:
-        self._provider = provider
-        self._sse = SSEDecoder()
+        super().__init__(provider=provider, message_id=message_id, model=model, input_tokens=input_tokens)
         self._writer = BlockWriter()
         self._tools = ToolCalls(self._writer)
         self._think = ThinkTags() if profile.think_tags else None
         self._held_text: list[tuple[str, str]] = []  # content that arrived while a call was open
-        self._id, self._model, self._input_tokens = message_id, model, input_tokens
         self._stop_sequences = stop_sequences
-        self._started = False
         self._finish_reason: str | None = None
         self._matched: str | int | None = None
         self._upstream_usage: wire.ChatUsage | None = None
-        self._ended = False
-        self.error: StreamError | None = None
-        self.usage: Usage | None = None  # the upstream's, once known
-        self.stop_reason: str | None = None
 
-    def feed(self, chunk: bytes) -> list[Output]:
-        _, events = self._sse.feed(chunk)
-        return self._handle([e.data for e in events])
+    def _end(self) -> list[Output]:
+        if self._finish_reason is None:
+            return self._fail("api_error", "ended the stream before its finish reason")
+        return self._complete()
 
-    def finish(self) -> list[Output]:
-        _, events = self._sse.finish()
-        out = self._handle([e.data for e in events])
-        if not self._ended:
-            if self._finish_reason is None:
-                out += self._fail("api_error", "ended the stream before its finish reason")
-            else:
-                out += self._complete()
-        return out
-
-    def _handle(self, payloads: list[str]) -> list[Output]:
-        out: list[Output] = []
-        for data in payloads:
-            if self._ended:
-                break
-            if data == "[DONE]":
-                if self._finish_reason is not None:
-                    out += self._complete()
-                continue
-            try:
-                chunk = wire.decode_chunk(data)
-            except msgspec.DecodeError:
-                out += self._fail("api_error", "sent a stream event that is not JSON")
-                break
-            if chunk is not None:  # JSON but not an object: nothing to read
-                out += self._chunk(chunk)
-        return out
+    def _payload(self, data: str) -> list[Output]:
+        if data == "[DONE]":
+            return self._complete() if self._finish_reason is not None else []
+        try:
+            chunk = wire.decode_chunk(data)
+        except msgspec.DecodeError:
+            return self._fail("api_error", "sent a stream event that is not JSON")
+        if chunk is None:  # JSON but not an object: nothing to read
+            return []
+        return self._chunk(chunk)
 
     def _chunk(self, chunk: wire.ChatChunk) -> list[Output]:
-        out: list[Output] = []
-        if not self._started:
-            self._started = True
-            out.append(self._message_start())
+        out = self._start()
         error = chunk.error
         if error:
             message = error.message if isinstance(error, wire.ErrorObject) else error
             return out + self._fail("api_error", f"reported an error mid-stream: {message}")
-        usage = chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)  # Groq's own place
-        if usage:
-            self._upstream_usage = usage
-        for choice in chunk.choices or ():
-            if choice.index == 0:
-                self._choice(choice)
+        self._upstream_usage = wire.chunk_usage(chunk) or self._upstream_usage
+        for choice in wire.first_choices(chunk):
+            self._choice(choice)
         return out + self._writer.take()
 
     def _choice(self, choice: wire.ChunkChoice) -> None:
@@ -153,11 +122,6 @@ class OpenAIChatStreamDecoder:
         else:
             self._writer.text(text)
 
-    def _message_start(self) -> MessageStart:
-        usage = wire_usage(Usage(input_tokens=self._input_tokens))
-        message = Message(id=self._id, model=self._model, content=[], stop_reason=None, usage=usage)
-        return MessageStart(message=message)
-
     def _complete(self) -> list[Output]:
         if self._think:
             for kind, text in self._think.finish():
@@ -179,12 +143,5 @@ class OpenAIChatStreamDecoder:
         return [*self._writer.take(), MessageDelta(delta=body, usage=usage), MessageStop()]
 
     def _fail(self, error_type: str, what: str) -> list[Output]:
-        self._ended = True
-        if self._upstream_usage:
-            self.usage = usage_to_ir(self._upstream_usage)
-        self.error = StreamError(error_type=error_type, message=f"Upstream provider '{self._provider}' {what}")
-        out: list[Output] = []
-        if not self._started:
-            self._started = True
-            out.append(self._message_start())
-        return [*out, self.error]
+        message = f"Upstream provider '{self._provider}' {what}"
+        return self._fail_with(error_type, message, usage_to_ir(self._upstream_usage))

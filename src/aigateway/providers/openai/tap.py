@@ -96,12 +96,9 @@ class ChatStreamTap:
         if chunk.error:
             self.error_type = "api_error"
             return False
-        usage = chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)  # Groq's own place
-        if usage:
-            self._usage = usage
-        for choice in chunk.choices or ():
-            if choice.index == 0:
-                self._choice(choice)
+        self._usage = wire.chunk_usage(chunk) or self._usage
+        for choice in wire.first_choices(chunk):
+            self._choice(choice)
         return self._hide_usage and chunk.choices == [] and chunk.usage is not None
 
     def _choice(self, choice: wire.ChunkChoice) -> None:

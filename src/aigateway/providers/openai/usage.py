@@ -9,20 +9,17 @@ Reasoning tokens are part of `completion_tokens` at OpenAI; xAI reports them out
 
 from __future__ import annotations
 
-from typing import Any
-
 from aigateway.ir.usage import Usage
-from aigateway.providers.openai.wire import ChatUsage, CompletionTokensDetails, PromptTokensDetails, usage_from
+from aigateway.providers.openai.wire import ChatUsage, CompletionTokensDetails, PromptTokensDetails
 
 _NO_PROMPT_DETAILS = PromptTokensDetails()
 _NO_COMPLETION_DETAILS = CompletionTokensDetails()
 
 
-def usage_to_ir(raw: ChatUsage | dict[str, Any] | None) -> Usage | None:
-    """None when the upstream sent none. A dict is usage some other code decoded (a relayed answer)."""
-    if not raw:
+def usage_to_ir(usage: ChatUsage | None) -> Usage | None:
+    """None when the upstream sent none."""
+    if usage is None:
         return None
-    usage = raw if isinstance(raw, ChatUsage) else usage_from(raw)
     prompt = usage.prompt_tokens or 0
     completion = usage.completion_tokens or 0
     details = usage.prompt_tokens_details or _NO_PROMPT_DETAILS

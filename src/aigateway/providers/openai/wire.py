@@ -23,6 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -183,10 +184,14 @@ def decode_error(body: bytes) -> ErrorBody | None:
         return lenient.retry(body, ErrorBody)
 
 
-def completion_from(data: dict[str, Any]) -> ChatCompletion:
-    """An answer some other code already decoded into builtins."""
-    return lenient.convert(data, ChatCompletion) or ChatCompletion()
+def chunk_usage(chunk: ChatChunk) -> ChatUsage | None:
+    """A chunk's usage, where OpenAI puts it or in Groq's own place."""
+    return chunk.usage or (chunk.x_groq.usage if chunk.x_groq else None)
 
 
-def usage_from(data: dict[str, Any]) -> ChatUsage:
-    return lenient.convert(data, ChatUsage) or ChatUsage()
+def first_choices(chunk: ChatChunk) -> Sequence[ChunkChoice]:
+    """The chunk's choices of index 0 (an absent index reads as 0): the only choice the gateway reads."""
+    choices = chunk.choices or ()
+    if len(choices) == 1 and choices[0].index == 0:  # nearly every chunk: no copy
+        return choices
+    return [choice for choice in choices if choice.index == 0]
