@@ -22,9 +22,22 @@ Price pages (read 2026-12-04):
     So regional Sonnet 4.5: $3.30 / $16.50, write $4.125, read $0.33; Haiku 4.5: $1.10 / $5.50,
     write $1.375, read $0.11.
 
-Eight (model, provider) pairs over six models: the other recorded models (o3-mini, gemini-2.5-flash,
-Mistral, Together, Groq, DeepSeek, Nova) were left out because no price page for them was read that
-agreed with itself.
+[O2] OpenAI's o3-mini and gpt-5, as tabulated from OpenAI's pricing page on llmcalc.app/models/o3-mini
+    ("official pricing") and modelpedia.dev/openai/o3-mini: o3-mini $1.10 input / $0.55 cached /
+    $4.40 output; crazyrouter.com/en/blog/gpt-5-pricing and aipromptshub.co/calc/gpt-5-cost: gpt-5
+    $1.25 input / $0.125 cached (10% of input) / $10 output.
+[G2] Gemini API pricing page, https://ai.google.dev/gemini-api/docs/pricing, as quoted by
+    openrouter.ai/blog/gemini-25-flash-api-pricing-quickstart-provider-comparison and
+    deploybase.ai/articles/gemini-2.5-pricing: gemini-2.5-flash $0.30 input / $2.50 output (thinking
+    included); aifreeapi.com/en/posts/gemini-3-api-pricing-quota: gemini-3-pro-preview $2 input /
+    $12 output for prompts up to 200K tokens.
+[N] Amazon Nova on Bedrock (cloudroutehq.com/aws-ai/amazon-nova-pricing, pristren.com, both from the
+    Bedrock pricing page): Nova Micro $0.035 input / $0.14 output.
+
+Thirteen (model, provider) pairs over eleven models. Left out, because the public pages read disagree
+with each other or with the price source (which may be stale there): DeepSeek (its own page moved
+deepseek-reasoner to $0.56 / $1.68 in September 2025), Mistral (`mistral-large-latest` now names a
+later model), Together and Groq (pages disagree).
 """
 
 from __future__ import annotations
@@ -41,6 +54,7 @@ from aigateway.providers.bedrock.usage import usage_to_ir as converse_usage
 from aigateway.providers.bedrock.wire import decode_converse
 from aigateway.providers.gemini.usage import usage_to_ir as gemini_usage
 from aigateway.providers.gemini.wire import CHUNK
+from aigateway.providers.openai.responses_tap import read_response_usage as responses_usage
 from aigateway.providers.openai.tap import read_usage as openai_usage
 from aigateway.routing.catalog import Catalog
 from aigateway.routing.plan import candidates
@@ -71,6 +85,8 @@ def _usage(fixture: str) -> Usage:
         usage = anthropic_usage(body)[0]
     elif provider == "openai-chat":
         usage = openai_usage(body)[0]
+    elif provider == "openai-responses":
+        usage = responses_usage(body)[0]
     elif provider == "gemini":
         usage = _gemini_stream(body)
     else:
@@ -110,6 +126,11 @@ CASES = [
         "bedrock/eu.anthropic.claude-haiku-4-5-20251001-v1:0",
         ("1.10", "5.50", "1.375", "0.11"),
     ),  # [B]
+    ("openai-chat/reasoning-usage-sync#1", "openai/o3-mini", ("1.10", "4.40", "1.10", "0.55")),  # [O2]
+    ("openai-responses/reasoning-summary-sync#1", "openai/gpt-5", ("1.25", "10", "1.25", "0.125")),  # [O2]
+    ("gemini/text-stream#1", "google/gemini-2.5-flash", ("0.30", "2.50", "0.30", "0.30")),  # [G2]
+    ("gemini/tool-call-thought-signature-stream#1", "gemini/gemini-3-pro-preview", ("2", "12", "2", "2")),  # [G2]
+    ("bedrock/converse-text#1", "bedrock/us.amazon.nova-micro-v1:0", ("0.035", "0.14", "0.035", "0.035")),  # [N]
 ]
 
 
@@ -128,7 +149,8 @@ def _by_hand(usage: Usage, prices: tuple[str, str, str, str]) -> int:
 @pytest.mark.parametrize(("fixture", "model", "prices"), CASES, ids=[c[0] for c in CASES])
 def test_the_ledger_cost_of_a_recorded_usage_is_the_hand_computed_one(fixture, model, prices):
     admission = Admission(LocalCounters(), PriceTable.load(books=BOOKS))
-    served_by = {"anthropic": "anthropic", "openai-chat": "openai", "gemini": "gemini", "bedrock": "bedrock"}
+    served_by = {"anthropic": "anthropic", "openai-chat": "openai", "openai-responses": "openai"}
+    served_by |= {"gemini": "gemini", "bedrock": "bedrock"}
     (route,) = [r for r in candidates(model, KINDS, Catalog.load()) if r.provider == served_by[fixture.split("/")[0]]]
     usage = _usage(fixture)
     assert usage.input_tokens + usage.output_tokens > 0
