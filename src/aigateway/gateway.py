@@ -4,6 +4,7 @@ counts, and what it knows of models beyond the catalog (live listings, redirects
 from __future__ import annotations
 
 import asyncio
+import datetime
 import hmac
 import time
 from collections.abc import Callable
@@ -58,6 +59,8 @@ class Gateway:
     listings: Listings | None = None  # providers' own model lists, read in the background
     spellers: dict[str, Callable[[str], str]] = field(default_factory=dict)  # kind -> its id spelling rule
     closers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown
+    # a route's lifecycle headers on a day (pipeline/lifecycle.py), built once
+    notices: dict[tuple[str, str, str, datetime.date], list[tuple[bytes, bytes]]] = field(default_factory=dict)
     health: Health = field(init=False)
     lanes: dict[str, list[Lane]] = field(init=False)
     retry_policy: RetryPolicy = field(init=False)

@@ -30,19 +30,30 @@ _warned: dict[tuple[str, str], float] = {}
 
 
 def answer_headers(gw: Gateway, route: Route, asked: str) -> list[tuple[bytes, bytes]]:
-    headers: list[tuple[bytes, bytes]] = []
+    headers = _notices(gw, route, dt.datetime.now(dt.UTC).date())
     if asked != route.model:
-        headers.append((b"x-aigateway-redirected-from", asked.encode()))
-    life = gw.lifecycle(route)
-    status = life.status(dt.datetime.now(dt.UTC).date())
-    if status == "active":
-        return headers
-    announced = life.deprecated or life.retires
-    if announced is not None:
-        headers.append((b"deprecation", f"@{_epoch(announced)}".encode()))
-    if life.retires is not None:
-        headers.append((b"sunset", formatdate(_epoch(life.retires), usegmt=True).encode()))
-    _warn(route, status, life)
+        return [(b"x-aigateway-redirected-from", asked.encode()), *headers]
+    return headers
+
+
+def _notices(gw: Gateway, route: Route, today: dt.date) -> list[tuple[bytes, bytes]]:
+    """The route's `deprecation` / `sunset` headers on `today`, built once per route and day: every
+    request asks."""
+    key = (route.provider, route.upstream_model, route.model, today)
+    headers = gw.notices.get(key)
+    if headers is None:
+        if len(gw.notices) >= 4096:  # bounded: model ids come from clients
+            gw.notices.clear()
+        headers = gw.notices[key] = []
+        life = gw.lifecycle(route)
+        if life.status(today) != "active":
+            announced = life.deprecated or life.retires
+            if announced is not None:
+                headers.append((b"deprecation", f"@{_epoch(announced)}".encode()))
+            if life.retires is not None:
+                headers.append((b"sunset", formatdate(_epoch(life.retires), usegmt=True).encode()))
+    if headers:
+        _warn(route, gw.lifecycle(route), today)
     return headers
 
 
@@ -50,12 +61,13 @@ def _epoch(day: dt.date) -> int:
     return calendar.timegm(day.timetuple())
 
 
-def _warn(route: Route, status: str, life: Lifecycle) -> None:
+def _warn(route: Route, life: Lifecycle, today: dt.date) -> None:
     key = (route.provider, route.upstream_model)
     now = time.monotonic()
     if now - _warned.get(key, -_WARN_EVERY) < _WARN_EVERY:
         return
     _warned[key] = now
+    status = life.status(today)
     fields: dict[str, str | None] = {"model": route.model, "provider": route.provider, "status": status}
     fields |= {"retires": str(life.retires) if life.retires else None, "successor": life.successor}
     log.warning(f"model is {status} on its provider", extra={"fields": fields})

@@ -19,6 +19,7 @@ Invariants:
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -222,6 +223,9 @@ class PriceTable:
         self._config = dict(config or {})
         self._books = dict(books or {})
         self._from_source: dict[int, tuple[tuple[price_source.Level, ...], Price]] = {}
+        # quote() of now, per (model, provider, upstream) and minute: it runs twice per request, and
+        # a price in force changes at most on the hour (dated changes, off-peak hours)
+        self._now: dict[tuple[str, str, str], tuple[int, Quote | None]] = {}
 
     @classmethod
     def load(
@@ -237,6 +241,17 @@ class PriceTable:
         """The price of `model` (a catalog id, or the id as asked) served by the configured provider
         `provider` as `upstream`: config's, then this table's, then the source's, then a
         self-hosted kind's zero; None: nobody prices it."""
+        if at is not None:
+            return self._quote(model, provider, upstream, at)
+        minute, key = int(time.time() // 60), (model, provider, upstream)
+        cached = self._now.get(key)
+        if cached is None or cached[0] != minute:
+            if len(self._now) >= 4096:  # bounded: model ids come from clients
+                self._now.clear()
+            cached = self._now[key] = (minute, self._quote(model, provider, upstream, datetime.now(UTC)))
+        return cached[1]
+
+    def _quote(self, model: str, provider: str, upstream: str, at: datetime) -> Quote | None:
         book = self._books.get(provider) or PriceBook(provider)
         for names, table, source in (
             ((provider, book.kind), self._config, "config"),
@@ -247,7 +262,7 @@ class PriceTable:
                 if price is not None:
                     return Quote(price, source)
         if book.source_id is not None:
-            levels = price_source.lookup(book.source_id, book.aliases.get(upstream, upstream), at or datetime.now(UTC))
+            levels = price_source.lookup(book.source_id, book.aliases.get(upstream, upstream), at)
             if levels is not None:
                 return Quote(self._converted(levels), price_source.label())
         return Quote(ZERO, "self-hosted") if book.free else None
