@@ -35,6 +35,7 @@ _FOR_STATUS: dict[int, tuple[int, str]] = {
     502: (502, "api_error"),
     503: (529, "overloaded_error"),
     504: (504, "api_error"),
+    529: (529, "overloaded_error"),  # Anthropic's own overloaded status, from a body we cannot read
 }
 
 
@@ -131,6 +132,20 @@ class UpstreamError(GatewayError):
         self.retryable = is_retryable_status(status) if retryable is None else retryable
         self.upstream_status = status if upstream_status is None else upstream_status
         self.credential_refused = credential_refused  # the gateway's key for this provider was refused
+
+
+def credential_refused(provider: str, status: int) -> UpstreamError:
+    """The upstream refused the gateway's own credential (401, 403): the operator's fault, never
+    the client's key, so a 502 naming the provider and the config key, not worth retrying."""
+    return UpstreamError(
+        f"The gateway's credential for provider '{provider}' was refused ({status}); "
+        f"an operator must fix providers.{provider}.api_key",
+        provider=provider,
+        status=502,
+        retryable=False,
+        upstream_status=status,
+        credential_refused=True,
+    )
 
 
 class UpstreamUnavailable(UpstreamError):
