@@ -170,11 +170,14 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> 
     if settings.ledger.spool:  # rows a killed process left behind are written before spend is seeded
         await replay(engine, settings.data_dir / "spool")
         spool = Spool(settings.data_dir / "spool")
-    seeder = BudgetSeeder(engine, admission)
-    await seeder.seed(keys.keys)
     ledger = Ledger(
         engine, flush_interval=settings.ledger.flush_interval, batch_size=settings.ledger.batch_size, spool=spool
     )
+    seeder = BudgetSeeder(engine, admission, ledger)
+    try:
+        await seeder.seed(keys.keys)
+    except Exception as exc:  # Redis is down: keys without limits are served; the others get 503s until it is back
+        log.warning("budget counters not seeded at start-up", extra={"fields": {"error": type(exc).__name__}})
     ledger.start()
     gw = Gateway(
         settings=settings,
