@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
+from aigateway.asgi import ClientGone, InFlight, Message, Receive, Request, Scope, Send
 from aigateway.dashboard import routes as dashboard
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.admin import generation, health, usage
@@ -102,6 +102,9 @@ class App:
                 if openai_routes.is_openai_door(req):
                     body = openai_error_body("Internal gateway error", "server_error", None)
                 await req.respond(500, body)
+        finally:
+            if req.held:
+                req.release()
 
     async def _dispatch(self, gw: Gateway, req: Request) -> None:
         method, path = req.method, req.path
@@ -135,6 +138,7 @@ class App:
         raise NotFound(f"No route for {method} {path}")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
+        InFlight.limit = self.settings.server.max_inflight_body_bytes
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":

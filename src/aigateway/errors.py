@@ -7,8 +7,10 @@
     │   ├── BudgetExhausted           402 billing_error (the key's budget for the period is spent)
     │   ├── PermissionDenied          403 permission_error (model, provider or admin route not allowed)
     │   ├── NotFound                  404 not_found_error
+    │   ├── RequestTimeout            408 timeout_error (the body did not arrive in time)
     │   ├── RequestTooLarge           413 request_too_large
     │   └── RateLimited               429 rate_limit_error, with retry-after and the limit headers
+    ├── Overloaded                    529 overloaded_error: the gateway holds too many bodies now
     └── UpstreamError                 an upstream call failed: provider, status, upstream body, retryable
         └── UpstreamUnavailable       no answer at all (connect error, timeout): api_error
 
@@ -90,6 +92,11 @@ class RequestTooLarge(ClientError):
     error_type = "request_too_large"
 
 
+class RequestTimeout(ClientError):
+    status = 408
+    error_type = "timeout_error"
+
+
 class PermissionDenied(ClientError):
     status = 403
     error_type = "permission_error"
@@ -107,6 +114,12 @@ class RateLimited(ClientError):
     def __init__(self, message: str, headers: list[tuple[bytes, bytes]]):
         super().__init__(message)
         self.response_headers = tuple(headers)
+
+
+class Overloaded(GatewayError):
+    status = 529
+    error_type = "overloaded_error"
+    response_headers = ((b"retry-after", b"1"),)
 
 
 class UpstreamError(GatewayError):
