@@ -12,7 +12,8 @@ uvicorn's httptools protocol, with the limits it lacks (server.* settings, READM
 - connections: past `max_connections` open ones, a new connection gets a 503 and is closed at
   once, so file descriptors are left for the upstreams, the store and /health;
 - idle keep-alive connections are closed after `keep_alive_timeout` (uvicorn's own timer).
-Nothing here runs per request on the hot path but one comparison per read.
+Per request: one event-loop timer armed at its first byte and cancelled at its last header
+(about 2 µs measured), and one comparison per read.
 """
 
 from __future__ import annotations
