@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from aigateway.asgi import ClientGone, Message, Receive, Request, Scope, Send
+from aigateway.asgi import ClientGone, InFlight, Message, Receive, Request, Scope, Send
 from aigateway.dashboard import routes as dashboard
 from aigateway.errors import GatewayError, NotFound
 from aigateway.frontends.admin import generation, health, usage
@@ -116,6 +116,9 @@ class App:
                 if _openai_envelope(req):
                     body = openai_error_body("Internal gateway error", "server_error", None)
                 await req.respond(500, body)
+        finally:
+            if req.held:
+                req.release()
 
     async def _dispatch(self, gw: Gateway, req: Request) -> None:
         method, path = req.method, req.path
@@ -155,6 +158,7 @@ class App:
         raise NotFound(f"No route for {method} {path}")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
+        InFlight.limit = self.settings.server.max_inflight_body_bytes
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -191,11 +195,14 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> 
     if settings.ledger.spool:  # rows a killed process left behind are written before spend is seeded
         await replay(engine, settings.data_dir / "spool")
         spool = Spool(settings.data_dir / "spool")
-    seeder = BudgetSeeder(engine, admission)
-    await seeder.seed(keys.keys)
     ledger = Ledger(
         engine, flush_interval=settings.ledger.flush_interval, batch_size=settings.ledger.batch_size, spool=spool
     )
+    seeder = BudgetSeeder(engine, admission, ledger)
+    try:
+        await seeder.seed(keys.keys)
+    except Exception as exc:  # Redis is down: keys without limits are served; the others get 503s until it is back
+        log.warning("budget counters not seeded at start-up", extra={"fields": {"error": type(exc).__name__}})
     ledger.start()
     gw = Gateway(
         settings=settings,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from aigateway.errors import InvalidRequest, RequestTooLarge
+from aigateway.errors import InvalidRequest, Overloaded, RequestTimeout, RequestTooLarge
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -21,6 +21,15 @@ Send = Callable[[Message], Awaitable[None]]
 
 JSON = b"application/json"
 SSE = b"text/event-stream; charset=utf-8"
+BODY_TIMEOUT = "aigateway.body_timeout"  # scope key: the server cut the body off (connections.py)
+
+
+class InFlight:
+    """Request body bytes this process holds at once (server.max_inflight_body_bytes): a body is
+    held from its first byte until its request is over (retries and fallbacks resend it)."""
+
+    limit = 256 * 1024 * 1024
+    held = 0
 
 
 def new_request_id() -> str:
@@ -30,7 +39,19 @@ def new_request_id() -> str:
 class Request:
     """One HTTP exchange: the parts of the scope handlers need, read once."""
 
-    __slots__ = ("_receive", "headers", "id", "method", "path", "query", "send", "started", "started_mono")
+    __slots__ = (
+        "_receive",
+        "_scope",
+        "headers",
+        "held",
+        "id",
+        "method",
+        "path",
+        "query",
+        "send",
+        "started",
+        "started_mono",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send):
         self.method: str = scope["method"]
@@ -40,6 +61,8 @@ class Request:
         # except that callers needing all values can read scope themselves.
         self.headers: dict[bytes, bytes] = dict(scope["headers"])
         self._receive = receive
+        self._scope = scope
+        self.held = 0  # body bytes counted in InFlight.held, given back by app.py when it is over
         self.send = send
         self.id = new_request_id()
         self.started = time.time()
@@ -49,10 +72,12 @@ class Request:
         declared = self.headers.get(b"content-length")
         if declared is not None:
             try:
-                if int(declared) > limit:
-                    raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+                expected = int(declared)
             except ValueError:
                 raise InvalidRequest("content-length header is not a number") from None
+            if expected > limit:
+                raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+            self._hold(expected)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -64,10 +89,25 @@ class Request:
                 size += len(chunk)
                 if size > limit:
                     raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+                if size > self.held:  # no (or a wrong) content-length: held as it arrives
+                    self._hold(size - self.held)
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 break
+        if BODY_TIMEOUT in self._scope:
+            raise RequestTimeout("The request body did not arrive in time (server.body_timeout)")
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _hold(self, size: int) -> None:
+        if InFlight.held + size > InFlight.limit and size:
+            raise Overloaded("The gateway holds too many request bodies right now; retry shortly")
+        InFlight.held += size
+        self.held += size
+
+    def release(self) -> None:
+        """The request is over: its body no longer counts."""
+        InFlight.held -= self.held
+        self.held = 0
 
     async def wait_disconnect(self) -> None:
         """Returns when the client goes away. Only call once the body has been read."""

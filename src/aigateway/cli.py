@@ -117,6 +117,7 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
     import uvicorn
 
     from aigateway.app import App
+    from aigateway.connections import protocol_for, raise_fd_limit
     from aigateway.observability.logging import log, setup_logging
 
     setup_logging(settings.logging.level)
@@ -138,12 +139,14 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("--workers must be 1 or more", file=sys.stderr)
         return 2
+    raise_fd_limit(settings.server)
     config = uvicorn.Config(
         App(settings),
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_for(settings.server),  # httptools, with the server.* limits (connections.py)
+        timeout_keep_alive=settings.server.keep_alive_timeout,
         lifespan="on",
         access_log=False,
         log_config=None,

@@ -7,8 +7,10 @@
     │   ├── BudgetExhausted           402 billing_error (the key's budget for the period is spent)
     │   ├── PermissionDenied          403 permission_error (model, provider or admin route not allowed)
     │   ├── NotFound                  404 not_found_error
+    │   ├── RequestTimeout            408 timeout_error (the body did not arrive in time)
     │   ├── RequestTooLarge           413 request_too_large
     │   └── RateLimited               429 rate_limit_error, with retry-after and the limit headers
+    ├── Overloaded                    529 overloaded_error: the gateway holds too many bodies now
     └── UpstreamError                 an upstream call failed: provider, status, upstream body, retryable
         └── UpstreamUnavailable       no answer at all (connect error, timeout): api_error
 
@@ -41,6 +43,7 @@ _FOR_STATUS: dict[int, tuple[int, str]] = {
     502: (502, "api_error"),
     503: (529, "overloaded_error"),
     504: (504, "api_error"),
+    529: (529, "overloaded_error"),  # Anthropic's own overloaded status, from a body we cannot read
 }
 
 
@@ -131,6 +134,11 @@ class RequestTooLarge(ClientError):
     error_type = "request_too_large"
 
 
+class RequestTimeout(ClientError):
+    status = 408
+    error_type = "timeout_error"
+
+
 class PermissionDenied(ClientError):
     status = 403
     error_type = "permission_error"
@@ -148,6 +156,12 @@ class RateLimited(ClientError):
     def __init__(self, message: str, headers: list[tuple[bytes, bytes]]):
         super().__init__(message)
         self.response_headers = tuple(headers)
+
+
+class Overloaded(GatewayError):
+    status = 529
+    error_type = "overloaded_error"
+    response_headers = ((b"retry-after", b"1"),)
 
 
 class UpstreamError(GatewayError):
@@ -173,6 +187,20 @@ class UpstreamError(GatewayError):
         self.retryable = is_retryable_status(status) if retryable is None else retryable
         self.upstream_status = status if upstream_status is None else upstream_status
         self.credential_refused = credential_refused  # the gateway's key for this provider was refused
+
+
+def credential_refused(provider: str, status: int) -> UpstreamError:
+    """The upstream refused the gateway's own credential (401, 403): the operator's fault, never
+    the client's key, so a 502 naming the provider and the config key, not worth retrying."""
+    return UpstreamError(
+        f"The gateway's credential for provider '{provider}' was refused ({status}); "
+        f"an operator must fix providers.{provider}.api_key",
+        provider=provider,
+        status=502,
+        retryable=False,
+        upstream_status=status,
+        credential_refused=True,
+    )
 
 
 class UpstreamUnavailable(UpstreamError):

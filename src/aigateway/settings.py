@@ -11,6 +11,7 @@ import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -36,6 +37,26 @@ def date_as_text(cls: type, value: object) -> object:
     return value.isoformat() if isinstance(value, datetime.date) else value
 
 
+def base_url_problem(value: str) -> str | None:
+    """Why `value` cannot be the root every upstream path is joined to, or None. Request paths
+    are appended to it, so a query or fragment would swallow them; `{region}` and `{location}`
+    are filled in later."""
+    if not value.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(value.replace("{region}", "region").replace("{location}", "location"))
+        parts.port  # noqa: B018 -- raises for a port that is not a number in range
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if not parts.hostname:
+        return "has no host"
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        return "must not have a query or fragment (request paths are appended to it)"
+    return None
+
+
 class ProviderConfig(_Strict):
     """The fields every provider kind has; a kind with more subclasses it in its descriptor.py."""
 
@@ -50,8 +71,9 @@ class ProviderConfig(_Strict):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+        problem = base_url_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(problem)
         return value.rstrip("/")
 
     @field_validator("api_key")
@@ -63,9 +85,20 @@ class ProviderConfig(_Strict):
 
 
 class ServerConfig(_Strict):
+    """What one client may hold of the server, and for how long (README: Limits)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="one request body; more is a 413")
+    max_json_depth: int = Field(default=64, ge=8, le=512, description="nesting of a JSON body; deeper is a 400")
+    max_inflight_body_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="request bodies held at once; past it new ones get a 529/503"
+    )
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024, description="a request line and headers; more is a 431")
+    header_timeout: float = Field(default=10.0, gt=0, description="seconds from a connection or request to its headers")
+    body_timeout: float = Field(default=60.0, gt=0, description="seconds to receive a whole body once it began; a 408")
+    keep_alive_timeout: float = Field(default=5.0, gt=0, description="seconds an idle connection is kept open")
+    max_connections: int = Field(default=4096, ge=1, description="open client connections; past it a 503 and close")
 
 
 class LedgerConfig(_Strict):

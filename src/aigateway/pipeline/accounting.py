@@ -2,7 +2,10 @@
 
 Invariant: every authenticated request leaves exactly one ledger row (and log line, metrics,
 span), whatever happened, with its cost; `record` may be called early (before an answer's last
-byte leaves, so a killed process loses no finished request), and later calls do nothing.
+byte leaves, so a killed process loses no finished request), and later calls do nothing. The
+row's status and error type are the client's answer: the error it got, 500 for a failure of the
+gateway itself; a stream that ended in an error event records that error's type and the status
+the same error has as a response (529 for `overloaded_error`, 502 for a cut stream).
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ def accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Iter
         raise
     except ClientGone:
         out.status, out.error_type = CLIENT_CLOSED, "client_closed"
+        raise
+    except Exception:  # a bug: the client gets app.py's 500, and the row must say so
+        out.status, out.error_type = 500, "api_error"
         raise
     finally:
         gw.metrics.in_flight -= 1

@@ -80,13 +80,18 @@ async def until_commit(
     return Streaming(upstream, relay, chunks, b"".join(held), headers, started)
 
 
+def stream_error_status(error_type: str) -> int:
+    """The status of the response an in-stream error of this type stands for."""
+    return _ERROR_STATUS.get(error_type, 502)
+
+
 def _stream_failure(route: Route, relay: StreamRelay) -> UpstreamError:
     error_type = relay.error_type or "api_error"
     message = relay.error_message or f"Upstream provider '{route.provider}' sent {error_type} before any content"
     return UpstreamError(
         message,
         provider=route.provider,
-        status=_ERROR_STATUS.get(error_type, 502),
+        status=stream_error_status(error_type),
         error_type=error_type,
         passthrough_body=relay.error_body,
     )

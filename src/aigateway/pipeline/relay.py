@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from aigateway.asgi import SSE, Request
 from aigateway.errors import UpstreamError, UpstreamUnavailable
 from aigateway.pipeline.accounting import CLIENT_CLOSED
-from aigateway.pipeline.attempt import Headers, Streaming
+from aigateway.pipeline.attempt import Headers, Streaming, stream_error_status
 from aigateway.providers.base import StreamRelay
 from aigateway.routing.catalog import Route
 
@@ -38,9 +38,12 @@ class Ended:
         self.client_gone = False
 
     def note(self, relay_error: str | None) -> None:
-        """An error the stream itself carried, unless something else ended it first."""
+        """An error the stream itself carried, unless something else ended it first: the status
+        is the one that error has as a response, as before the commit point."""
         if relay_error and self.error_type is None:
             self.error_type = relay_error
+            if self.status == 200:
+                self.status = stream_error_status(relay_error)
 
 
 async def relay_stream(

@@ -33,9 +33,11 @@ def prepare(provider: TranslatingProvider, request: MessagesRequest, route: Rout
 
 
 def dropped_header(prepared: Prepared) -> list[tuple[bytes, bytes]]:
+    """The names the upstream could not take. They may be the client's own field names, so they
+    are escaped (`\\r`, `\\xe9`): a header value must never be what fails an answer."""
     if not prepared.warnings:
         return []
-    return [(b"x-aigateway-dropped", ", ".join(prepared.warnings).encode("ascii", "replace"))]
+    return [(b"x-aigateway-dropped", ", ".join(prepared.warnings).encode("unicode_escape"))]
 
 
 def is_sse(upstream: UpstreamResponse) -> bool:

@@ -13,7 +13,10 @@ Invariants:
 - a request runs as a plan of attempts (fallbacks): attempts the key may not make are dropped
   (`usable`), the reservation is the dearest worst case of those left, and the cost is settled
   at the price of the route that answered; per-model limits count the model asked for;
-- count_tokens is free upstream: it is checked for allowed models/providers only.
+- count_tokens is free upstream: it is checked for allowed models/providers only;
+- a budget counter the store lost is seeded from the ledger (`seeder`, policy/budget.py) before
+  anything is taken from it; what this process has reserved and not yet settled is known
+  (`reserved`), so the seed can count it.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ import asyncio
 import functools
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aigateway.errors import BudgetExhausted, GatewayError, PermissionDenied, RateLimited
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log
-from aigateway.policy.counters import Bucket, Counters, Spend, Verdict
+from aigateway.policy.counters import BUDGET, UNSEEDED, Bucket, Counters, Spend, Verdict
 from aigateway.policy.keys import GatewayKey, KeyPolicy
 from aigateway.routing.catalog import Route
 from aigateway.routing.prices import Price, PriceTable, Quote, usd
@@ -107,11 +111,20 @@ class Ticket:
     settled: bool = False
 
 
+# (key id, counter name, window start, ttl) -> the counter exists, seeded from the ledger.
+Seeder = Callable[[str, str, float, int | None], Awaitable[None]]
+
+
 class Admission:
     def __init__(self, counters: Counters, prices: PriceTable):
         self.counters = counters
         self.prices = prices
         self._pending: set[asyncio.Task[None]] = set()
+        self.seeder: Seeder | None = None  # set by BudgetSeeder
+        self._reserved: dict[str, int] = {}  # budget counter -> reserved here, not yet settled
+
+    def reserved(self, name: str) -> int:
+        return self._reserved.get(name, 0)
 
     def quote(self, route: Route) -> Quote | None:
         """The route's price now and where it comes from (routing/prices.py: PriceTable.quote)."""
@@ -158,15 +171,29 @@ class Admission:
             worst = max(p.worst_case(est_input, max_tokens) for p in prices)
             spend = Spend(budget[0], policy.budget_nanousd or 0, worst, budget[2])
         all_buckets = buckets + token_buckets
-        try:
-            verdict = await self.counters.acquire(all_buckets, spend)
-        except Exception:
-            log.exception("rate-limit counters unavailable")
-            raise GatewayError("Rate limits cannot be checked right now", status=503) from None
+        verdict = await self._acquire(key.id, all_buckets, spend, budget)
         headers = _limit_headers(all_buckets, verdict)
         if not verdict.ok:
             _refuse(all_buckets, spend, verdict, headers)
+        if spend is not None:
+            self._reserved[spend.name] = self._reserved.get(spend.name, 0) + spend.amount
         return Ticket(buckets, token_buckets, spend, tokens, headers)
+
+    async def _acquire(
+        self, key_id: str, buckets: list[Bucket], spend: Spend | None, budget: tuple[str, float, int | None] | None
+    ) -> Verdict:
+        """The counters' verdict; a lost budget counter is seeded from the ledger, then asked again."""
+        try:
+            verdict = await self.counters.acquire(buckets, spend)
+            if verdict.failed == UNSEEDED and budget is not None and self.seeder is not None:
+                await self.seeder(key_id, *budget)
+                verdict = await self.counters.acquire(buckets, spend)
+        except Exception:
+            log.exception("rate-limit counters unavailable")
+            raise unavailable() from None
+        if verdict.failed == UNSEEDED:
+            raise unavailable()
+        return verdict
 
     def settle(self, ticket: Ticket, route: Route | None, usage: Usage | None) -> int | None:
         """Returns the request's cost (at the price of the route that answered); corrects the
@@ -181,7 +208,7 @@ class Admission:
         if ticket.spend is not None:
             spend = Spend(ticket.spend.name, ticket.spend.limit, (cost or 0) - ticket.spend.amount, ticket.spend.ttl)
         if corrections or spend is not None:
-            task = asyncio.ensure_future(self._settle(corrections, spend))
+            task = asyncio.ensure_future(self._settle(corrections, spend, ticket.spend))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         return cost
@@ -192,16 +219,27 @@ class Admission:
         price = self.price_for(route)
         return None if price is None else price.cost(usage)
 
-    async def _settle(self, buckets: list[Bucket], spend: Spend | None) -> None:
+    async def _settle(self, buckets: list[Bucket], spend: Spend | None, reservation: Spend | None) -> None:
         try:
             await self.counters.settle(buckets, spend)
         except Exception:
             log.exception("settling counters failed")
+        finally:  # only now: a seed made before the settle landed must count the reservation
+            if reservation is not None:
+                left = self._reserved.get(reservation.name, 0) - reservation.amount
+                if left:
+                    self._reserved[reservation.name] = left
+                else:
+                    self._reserved.pop(reservation.name, None)
 
     async def aclose(self) -> None:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
         await self.counters.aclose()
+
+
+def unavailable() -> GatewayError:
+    return GatewayError("Rate limits cannot be checked right now", status=503)
 
 
 def _buckets(key: GatewayKey, route: Route, tokens: int) -> tuple[list[Bucket], list[Bucket]]:
@@ -258,7 +296,7 @@ def _rfc3339(second: int) -> bytes:
 
 
 def _refuse(buckets: list[Bucket], spend: Spend | None, verdict: Verdict, headers: list[tuple[bytes, bytes]]) -> None:
-    if verdict.failed == -1 and spend is not None:
+    if verdict.failed == BUDGET and spend is not None:
         left = max(0, spend.limit - (verdict.spent or 0))
         raise BudgetExhausted(
             f"This request may cost up to ${usd(spend.amount)} (max_tokens at the output price); this API key "

@@ -11,7 +11,11 @@ Invariants:
   and everything stays an integer; a take larger than the whole bucket is allowed only from a
   full bucket (and leaves it in debt), so big requests are slowed, not refused forever;
 - `settle` corrects a bucket or budget by a signed delta (actual minus reserved); a bucket may go
-  negative (debt), a budget counter is spent plus still-reserved nano-dollars.
+  negative (debt), a budget counter is spent plus still-reserved nano-dollars;
+- a budget counter that does not exist is never taken from as if it were zero: `acquire` answers
+  `UNSEEDED` (nothing taken) and the caller seeds it from the ledger first (policy/budget.py), and
+  `settle` leaves a missing counter missing. Only Redis loses counters (a restart without
+  persistence, an eviction); the in-process counters keep theirs for the life of the process.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 SCALE = 60_000  # milliseconds in a minute: a bucket of `limit`/minute refills `limit` units a ms
+BUDGET = -1  # Verdict.failed: the budget refused
+UNSEEDED = -2  # Verdict.failed: the budget counter does not exist; seed it, then ask again
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +48,7 @@ class Spend:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     ok: bool
-    failed: int | None  # index of the refusing bucket; -1: the budget
+    failed: int | None  # index of the refusing bucket, or BUDGET, or UNSEEDED
     retry_after_ms: int
     remaining: tuple[int, ...]  # per bucket, whole units left after this acquire
     reset_ms: tuple[int, ...]  # per bucket, milliseconds until it is full again
@@ -54,7 +60,8 @@ class Counters(Protocol):
 
     async def settle(self, buckets: list[Bucket], spend: Spend | None) -> None: ...
 
-    async def spent(self, name: str) -> int: ...
+    async def spent(self, name: str) -> int | None:
+        """The budget counter, or None when it does not exist (to be seeded)."""
 
     async def seed(self, name: str, value: int, ttl: int | None) -> None: ...
 
@@ -98,7 +105,7 @@ class LocalCounters:
         if spend is not None:
             spent = self._spend.get(spend.name, 0)
             if spent + spend.amount > spend.limit:
-                return Verdict(False, -1, 0, (), (), spent)
+                return Verdict(False, BUDGET, 0, (), (), spent)
             spent = self._spend[spend.name] = spent + spend.amount
         remaining, resets = [], []
         for b, current in zip(buckets, levels, strict=True):
@@ -117,8 +124,8 @@ class LocalCounters:
         if spend is not None:
             self._spend[spend.name] = self._spend.get(spend.name, 0) + spend.amount
 
-    async def spent(self, name: str) -> int:
-        return self._spend.get(name, 0)
+    async def spent(self, name: str) -> int | None:
+        return self._spend.get(name)
 
     async def seed(self, name: str, value: int, ttl: int | None) -> None:
         self._spend.setdefault(name, value)

@@ -38,6 +38,7 @@ class Ledger:
         self._engine = engine
         self._spool = spool
         self._buf: list[LedgerRow] = []
+        self._writing: list[LedgerRow] = []  # taken by a flush, not yet committed
         self._interval = flush_interval
         self._batch = batch_size
         self._wake = asyncio.Event()
@@ -60,6 +61,12 @@ class Ledger:
             if row.request_id == request_id:
                 return row._asdict()
         return None
+
+    def unwritten_cost(self, key_id: str, since: float) -> int:
+        """The cost of a key's rows recorded but not yet committed (budget seeding counts them)."""
+        return sum(
+            r.cost_nanousd or 0 for r in (*self._writing, *self._buf) if r.key_id == key_id and r.created_at >= since
+        )
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-writer")
@@ -86,12 +93,15 @@ class Ledger:
             rows, self._buf = self._buf, []
             # The closed segments hold exactly the rows taken (and any a failed flush put back).
             segments = self._spool.rotate() if self._spool is not None else []
+            self._writing = rows
             try:
                 await self._write_all(rows)
                 rows = []
             except BaseException:
                 self._buf[:0] = rows
                 raise
+            finally:
+                self._writing = []
             if self._spool is not None:
                 self._spool.release(segments)
 

@@ -5,7 +5,10 @@ Invariants:
   replicas; the clock is Redis's own (`TIME`), so replicas with skewed clocks agree;
 - every key starts with the configured prefix; bucket keys expire once they would be full again
   anyway (a missing bucket is a full one), budget keys when their period is over;
-- a Redis error is raised to the caller: limits fail closed, never silently open.
+- a Redis error is raised to the caller: limits fail closed, never silently open;
+- a budget key that is missing (Redis restarted empty, or evicted it) is never read as zero:
+  `acquire` answers UNSEEDED without taking anything, `settle` does not create it, `spent` says
+  None; the caller seeds it from the ledger (SET NX), then asks again.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from aigateway.policy.counters import SCALE, Bucket, Spend, Verdict
 
@@ -53,7 +58,9 @@ if has_budget == 1 then
   local limit = tonumber(ARGV[base])
   local amount = tonumber(ARGV[base + 1])
   local ttl = tonumber(ARGV[base + 2])
-  spent = tonumber(redis.call('GET', KEYS[nb + 1]) or '0')
+  local current = redis.call('GET', KEYS[nb + 1])
+  if not current then return {0, -2, 0, -1} end
+  spent = tonumber(current)
   if spent + amount > limit then return {0, -1, 0, spent} end
   spent = redis.call('INCRBY', KEYS[nb + 1], amount)
   if ttl > 0 then redis.call('EXPIRE', KEYS[nb + 1], ttl) end
@@ -82,7 +89,7 @@ for i = 1, nb do
   redis.call('HSET', KEYS[i], 'l', math.min(cap, level - delta), 't', now)
   redis.call('PEXPIRE', KEYS[i], 2 * scale)
 end
-if has_budget == 1 then
+if has_budget == 1 and redis.call('EXISTS', KEYS[nb + 1]) == 1 then
   local base = 4 + 2 * nb
   redis.call('INCRBY', KEYS[nb + 1], ARGV[base + 1])
   local ttl = tonumber(ARGV[base + 2])
@@ -106,7 +113,12 @@ def _args(prefix: str, buckets: list[Bucket], spend: Spend | None) -> tuple[list
 
 class RedisCounters:
     def __init__(self, url: str, prefix: str):
-        self._redis: Redis = Redis.from_url(url)
+        # A Redis that does not answer a connect within 2 s is down: requests that need it get
+        # a 503 then, instead of waiting on the operating system's connect timeout. One retry on
+        # a fresh connection: a restarted Redis leaves every pooled connection dead. (Were the
+        # first try executed after all, a reservation is taken twice: too much, never too little.)
+        retry = Retry(NoBackoff(), retries=1)
+        self._redis: Redis = Redis.from_url(url, socket_connect_timeout=2, retry=retry)
         self._prefix = prefix
         self._acquire: Any = self._redis.register_script(_ACQUIRE)
         self._settle: Any = self._redis.register_script(_SETTLE)
@@ -123,9 +135,9 @@ class RedisCounters:
         keys, argv = _args(self._prefix, buckets, spend)
         await self._settle(keys=keys, args=argv)
 
-    async def spent(self, name: str) -> int:
+    async def spent(self, name: str) -> int | None:
         value = await self._redis.get(self._prefix + name)
-        return int(value or 0)
+        return None if value is None else int(value)
 
     async def seed(self, name: str, value: int, ttl: int | None) -> None:
         # NX: a counter the replicas already share is the truth; the ledger only fills a gap.

@@ -20,17 +20,23 @@ GroupBy = Literal["day", "model", "provider", "key"]
 GROUPS: tuple[GroupBy, ...] = ("day", "model", "provider", "key")
 
 
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time dates and the stores can show
+
+
 def parse_time(text: str, field: str) -> float:
-    """RFC 3339 (a bare date is midnight UTC) or Unix seconds."""
+    """RFC 3339 (a bare date is midnight UTC) or Unix seconds, between 1970 and 9999 (so `nan`,
+    `inf` or `-1e308` are a caller's error, not a failed query)."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        pass
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{field}: must be an RFC 3339 time, a date, or Unix seconds") from None
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+        try:
+            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{field}: must be an RFC 3339 time, a date, or Unix seconds") from None
+        value = (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+    if not 0 <= value <= _LAST_SECOND:  # also false for nan
+        raise ValueError(f"{field}: must be a time between 1970 and 9999")
+    return value
 
 
 def _group_column(group_by: GroupBy, dialect: str) -> ColumnElement[Any]:

@@ -16,7 +16,13 @@ from typing import Any, Literal, Protocol, Self
 import aiohttp
 import msgspec
 
-from aigateway.errors import InvalidRequest, UpstreamError, UpstreamUnavailable
+from aigateway.errors import (
+    InvalidRequest,
+    UpstreamError,
+    UpstreamUnavailable,
+    anthropic_error_for,
+    credential_refused,
+)
 from aigateway.ir.events import Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
@@ -97,10 +103,27 @@ def _unavailable(provider: str, exc: BaseException) -> UpstreamUnavailable:
     return UpstreamUnavailable(f"Upstream provider '{provider}' failed: {type(exc).__name__}", provider=provider)
 
 
-def _upstream_error_type(body: bytes) -> str:
-    _, _, rest = body.partition(b'"error":{"type":"')
-    end = rest.find(b'"')
-    return rest[:end].decode("utf-8", "replace") if 0 < end < 64 else "api_error"
+class _ErrorDetail(msgspec.Struct):
+    type: str | None = None
+
+
+class _ErrorBody(msgspec.Struct):
+    error: _ErrorDetail | None = None
+
+
+_decode_error = msgspec.json.Decoder(_ErrorBody).decode
+
+
+def _upstream_error_type(body: bytes, status: int) -> str:
+    """The error type an Anthropic-shaped error body names (any spacing or key order), else the
+    one its status stands for: the ledger records what the client got."""
+    try:
+        named = _decode_error(body).error
+    except msgspec.DecodeError:  # not JSON, or not the shape: ValidationError is a DecodeError
+        named = None
+    if named is not None and named.type and len(named.type) < 64:
+        return named.type
+    return anthropic_error_for(status)[1]
 
 
 class Provider(abc.ABC):
@@ -113,12 +136,14 @@ class Provider(abc.ABC):
         self.config = config
         self._session: aiohttp.ClientSession | None = None
         self._owner: Provider | None = None  # set on credential copies, which share its pool
+        self.byok = False  # the credential is the client's own (a request's `byok`), not the gateway's
 
-    def with_api_key(self, api_key: str) -> Self:
+    def with_api_key(self, api_key: str, *, byok: bool = False) -> Self:
         """This upstream with another credential (a weighted key, a request's own key), sharing
         the connection pool: credentials change headers, not connections."""
         clone = copy.copy(self)
         clone.config = self.config.model_copy(update={"api_key": api_key, "api_keys": []})
+        clone.byok = byok
         clone._owner = self._owner or self
         clone._session = None
         clone._credential_changed()
@@ -220,12 +245,15 @@ class Provider(abc.ABC):
     def passthrough_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """An error answer to a passthrough request. By default the upstream's own body goes back
         unchanged (clients match on Anthropic's wording); an upstream whose errors are not in the
-        client's protocol (Bedrock) maps them instead."""
+        client's protocol (Bedrock) maps them instead. A refused credential is the client's own
+        only with BYOK; the gateway's is the operator's to fix, never passed off as the client's 401."""
+        if status in (401, 403) and not self.byok:
+            return credential_refused(self.name, status)
         return UpstreamError(
             f"Upstream provider '{self.name}' answered {status}",
             provider=self.name,
             status=status,
-            error_type=_upstream_error_type(body),
+            error_type=_upstream_error_type(body, status),
             passthrough_body=body,
             headers={k.lower(): v for k, v in headers.items()},
         )

@@ -21,13 +21,14 @@ there is none, every configured provider of that kind (`bedrock` finds a block n
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aigateway.errors import GatewayError, InvalidRequest, NotFound
 from aigateway.providers.base import Provider
 from aigateway.routing.catalog import Catalog, Route
-from aigateway.routing.health import Health
+from aigateway.routing.health import Health, byok_label
 from aigateway.routing.options import GatewayOptions
 
 
@@ -36,7 +37,7 @@ class Lane:
     """One way to call a provider: the provider object carrying one credential."""
 
     provider: Provider
-    credential: str  # a label for breakers, logs and /health: "default", "#2", "byok#1"
+    credential: str  # a label for breakers, logs and /health: "default", "#2", "byok:<digest>"
     weight: float = 1.0
     byok: bool = False
 
@@ -59,6 +60,20 @@ def build_lanes(providers: Mapping[str, Provider]) -> dict[str, list[Lane]]:
     return lanes
 
 
+MODEL_ID_MAX = 1024
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_model_id(model: str, where: str = "model") -> None:
+    """A model id is printable text of bounded length: it is echoed in response headers
+    (`x-aigateway-upstream-model`), where a CR, LF or NUL could only break the answer after the
+    upstream was called and billed."""
+    if len(model) > MODEL_ID_MAX:
+        raise InvalidRequest(f"{where}: a model id has at most {MODEL_ID_MAX} characters")
+    if _UNPRINTABLE.search(model):
+        raise InvalidRequest(f"{where}: a model id must not contain control characters")
+
+
 def _as_given(provider: str, model: str) -> str:
     return model
 
@@ -66,6 +81,7 @@ def _as_given(provider: str, model: str) -> str:
 def candidates(
     model: str, kinds: Mapping[str, str], catalog: Catalog, spell: Callable[[str, str], str] = _as_given
 ) -> list[Route]:
+    check_model_id(model)
     entry = catalog.get(model)
     if entry is not None:
         served: dict[str, Route] = {}
@@ -171,8 +187,9 @@ def _attempts(
     out: list[Attempt] = []
     for slug, creds in (options.byok or {}).items():
         if route.provider in matching(slug, kinds):
-            for i, cred in enumerate(creds, start=1):
-                lane = Lane(own[0].provider.with_api_key(cred.api_key), f"byok#{i}", byok=True)
+            for cred in creds:
+                provider = own[0].provider.with_api_key(cred.api_key, byok=True)
+                lane = Lane(provider, byok_label(cred.api_key), byok=True)
                 out.append(Attempt(route, lane, options.timeout_for(route.provider, byok=True)))
     timeout = options.timeout_for(route.provider, byok=False)
     for lane in _weighted_order(own):

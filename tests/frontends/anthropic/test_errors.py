@@ -131,9 +131,7 @@ def test_body_over_limit_is_413(gateway, api_key, upstream):
     assert upstream.received == []
 
 
-@pytest.mark.parametrize(
-    "case", ["error-400-invalid-request", "error-401-auth", "error-401-auth-stream", "error-404-model"]
-)
+@pytest.mark.parametrize("case", ["error-400-invalid-request", "error-404-model"])
 def test_recorded_upstream_errors_pass_unchanged(gateway, api_key, upstream, case):
     ex = fixtures.exchange("anthropic", case, 1)
     upstream.expect(Reply.replay(ex))
@@ -145,6 +143,19 @@ def test_recorded_upstream_errors_pass_unchanged(gateway, api_key, upstream, cas
     assert resp.headers["request-id"].startswith("req_")
     if "request-id" in ex.response_headers:  # some recorders dropped it
         assert resp.headers["x-upstream-request-id"] == ex.response_headers["request-id"]
+
+
+@pytest.mark.parametrize("case", ["error-401-auth", "error-401-auth-stream"])
+def test_recorded_refusal_of_the_gateways_key_is_a_502_naming_the_config_key(gateway, api_key, upstream, case):
+    """Anthropic's 401 is about the gateway's own credential: passed on, it would read as a bad
+    gateway key (and Claude Code would retry it ten times)."""
+    ex = fixtures.exchange("anthropic", case, 1)
+    upstream.expect(Reply.replay(ex))
+    body = ex.request_json()
+    resp = post(gateway, {**body, "model": "anthropic/" + body["model"]}, key=api_key, path=ex.path_and_query)
+    assert resp.status_code == 502 and resp.headers["x-should-retry"] == "false"
+    error = resp.json()["error"]
+    assert error["type"] == "api_error" and "providers.anthropic.api_key" in error["message"]
 
 
 # Anthropic documents these envelopes (spec §6.1/6.2); no recording of them exists in the fixtures.

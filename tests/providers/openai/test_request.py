@@ -11,7 +11,7 @@ from aigateway.errors import InvalidRequest
 from aigateway.ir.messages import parse_request
 from aigateway.providers.openai import opaque
 from aigateway.providers.openai.profiles import PROFILES
-from aigateway.providers.openai.request import from_ir
+from aigateway.providers.openai.request import end_user, from_ir
 from tests.support.fixtures import claude_code_request
 
 CLAUDE_CODE = [
@@ -37,7 +37,7 @@ def test_claude_code_requests_translate_field_by_field(name):
     assert out["model"] == "gpt-5"
     assert out["max_completion_tokens"] == body["max_tokens"] and "max_tokens" not in out
     assert out["stream"] is True and out["stream_options"] == {"include_usage": True}
-    assert out["user"] == body["metadata"]["user_id"]
+    assert out["user"] == end_user(body["metadata"]["user_id"]) and len(out["user"]) <= 64  # OpenAI's limit
     # system blocks -> one system message, first
     assert out["messages"][0] == {"role": "system", "content": "\n\n".join(b["text"] for b in body["system"])}
     # every tool, schema untouched

@@ -19,6 +19,7 @@ from aigateway.errors import AuthenticationFailed, InvalidRequest, NotFound, Per
 from aigateway.gateway import Gateway, presented_secret
 from aigateway.policy import keys
 from aigateway.routing.prices import usd
+from aigateway.wire import document
 
 PREFIX = "/admin/keys"
 _LIMIT = 64 * 1024
@@ -43,11 +44,8 @@ def key_view(row: keys.KeyRow) -> dict[str, Any]:
     }
 
 
-async def _json_object(req: Request) -> dict[str, Any]:
-    try:
-        doc = msgspec.json.decode(await req.body(_LIMIT))
-    except msgspec.DecodeError:
-        raise InvalidRequest("Request body is not valid JSON") from None
+async def _json_object(gw: Gateway, req: Request) -> dict[str, Any]:
+    doc = document.decode(await req.body(_LIMIT), gw.settings.server.max_json_depth)
     if not isinstance(doc, dict):
         raise InvalidRequest("Request body must be a JSON object")
     return doc
@@ -82,7 +80,7 @@ async def keys_api(gw: Gateway, req: Request, rest: str) -> None:
 
 
 async def _create(gw: Gateway, req: Request) -> None:
-    doc = await _json_object(req)
+    doc = await _json_object(gw, req)
     name = doc.pop("name", None)
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("name: Field required (a non-empty string)")
@@ -97,7 +95,7 @@ async def _one(gw: Gateway, req: Request, key_id: str) -> None:
     if req.method == "GET":
         await req.respond(200, msgspec.json.encode(key_view(row)))
     elif req.method == "PATCH":
-        doc = await _json_object(req)
+        doc = await _json_object(gw, req)
         name = doc.pop("name", None)
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise InvalidRequest("name: must be a non-empty string")

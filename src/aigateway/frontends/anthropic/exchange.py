@@ -26,6 +26,7 @@ from aigateway.pipeline.translate import EncodedStream
 from aigateway.providers.base import PassthroughRequest, Provider, StreamDecoder, StreamRelay, TranslatingProvider
 from aigateway.routing.catalog import Route
 from aigateway.tokens import COUNT_HEADER, count_header
+from aigateway.wire import document
 from aigateway.wire.body import replace_model
 from aigateway.wire.sse import encode_event
 
@@ -53,7 +54,7 @@ class MessagesExchange(Exchange):
     def raw(self) -> dict[str, Any]:
         """The body decoded (already checked to be a JSON object by `parse_head`), once."""
         if self._raw is None:
-            self._raw = msgspec.json.decode(self.body)
+            self._raw = document.decode(self.body, self.gw.settings.server.max_json_depth)
         return self._raw
 
     @property

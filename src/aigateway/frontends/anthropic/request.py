@@ -8,7 +8,7 @@ but the model id (`wire/body.py`).
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -22,8 +22,14 @@ class CountTokensHead(msgspec.Struct, kw_only=True):
     provider_options: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw, name="providerOptions")
 
 
+# At least one token: the reservation of a budgeted request is `max_tokens` at the output price,
+# so a negative value would be a credit that admits every concurrent request (and no upstream
+# takes one). The upper bound keeps the reservation within the counters' 64-bit integers.
+MaxTokens = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
+
 class MessagesHead(CountTokensHead):
-    max_tokens: int
+    max_tokens: MaxTokens
     stream: bool | None = None
 
 
@@ -43,6 +49,8 @@ def parse_head(body: bytes, kind: type[T]) -> tuple[T, str]:
         raise InvalidRequest(_describe(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:  # the decoder's own limit, skipping what the head does not read
+        raise InvalidRequest("Request body is nested too deeply to be read") from None
     if not isinstance(model, str):
         raise InvalidRequest("model: Input should be a valid string")
     return head, model

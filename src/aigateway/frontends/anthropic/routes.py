@@ -24,6 +24,7 @@ from aigateway.pipeline.accounting import Outcome, accounted
 from aigateway.pipeline.serve import serve
 from aigateway.policy.keys import GatewayKey
 from aigateway.routing.options import take_gateway_options
+from aigateway.wire import document
 
 
 async def messages(gw: Gateway, req: Request, key: GatewayKey) -> None:
@@ -42,7 +43,7 @@ async def _serve(gw: Gateway, req: Request, out: Outcome, kind: type[CountTokens
     out.streamed = isinstance(head, MessagesHead) and bool(head.stream)
     options = None
     if len(head.provider_options):  # the gateway's own object never reaches an upstream
-        raw = msgspec.json.decode(body)
+        raw = document.decode(body, gw.settings.server.max_json_depth)
         options = take_gateway_options(raw)
         body = msgspec.json.encode(raw)
         head, model = parse_head(body, kind)

@@ -54,6 +54,7 @@ _JSON_TOOL_DEF = Tool(
     input_schema={"type": "object"},
 )
 DEFAULT_MAX_TOKENS = 4096  # Chat Completions makes it optional; Anthropic requires one
+_MAX_TOKENS_BOUND = 2**31 - 1  # as on the Messages door: a reservation within 64-bit counters
 # reasoning_effort -> thinking budget (Anthropic's minimum budget is 1024)
 _EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
 # Read by the door itself, or mapped below; everything else is reported as dropped.
@@ -74,7 +75,7 @@ def to_ir(
     `native_schema`: the upstream model takes `output_config.format`; `json_mode`: it has a
     schemaless JSON mode of its own, so `json_object` stays `response_format` in the core."""
     request, dropped = _to_ir(raw, model)
-    if json_mode and (raw.get("response_format") or {}).get("type") == "json_object":
+    if json_mode and _format_type(raw) == "json_object":
         request.response_format = {"type": "json_object"}
         return request, dropped
     schema = json_tool_schema(raw, native_schema=native_schema)
@@ -92,16 +93,32 @@ def to_ir(
 
 def json_tool_schema(raw: dict[str, Any], *, native_schema: bool, json_mode: bool = False) -> dict[str, Any] | None:
     """The input schema of the forced JSON tool, when `response_format` needs one."""
-    fmt = raw.get("response_format")
-    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    kind = _format_type(raw)
     if kind == "json_object" and not json_mode:
         return dict(_JSON_TOOL_DEF.input_schema)
     if kind == "json_schema" and not native_schema:
-        schema = (fmt.get("json_schema") or {}).get("schema")  # type: ignore[union-attr]
+        schema = _member(raw["response_format"], "json_schema", "response_format").get("schema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
             raise InvalidRequest("response_format.json_schema.schema: must be an object schema on this model")
         return schema
     return None
+
+
+def _format_type(raw: dict[str, Any]) -> Any:
+    fmt = raw.get("response_format")
+    return fmt.get("type") if isinstance(fmt, dict) else None
+
+
+def _member(container: dict[str, Any], name: str, path: str) -> dict[str, Any]:
+    """`container[name]` when it is an object (an empty one when absent); else a 400 naming it.
+    Every nested member is read through here or an isinstance check: a wrong type is the
+    client's error, never an AttributeError."""
+    value = container.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{path}.{name}: must be an object")
+    return value
 
 
 def _to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]:
@@ -109,7 +126,7 @@ def _to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("messages: Field required (a non-empty list of messages)")
     system, turns = _conversation(messages)
-    max_tokens = _max_tokens(raw)
+    max_tokens = max_output_tokens(raw)
     tools = _tools(raw.get("tools"))
     knobs = {name: _typed(raw[name], kind, name) for name, kind in _KNOBS.items() if raw.get(name) is not None}
     request = MessagesRequest(
@@ -138,12 +155,14 @@ def _typed(value: Any, kind: Any, path: str) -> Any:
         raise InvalidRequest(f"{path}: {str(exc).partition(' - at ')[0]}") from None
 
 
-def _max_tokens(raw: dict[str, Any]) -> int:
+def max_output_tokens(raw: dict[str, Any]) -> int:
+    """The output limit the request gives (the default when it gives none), checked for every
+    upstream: the budget reservation is made from it before any attempt."""
     for name in ("max_completion_tokens", "max_tokens"):
         if raw.get(name) is not None:
             value: int = _typed(raw[name], int, name)
-            if value < 1:
-                raise InvalidRequest(f"{name}: must be at least 1")
+            if not 1 <= value <= _MAX_TOKENS_BOUND:
+                raise InvalidRequest(f"{name}: must be at least 1 and at most {_MAX_TOKENS_BOUND}")
             return value
     return DEFAULT_MAX_TOKENS
 
@@ -219,15 +238,16 @@ def _part(part: Any, path: str) -> Block:
     if kind == "text" and isinstance(part.get("text"), str):
         return TextBlock(text=part["text"])
     if kind == "image_url":
-        url = (part.get("image_url") or {}).get("url")
+        url = _member(part, "image_url", path).get("url")
         if not isinstance(url, str):
             raise InvalidRequest(f"{path}.image_url.url: Field required")
         return ImageBlock(source=_source(url, path))
     if kind == "file":
-        data = (part.get("file") or {}).get("file_data")
+        file = _member(part, "file", path)
+        data = file.get("file_data")
         if not isinstance(data, str) or not data.startswith("data:"):
             raise InvalidRequest(f"{path}.file: only inline file_data (a data URL) can be sent on; file ids cannot")
-        name = (part.get("file") or {}).get("filename")
+        name = file.get("filename")
         return DocumentBlock(source=_source(data, path), title=name if isinstance(name, str) else None)
     raise InvalidRequest(f"{path}: content part type {kind!r} is not supported (text, image_url and file are)")
 
@@ -285,13 +305,16 @@ def _tools(value: Any) -> list[Tool] | None:
         function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
             raise InvalidRequest(f"tools[{i}]: only function tools with a name are supported")
-        schema = function.get("parameters") or {"type": "object", "properties": {}}
+        where = f"tools[{i}].function"
+        schema = _member(function, "parameters", where) or {"type": "object", "properties": {}}
+        description = function.get("description")
+        strict = function.get("strict")
         tools.append(
             Tool(
                 name=function["name"],
                 input_schema=schema,
-                description=function.get("description"),
-                strict=function.get("strict"),
+                description=_typed(description, str, f"{where}.description") if description is not None else None,
+                strict=_typed(strict, bool, f"{where}.strict") if strict is not None else None,
             )
         )
     return tools
@@ -305,7 +328,11 @@ def _tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
         return ToolChoiceNone()
     elif value == "required":
         choice = ToolChoiceAny()
-    elif isinstance(value, dict) and isinstance((value.get("function") or {}).get("name"), str):
+    elif (
+        isinstance(value, dict)
+        and isinstance(value.get("function"), dict)
+        and isinstance(value["function"].get("name"), str)
+    ):
         choice = ToolChoiceTool(name=value["function"]["name"])
     else:
         raise InvalidRequest("tool_choice: must be none, auto, required or {type: function, function: {name}}")
@@ -334,7 +361,7 @@ def _output_config(value: Any) -> OutputConfig | None:
     if kind == "text":
         return None
     if kind == "json_schema":
-        schema = (value.get("json_schema") or {}).get("schema")
+        schema = _member(value, "json_schema", "response_format").get("schema")
         if not isinstance(schema, dict):
             raise InvalidRequest("response_format.json_schema.schema: Field required")
         return OutputConfig(format={"type": "json_schema", "schema": schema})

@@ -17,27 +17,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from aigateway.asgi import Request
 from aigateway.errors import InvalidRequest
 from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.exchange import ChatExchange, EmbeddingsExchange
-from aigateway.frontends.openai.request import DEFAULT_MAX_TOKENS
+from aigateway.frontends.openai.request import max_output_tokens
 from aigateway.gateway import Gateway
 from aigateway.pipeline.accounting import Outcome, accounted
 from aigateway.pipeline.relay import Ending
 from aigateway.pipeline.serve import serve
 from aigateway.policy.keys import GatewayKey
 from aigateway.routing.options import take_gateway_options
+from aigateway.wire import document
 
 
-def _decode(body: bytes) -> tuple[dict[str, Any], str]:
+def _decode(body: bytes, max_depth: int) -> tuple[dict[str, Any], str]:
     """The decoded body and its model id."""
-    try:
-        raw = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
+    raw = document.decode(body, max_depth)
     if not isinstance(raw, dict):
         raise InvalidRequest("Request body must be a JSON object")
     model = raw.get("model")
@@ -48,12 +44,11 @@ def _decode(body: bytes) -> tuple[dict[str, Any], str]:
 
 def _max_output(raw: dict[str, Any], endpoint: str) -> int | None:
     """At most how many tokens the request generates (Chat Completions makes the limit optional:
-    the default then). Embeddings generate nothing, so they take model permissions but reserve
-    no spend."""
+    the default then; a bad one is a 400 before any upstream). Embeddings generate nothing, so
+    they take model permissions but reserve no spend."""
     if endpoint != "chat/completions":
         return None
-    limit = raw.get("max_completion_tokens") or raw.get("max_tokens")
-    return limit if isinstance(limit, int) and limit > 0 else DEFAULT_MAX_TOKENS
+    return max_output_tokens(raw)
 
 
 async def chat_completions(gw: Gateway, req: Request, key: GatewayKey) -> None:
@@ -69,7 +64,7 @@ async def embeddings(gw: Gateway, req: Request, key: GatewayKey) -> None:
 
 async def _serve(gw: Gateway, req: Request, out: Outcome, endpoint: str) -> None:
     body = await req.body(gw.settings.server.max_body_bytes)
-    raw, model = _decode(body)
+    raw, model = _decode(body, gw.settings.server.max_json_depth)
     had_options = "providerOptions" in raw
     requested = take_gateway_options(raw)
     kind = ChatExchange if endpoint == "chat/completions" else EmbeddingsExchange

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from aigateway.errors import UpstreamError
+from aigateway.errors import UpstreamError, anthropic_error_for
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic import wire
@@ -85,7 +85,7 @@ class AnthropicProvider(ServesClaude):
         except (msgspec.DecodeError, AttributeError):
             error = {}
         error_type, message = error.get("type"), error.get("message")
-        error_type = error_type if isinstance(error_type, str) else "api_error"
+        error_type = error_type if isinstance(error_type, str) else anthropic_error_for(status)[1]
         message = message if isinstance(message, str) else f"answered {status}"
         lowered = {k.lower(): v for k, v in headers.items()}
         if status in (401, 403):  # the gateway's own credential was refused: not the client's fault

@@ -118,7 +118,7 @@ class OpenAIProvider(TranslatingProvider):
         """The upstream's own error body goes back unchanged (the client speaks its protocol),
         except a refused credential (401, 403): that is the gateway's key, not the client's, and
         OpenAI's wording quotes part of it, so the provider says what it means (a 502 naming itself)."""
-        if status in (401, 403):
+        if status in (401, 403) and not self.byok:
             return self.error(status, body, headers)
         return super().passthrough_error(status, body, headers)
 

@@ -15,11 +15,13 @@ Mapping (spec §10.2), with what each server takes decided by its `Profile`:
   `is_error` is carried as an `Error: ` prefix (Chat Completions has no error flag); images in a
   result follow as a user message, since tool messages take text only;
 - `thinking` and `output_config.effort` become the reasoning control (see `_reasoning`);
+- `metadata.user_id` becomes `user`, as a stable digest when longer than OpenAI's 64 characters;
 - everything the server cannot take is dropped and named in `warnings`, never silently.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import msgspec
@@ -66,6 +68,17 @@ class Translation:
             self.warnings.append(what)
 
 
+USER_MAX = 64  # OpenAI refuses a longer `user`; Claude Code's metadata.user_id is ~150 characters
+
+
+def end_user(user_id: str) -> str:
+    """`metadata.user_id` as a `user` every server takes: as it is when short enough, else a
+    stable digest of it (the same end user is always the same id, and nothing of it leaks)."""
+    if len(user_id) <= USER_MAX:
+        return user_id
+    return "sha256:" + hashlib.sha256(user_id.encode()).hexdigest()[: USER_MAX - len("sha256:")]
+
+
 def from_ir(req: MessagesRequest, upstream_model: str, profile: Profile, kind: str) -> tuple[dict[str, Any], list[str]]:
     t = Translation(upstream_model, kind)
     body: dict[str, Any] = {"model": upstream_model, "messages": _messages(req, profile, t)}
@@ -80,7 +93,7 @@ def from_ir(req: MessagesRequest, upstream_model: str, profile: Profile, kind: s
     _tools(req, body, profile, t)
     if req.user_id is not None:
         if profile.user_field:
-            body["user"] = req.user_id
+            body["user"] = end_user(req.user_id)
         else:
             t.drop("metadata.user_id")
     if req.prompt_cache_key is not None:
