@@ -1,5 +1,5 @@
 """The gateway's running state: settings, catalog, providers, keys, ledger, store, admission, token
-counts, and what it knows of models beyond the catalog (live listings, redirects, spellings)."""
+counts, the response cache, and what it knows of models beyond the catalog (live listings, redirects, spellings)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from aigateway.errors import AuthenticationFailed
 from aigateway.observability.metrics import Metrics
 from aigateway.observability.snapshots import Shared
 from aigateway.observability.tracing import Tracer
+from aigateway.pipeline.response_cache import ResponseCache
+from aigateway.pipeline.response_cache import build as build_response_cache
 from aigateway.policy.admission import Admission
 from aigateway.policy.keys import GatewayKey, KeyCache
 from aigateway.policy.ledger import Ledger
@@ -64,6 +66,7 @@ class Gateway:
     health: Health = field(init=False)
     lanes: dict[str, list[Lane]] = field(init=False)
     retry_policy: RetryPolicy = field(init=False)
+    response_cache: ResponseCache = field(init=False)  # providerOptions.gateway.responseCache
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -77,6 +80,7 @@ class Gateway:
             backoff_max=routing.backoff_max,
             deadline=routing.deadline,
         )
+        self.response_cache = build_response_cache(self.settings)
         self._defaults = parse_options(routing.defaults)
         self._model_defaults = {m: parse_options(v) for m, v in routing.models.items()}
         self._key_defaults = {k: parse_options(v) for k, v in routing.keys.items()}
@@ -181,6 +185,7 @@ class Gateway:
             self.shared.write(final=True)  # requests are over: the counts are final
         await self.ledger.close()
         await self.admission.aclose()
+        await self.response_cache.aclose()
         for provider in self.providers.values():
             await provider.aclose()
         await self.engine.dispose()

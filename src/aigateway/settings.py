@@ -213,6 +213,16 @@ class PriceConfig(_Strict):
     cache_read: Decimal = Field(ge=0, decimal_places=6)
 
 
+class ResponseCacheConfig(_Strict):
+    """Where the response cache (providerOptions.gateway.responseCache) keeps answers: Redis when
+    `redis_url` is set, else a bounded store in each process."""
+
+    shared: bool = Field(default=False, description="one entry serves every key (else each key has its own)")
+    max_entries: int = Field(default=1000, ge=1, description="in-process store: answers kept, least recent out")
+    max_bytes: int = Field(default=64 * 2**20, ge=1, description="in-process store: total bytes kept")
+    max_answer_bytes: int = Field(default=4 * 2**20, ge=1, description="larger answers are not stored")
+
+
 class Settings(_Strict):
     server: ServerConfig = ServerConfig()
     database_url: str | None = Field(default=None, repr=False)
@@ -227,6 +237,7 @@ class Settings(_Strict):
     keys: KeysConfig = KeysConfig()
     ledger: LedgerConfig = LedgerConfig()
     routing: RoutingConfig = RoutingConfig()
+    response_cache: ResponseCacheConfig = ResponseCacheConfig()
     catalog: list[CatalogEntry] = []
     logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()

@@ -257,7 +257,8 @@ async def test_migration_fills_rollups_from_existing_rows(empty_url):
             await conn.run_sync(_upgrade_to, "0003")
             # the columns of 0003's ledger only (later migrations add columns with defaults)
             await conn.execute(
-                insert(ledger), [{k: v for k, v in r.items() if k != "web_search_requests"} for r in data]
+                insert(ledger),
+                [{k: v for k, v in r.items() if k not in ("web_search_requests", "cache_hit")} for r in data],
             )
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade_to, "head")

@@ -33,6 +33,7 @@ class Outcome:
     """What the ledger and the log learn about one request as it runs."""
 
     __slots__ = (
+        "cache_hit",
         "content",
         "endpoint",
         "error_type",
@@ -66,6 +67,7 @@ class Outcome:
         self.tried: list[Tried] = []
         self.options: GatewayOptions | None = None
         self.content: Capture | None = None  # only with logging.content
+        self.cache_hit = False  # answered from the response cache: no upstream call, zero cost
 
 
 @contextlib.contextmanager
@@ -95,7 +97,12 @@ def record(gw: Gateway, req: Request, out: Outcome) -> None:
         return
     out.recorded = True
     route, key_id, endpoint = out.route, out.key.id, out.endpoint
-    cost = gw.admission.settle(out.ticket, route, out.usage) if out.ticket else gw.admission.cost(route, out.usage)
+    if out.cache_hit:
+        cost: int | None = 0
+    elif out.ticket:
+        cost = gw.admission.settle(out.ticket, route, out.usage)
+    else:
+        cost = gw.admission.cost(route, out.usage)
     row = LedgerRow.build(
         request_id=req.id,
         started=req.started,
@@ -115,6 +122,7 @@ def record(gw: Gateway, req: Request, out: Outcome) -> None:
         attempts=len(out.tried),
         end_user=out.options.user if out.options else None,
         tags=out.options.tags if out.options else None,
+        cache_hit=out.cache_hit,
     )
     gw.ledger.record(row)
     log_request(row, out.content.fields() if out.content is not None else None)

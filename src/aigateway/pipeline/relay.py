@@ -32,10 +32,11 @@ class Ending:
 class Ended:
     """How the relay ended, for the ledger."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self.status = 200
         self.error_type: str | None = None
         self.client_gone = False
+        self.sent: list[bytes] | None = [] if keep else None  # the body's bytes, for the response cache
 
     def note(self, relay_error: str | None) -> None:
         """An error the stream itself carried, unless something else ended it first: the status
@@ -54,11 +55,13 @@ async def relay_stream(
     deadline: float | None,
     ending: Ending,
     before_end: Callable[[Ended], None] | None = None,
+    keep: bool = False,
 ) -> Ended:
     """`deadline`: loop time by which the attempt must be over (its total timeout), or None.
     `before_end` runs just before the body's last message, so the ledger row exists before the
-    client can consider the answer complete. `ending` is the door's way of ending a stream."""
-    ended = Ended()
+    client can consider the answer complete. `ending` is the door's way of ending a stream.
+    `keep`: the bytes sent are kept in `Ended.sent`."""
+    ended = Ended(keep)
     await req.start(200, [*headers, (b"cache-control", b"no-cache")], SSE)
     pump_task = asyncio.ensure_future(_pump(req, route, opened, ended, deadline, before_end, ending))
     gone = req.watch_disconnect()
@@ -90,18 +93,24 @@ async def _pump(
     before_end: Callable[[Ended], None] | None,
     ending: Ending,
 ) -> None:
-    relay, send, separator = opened.relay, req.send, b""
+    relay, separator, sent = opened.relay, b"", ended.sent
+
+    async def send(body: bytes) -> None:
+        if sent is not None:
+            sent.append(body)
+        await req.send({"type": "http.response.body", "body": body, "more_body": True})
+
     try:
         if opened.held:
-            await send({"type": "http.response.body", "body": opened.held, "more_body": True})
+            await send(opened.held)
         async with asyncio.timeout_at(deadline):
             async for chunk in opened.chunks:
                 complete = relay.feed(chunk)
                 if complete:
-                    await send({"type": "http.response.body", "body": complete, "more_body": True})
+                    await send(complete)
         rest = relay.finish()
         if rest:
-            await send({"type": "http.response.body", "body": rest, "more_body": True})
+            await send(rest)
             separator = b"\n\n"  # that last event had no blank line of its own
         if not ending.finished(relay) and relay.error_type is None:
             raise UpstreamUnavailable(
@@ -113,8 +122,8 @@ async def _pump(
             what = f"Upstream provider '{route.provider}' exceeded its total timeout"
             exc = UpstreamUnavailable(what, provider=route.provider, status=504)
         relay.error_type, ended.status = "api_error", exc.status
-        await send({"type": "http.response.body", "more_body": True, "body": ending.error(exc, req.id, separator)})
+        await send(ending.error(exc, req.id, separator))
     if before_end is not None:
         ended.note(relay.error_type)
         before_end(ended)
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    await req.send({"type": "http.response.body", "body": b"", "more_body": False})

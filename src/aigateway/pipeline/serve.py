@@ -10,7 +10,10 @@ Invariants:
   commit point (`_unless_gone`, relay.py);
 - a history holding signed reasoning never falls back to another model (`signed_history`);
 - a model the operator redirects is planned as its target; lifecycle headers and the successor
-  of a retired model are added on the way out (lifecycle.py).
+  of a retired model are added on the way out (lifecycle.py);
+- with `responseCache`, a hit is answered before admission and without any upstream call (model
+  permissions still apply, one ledger row marked as a hit, cost zero); only a complete answer is
+  stored: a JSON answer, or a stream that ended normally (response_cache.py).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import functools
 import re
 import time
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-from aigateway.asgi import ClientGone, Request
+from aigateway.asgi import SSE, ClientGone, Request
 from aigateway.errors import UpstreamError
 from aigateway.gateway import Gateway
 from aigateway.pipeline.accounting import Outcome, record
@@ -30,11 +33,19 @@ from aigateway.pipeline.attempt import Streaming, Whole
 from aigateway.pipeline.exchange import Exchange
 from aigateway.pipeline.lifecycle import answer_headers, with_successor
 from aigateway.pipeline.relay import Ended, Ending, relay_stream
+from aigateway.pipeline.response_cache import Entry
 from aigateway.routing.fallback import Attempts
 from aigateway.routing.options import GatewayOptions
 from aigateway.routing.plan import Attempt
 
 T = TypeVar("T")
+
+
+class Cached(NamedTuple):
+    """The response cache's entry for this request, and how long an answer stays in it."""
+
+    key: bytes
+    ttl: float
 
 
 async def serve(
@@ -56,7 +67,14 @@ async def serve(
     asked, model = model, gw.redirect(model)
     out.options = options = gw.routing_options(model, out.key.name, requested)
     exchange.caching = options.caching
-    plan = await admit(gw, gw.plan(model, options, signed_history=signed_history(body)), out, body, max_output)
+    plan = gw.plan(model, options, signed_history=signed_history(body))
+    cached = None
+    if options.response_cache is not None and max_output is not None:  # generations only
+        key = gw.response_cache.key(out.key.id, out.endpoint, model, out.streamed, body)
+        cached = Cached(key, options.response_cache.ttl)
+        if await _from_cache(gw, req, out, plan, cached, body):
+            return
+    plan = await admit(gw, plan, out, body, max_output)
     attempts: Attempts[Whole | Streaming] = Attempts(
         plan, gw.retry_policy, gw.health, req.started_mono, req.id, out.tried
     )
@@ -69,7 +87,10 @@ async def serve(
         attempt, opened = await _unless_gone(req, attempts.run(tracked))
     except UpstreamError as exc:
         raise with_successor(gw, exc, out.route) from None
-    await _deliver(gw, req, out, attempt, opened, ending, answer_headers(gw, attempt.route, asked))
+    notices = answer_headers(gw, attempt.route, asked)
+    if cached is not None:
+        notices.append((b"x-aigateway-cache", b"miss"))
+    await _deliver(gw, req, out, attempt, opened, ending, notices, cached)
 
 
 async def _deliver(
@@ -80,9 +101,11 @@ async def _deliver(
     opened: Whole | Streaming,
     ending: Ending,
     notices: list[tuple[bytes, bytes]],
+    cached: Cached | None,
 ) -> None:
     """The answer of the attempt that reached its commit point, whole or relayed; the ledger row
-    is written before the client has the answer's last byte."""
+    is written before the client has the answer's last byte. A complete answer is then stored
+    in the response cache, when the request asked for it."""
     headers = [(b"x-aigateway-attempts", str(len(out.tried)).encode()), *out.limit_headers, *notices]
     if isinstance(opened, Whole):
         out.usage, out.stop_reason = opened.usage, opened.stop_reason
@@ -90,15 +113,48 @@ async def _deliver(
         if out.content is None:  # with content logging the row waits for the bytes it logs
             record(gw, req, out)
         await req.respond(200, opened.body, opened.headers + headers, opened.content_type)
+        if cached is not None:
+            entry = Entry(opened.body, False, opened.content_type, opened.stop_reason)
+            await gw.response_cache.put(cached.key, entry, cached.ttl)
         return
     total = attempt.lane.provider.config.timeouts.total
     deadline = asyncio.get_running_loop().time() + total - (time.monotonic() - opened.started) if total else None
     on_end = functools.partial(_streamed, gw, req, out, opened)
-    ended = await relay_stream(req, attempt.route, opened, opened.headers + headers, deadline, ending, on_end)
+    keep = cached is not None
+    ended = await relay_stream(req, attempt.route, opened, opened.headers + headers, deadline, ending, on_end, keep)
     _streamed(gw, req, out, opened, ended)
     _measure(gw, attempt, out, first=opened.relay.first_content_at, started=opened.started)
     if ended.client_gone:
         raise ClientGone
+    if cached is not None and ended.sent is not None and _complete(ended, opened, ending):
+        entry = Entry(b"".join(ended.sent), True, None, opened.relay.stop_reason)
+        await gw.response_cache.put(cached.key, entry, cached.ttl)
+
+
+def _complete(ended: Ended, opened: Streaming, ending: Ending) -> bool:
+    """A stream that ended normally: no error event, no cut, the door's own end seen."""
+    return ended.status == 200 and ended.error_type is None and ending.finished(opened.relay)
+
+
+async def _from_cache(
+    gw: Gateway, req: Request, out: Outcome, plan: list[Attempt], cached: Cached, body: bytes
+) -> bool:
+    """Answers from the response cache if it holds this request and the key may use the model;
+    no spend is reserved and no upstream is called. False: answer it the ordinary way."""
+    entry = await gw.response_cache.get(cached.key)
+    if entry is None or not await admit(gw, plan, out, body, None):  # None: permissions only
+        return False
+    out.cache_hit, out.stop_reason = True, entry.stop_reason
+    headers = [(b"x-aigateway-cache", b"hit"), (b"x-aigateway-attempts", b"0")]
+    if out.content is None:  # with content logging the row waits for the bytes it logs
+        record(gw, req, out)
+    if not entry.stream:
+        await req.respond(200, entry.body, headers, entry.content_type)
+        return True
+    await req.start(200, [*headers, (b"cache-control", b"no-cache")], SSE)
+    await req.send({"type": "http.response.body", "body": entry.body, "more_body": True})
+    await req.send({"type": "http.response.body", "body": b"", "more_body": False})
+    return True
 
 
 def _streamed(gw: Gateway, req: Request, out: Outcome, opened: Streaming, ended: Ended) -> None:

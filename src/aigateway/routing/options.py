@@ -1,7 +1,8 @@
 """Per-request routing options: `providerOptions.gateway` in the client's JSON body.
 
 The vocabulary is the one users of hosted gateways already write (order, only, models, sort,
-byok, providerTimeouts, user, tags), and `caching` (pipeline/caching.py). The object belongs to
+byok, providerTimeouts, user, tags), `caching` (pipeline/caching.py) and `responseCache`
+(pipeline/response_cache.py). The object belongs to
 the gateway, never to an upstream: every front door takes it out of the decoded body
 (`take_gateway_options`) before anything is forwarded. Unknown keys are a 400 naming the key.
 Defaults come from the config, per model and per key; a request's own options win field by field
@@ -10,7 +11,7 @@ Defaults come from the config, per model and per key; a request's own options wi
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -34,6 +35,13 @@ class ProviderTimeouts(msgspec.Struct, forbid_unknown_fields=True):
     gateway: dict[str, int] = {}
 
 
+class ResponseCacheOption(msgspec.Struct, forbid_unknown_fields=True):
+    """`{"ttl": seconds}`: identical requests within `ttl` are answered from the response cache.
+    Whether keys share entries is the operator's choice (`response_cache.shared`), never a request's."""
+
+    ttl: Annotated[float, msgspec.Meta(gt=0, le=86400 * 30)]
+
+
 class GatewayOptions(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, rename="camel"):
     order: list[str] | None = None
     only: list[str] | None = None
@@ -46,6 +54,7 @@ class GatewayOptions(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     # "auto": prompt-cache breakpoints on Claude (pipeline/caching.py); unset: only for requests
     # with OpenAI's `prompt_cache_key`
     caching: Literal["auto", "off"] | None = None
+    response_cache: ResponseCacheOption | None = None  # opt-in; off unless set
 
     def merged(self, defaults: GatewayOptions | None) -> GatewayOptions:
         """These options over `defaults`, field by field."""

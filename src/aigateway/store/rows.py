@@ -39,6 +39,7 @@ class LedgerRow(NamedTuple):
     end_user: str | None = None  # providerOptions.gateway.user
     tags: str | None = None  # providerOptions.gateway.tags, comma-separated
     web_search_requests: int = 0  # server-side web searches, billed per search
+    cache_hit: bool = False  # answered from the response cache: no upstream call, zero cost
 
     @classmethod
     def build(
@@ -62,6 +63,7 @@ class LedgerRow(NamedTuple):
         attempts: int = 0,
         end_user: str | None = None,
         tags: list[str] | None = None,
+        cache_hit: bool = False,
     ) -> LedgerRow:
         u = usage or Usage()
         return cls(
@@ -88,4 +90,5 @@ class LedgerRow(NamedTuple):
             end_user=end_user,
             tags=",".join(tags) if tags else None,
             web_search_requests=u.web_search_requests,
+            cache_hit=cache_hit,
         )

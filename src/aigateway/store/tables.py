@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, false
 
 metadata = MetaData()
 
@@ -59,6 +59,8 @@ ledger = Table(
     Column("tags", Text, nullable=True),
     # Migration 0005: fees beyond tokens, each its own bucket (their cost is in cost_nanousd).
     Column("web_search_requests", Integer, nullable=False, server_default="0"),
+    # Migration 0007: answered from the response cache (no upstream call, zero cost).
+    Column("cache_hit", Boolean, nullable=False, server_default=false()),
     Index("ix_ledger_created_at", "created_at"),
     Index("ix_ledger_key_created", "key_id", "created_at"),
     Index("ix_ledger_model_created", "model", "created_at"),

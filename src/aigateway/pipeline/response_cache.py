@@ -1,0 +1,159 @@
+"""The opt-in response cache (`providerOptions.gateway.responseCache: {ttl: seconds}`).
+
+Invariants:
+- an entry's key is a hash of: the scope (the gateway key's id, or one scope for every key when
+  the operator sets `response_cache.shared`), the door (its stored bytes are in that door's
+  protocol), the resolved model, whether the answer streams, and the body's top-level members in
+  a canonical order, apart from those that cannot change the answer (`_IGNORED`); nothing in it is
+  kept in clear, so no key id or body text can be read from a store;
+- only complete answers are stored (serve.py decides): a JSON answer with status 200, or a stream
+  the relay ended normally, as the exact bytes the client was sent; never an error or a cut stream;
+- the in-process store is bounded in entries and bytes, least recently used out, and expires
+  entries on read; in Redis, entries expire by themselves (`PX`) under the configured prefix;
+- the cache never fails a request: a Redis error is a miss, or an answer left unstored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+import msgspec
+
+from aigateway.settings import ResponseCacheConfig, Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = logging.getLogger("aigateway.response_cache")
+
+# Members that cannot change the answer: how it is delivered (`stream` is part of the key on its
+# own), the client's labels, the gateway's own options; `model` is replaced by the resolved one.
+_IGNORED = frozenset({"stream", "metadata", "user", "providerOptions", "model"})
+_SHARED = "*"  # the scope of every key when the operator shares entries
+
+
+class Entry(msgspec.Struct, array_like=True, frozen=True):
+    """One stored answer: the bytes the client was sent, and what its ledger row needs."""
+
+    body: bytes
+    stream: bool  # replayed as SSE, else sent as JSON with `content_type`
+    content_type: bytes | None = None
+    stop_reason: str | None = None
+
+
+class Store(Protocol):
+    async def get(self, key: bytes) -> Entry | None: ...
+    async def put(self, key: bytes, entry: Entry, ttl: float) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+class MemoryStore:
+    """A bounded LRU in this process; `clock` is injectable for tests."""
+
+    def __init__(self, max_entries: int, max_bytes: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._entries: OrderedDict[bytes, tuple[float, Entry]] = OrderedDict()
+        self._max_entries, self._max_bytes, self._clock = max_entries, max_bytes, clock
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, key: bytes) -> Entry | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        expires, entry = found
+        if expires <= self._clock():
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    async def put(self, key: bytes, entry: Entry, ttl: float) -> None:
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = (self._clock() + ttl, entry)
+        self.bytes += len(entry.body)
+        while len(self._entries) > self._max_entries or self.bytes > self._max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: bytes) -> None:
+        _, entry = self._entries.pop(key)
+        self.bytes -= len(entry.body)
+
+    async def aclose(self) -> None:
+        self._entries.clear()
+        self.bytes = 0
+
+
+class RedisStore:
+    """Entries in Redis under `prefix`, shared by every process that uses the same Redis."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        from redis.asyncio import Redis  # only deployments with Redis import it
+
+        self._redis: Redis = Redis.from_url(url)
+        self._prefix = prefix.encode() + b"rc:"
+
+    async def get(self, key: bytes) -> Entry | None:
+        raw = await self._redis.get(self._prefix + key.hex().encode())
+        return msgspec.msgpack.decode(raw, type=Entry) if isinstance(raw, bytes) else None
+
+    async def put(self, key: bytes, entry: Entry, ttl: float) -> None:
+        await self._redis.set(
+            self._prefix + key.hex().encode(), msgspec.msgpack.encode(entry), px=max(1, int(ttl * 1000))
+        )
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+class ResponseCache:
+    """The key of a request, and its store, for serve.py."""
+
+    def __init__(self, config: ResponseCacheConfig, store: Store) -> None:
+        self.config, self.store = config, store
+
+    def key(self, key_id: str, endpoint: str, model: str, stream: bool, body: bytes) -> bytes:
+        """The entry's key: a hash over the top-level members as their exact bytes (msgspec.Raw,
+        no copies), sorted by name; the body is only scanned, never decoded into objects."""
+        members = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+        scope = _SHARED if self.config.shared else key_id
+        # SHA-256: the fastest of hashlib's where the CPU has SHA instructions (most x86 and ARM)
+        h = hashlib.sha256(f"{scope}\n{endpoint}\n{model}\n{int(stream)}".encode())
+        for name in sorted(members.keys() - _IGNORED):
+            h.update(msgspec.json.encode(name))
+            h.update(members[name])
+            h.update(b",")
+        return h.digest()[:20]
+
+    async def get(self, key: bytes) -> Entry | None:
+        try:
+            return await self.store.get(key)
+        except Exception:  # an unreachable store is a miss, never a failed request
+            log.warning("response cache: lookup failed", exc_info=True)
+            return None
+
+    async def put(self, key: bytes, entry: Entry, ttl: float) -> None:
+        if len(entry.body) > self.config.max_answer_bytes:
+            return
+        try:
+            await self.store.put(key, entry, ttl)
+        except Exception:  # the answer was delivered; only its copy is lost
+            log.warning("response cache: store failed", exc_info=True)
+
+    async def aclose(self) -> None:
+        await self.store.aclose()
+
+
+def build(settings: Settings) -> ResponseCache:
+    """Redis when `redis_url` is configured, else the bounded in-process store."""
+    config = settings.response_cache
+    if settings.redis_url:
+        return ResponseCache(config, RedisStore(settings.redis_url, settings.redis_prefix))
+    return ResponseCache(config, MemoryStore(config.max_entries, config.max_bytes))

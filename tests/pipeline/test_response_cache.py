@@ -1,0 +1,143 @@
+"""The response cache's key and stores, without a gateway: what the key ignores and what it
+keeps apart, the in-process store's bounds and expiry, and the Redis store under its prefix."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from aigateway.pipeline.response_cache import Entry, MemoryStore, RedisStore, ResponseCache
+from aigateway.settings import ResponseCacheConfig
+from tests.policy.conftest import REDIS, drop_prefix
+
+BODY = {"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content": "hello"}]}
+
+
+def key(body: dict, *, key_id: str = "k1", endpoint: str = "messages", stream: bool = False, shared: bool = False):
+    cache = ResponseCache(ResponseCacheConfig(shared=shared), MemoryStore(10, 10_000))
+    return cache.key(key_id, endpoint, "anthropic/claude-sonnet-4.5", stream, json.dumps(body).encode())
+
+
+def test_the_key_ignores_fields_that_cannot_change_the_answer_and_member_order():
+    noisy = {
+        "metadata": {"user_id": "u-1"},
+        "user": "someone",
+        "stream": False,
+        "model": "an-alias",
+        "providerOptions": {"gateway": {"responseCache": {"ttl": 5}}},
+        **{k: BODY[k] for k in reversed(list(BODY))},
+    }
+    assert key(noisy) == key(BODY)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"max_tokens": 65},
+        {"messages": [{"role": "user", "content": "hello!"}]},
+        {"temperature": 0},
+        {"stream_options": {"include_usage": True}},  # it changes the events sent
+    ],
+)
+def test_the_key_changes_with_anything_that_can_change_the_answer(change):
+    assert key(BODY | change) != key(BODY)
+
+
+def test_keys_doors_and_streaming_each_have_their_own_entries():
+    assert key(BODY, key_id="k2") != key(BODY)
+    assert key(BODY, endpoint="chat/completions") != key(BODY)
+    assert key(BODY, stream=True) != key(BODY)
+
+
+def test_a_shared_cache_gives_every_key_the_same_entry():
+    assert key(BODY, key_id="k2", shared=True) == key(BODY, key_id="k1", shared=True)
+
+
+def test_the_key_is_a_digest_that_holds_nothing_in_clear():
+    digest = key(BODY, key_id="secret-key-id")
+    assert len(digest) == 20 and b"secret" not in digest and b"hello" not in digest
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_entry_expires_after_its_ttl():
+    clock = Clock()
+    store = MemoryStore(10, 10_000, clock)
+    await store.put(b"a", Entry(b"{}", False), ttl=5)
+    clock.now += 4.9
+    assert await store.get(b"a") == Entry(b"{}", False)
+    clock.now += 0.2
+    assert await store.get(b"a") is None
+    assert len(store) == 0 and store.bytes == 0
+
+
+async def test_the_in_process_store_keeps_at_most_its_entries_least_recent_out():
+    store = MemoryStore(2, 10_000)
+    for name in (b"a", b"b"):
+        await store.put(name, Entry(name, False), ttl=60)
+    assert await store.get(b"a") is not None  # now b is the least recently used
+    await store.put(b"c", Entry(b"c", False), ttl=60)
+    assert [await store.get(k) is not None for k in (b"a", b"b", b"c")] == [True, False, True]
+
+
+async def test_the_in_process_store_keeps_at_most_its_bytes():
+    store = MemoryStore(100, 25)
+    for i in range(5):
+        await store.put(bytes([i]), Entry(b"x" * 10, False), ttl=60)
+    assert len(store) == 2 and store.bytes == 20
+    await store.put(b"big", Entry(b"x" * 30, False), ttl=60)  # larger than the whole store
+    assert len(store) == 0 and store.bytes == 0
+
+
+async def test_an_answer_larger_than_the_limit_is_not_stored():
+    cache = ResponseCache(ResponseCacheConfig(max_answer_bytes=8), MemoryStore(10, 10_000))
+    await cache.put(b"k", Entry(b"x" * 9, False), ttl=60)
+    assert await cache.get(b"k") is None
+
+
+class Broken:
+    async def get(self, key: bytes) -> Entry | None:
+        raise ConnectionError("down")
+
+    async def put(self, key: bytes, entry: Entry, ttl: float) -> None:
+        raise ConnectionError("down")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_an_unreachable_store_is_a_miss_and_never_a_failure():
+    cache = ResponseCache(ResponseCacheConfig(), Broken())
+    await cache.put(b"k", Entry(b"{}", False), ttl=60)
+    assert await cache.get(b"k") is None
+
+
+async def test_the_redis_store_keeps_entries_under_its_prefix_with_an_expiry():
+    from redis.asyncio import Redis
+
+    prefix = f"aigw-test-{uuid.uuid4().hex[:12]}:"
+    store = RedisStore(REDIS, prefix)
+    client = Redis.from_url(REDIS)
+    try:
+        entry = Entry(b"event: a\n\n", True, None, "end_turn")
+        await store.put(b"\x01\x02", entry, ttl=30)
+        assert await store.get(b"\x01\x02") == entry
+        names = [k async for k in client.scan_iter(match=prefix + "*")]
+        assert names == [f"{prefix}rc:0102".encode()]
+        assert 0 < await client.pttl(names[0]) <= 30_000
+        await store.put(b"\x03", entry, ttl=0.05)
+        await asyncio.sleep(0.15)
+        assert await store.get(b"\x03") is None  # Redis expired it
+    finally:
+        await store.aclose()
+        await client.aclose()
+        await drop_prefix(prefix)
