@@ -62,7 +62,7 @@ class Gateway:
     spellers: dict[str, Callable[[str], str]] = field(default_factory=dict)  # kind -> its id spelling rule
     closers: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown
     # a route's lifecycle headers on a day (pipeline/lifecycle.py), built once
-    notices: dict[tuple[str, str, str, datetime.date], list[tuple[bytes, bytes]]] = field(default_factory=dict)
+    notices: dict[tuple[str, str, str, datetime.date], tuple[tuple[bytes, bytes], ...]] = field(default_factory=dict)
     health: Health = field(init=False)
     lanes: dict[str, list[Lane]] = field(init=False)
     retry_policy: RetryPolicy = field(init=False)

@@ -30,13 +30,13 @@ _warned: dict[tuple[str, str], float] = {}
 
 
 def answer_headers(gw: Gateway, route: Route, asked: str) -> list[tuple[bytes, bytes]]:
-    headers = _notices(gw, route, dt.datetime.now(dt.UTC).date())
+    headers = [*_notices(gw, route, dt.datetime.now(dt.UTC).date())]  # a list of its own: callers add to it
     if asked != route.model:
-        return [(b"x-aigateway-redirected-from", asked.encode()), *headers]
+        headers.insert(0, (b"x-aigateway-redirected-from", asked.encode()))
     return headers
 
 
-def _notices(gw: Gateway, route: Route, today: dt.date) -> list[tuple[bytes, bytes]]:
+def _notices(gw: Gateway, route: Route, today: dt.date) -> tuple[tuple[bytes, bytes], ...]:
     """The route's `deprecation` / `sunset` headers on `today`, built once per route and day: every
     request asks."""
     key = (route.provider, route.upstream_model, route.model, today)
@@ -44,14 +44,15 @@ def _notices(gw: Gateway, route: Route, today: dt.date) -> list[tuple[bytes, byt
     if headers is None:
         if len(gw.notices) >= 4096:  # bounded: model ids come from clients
             gw.notices.clear()
-        headers = gw.notices[key] = []
+        built: list[tuple[bytes, bytes]] = []
         life = gw.lifecycle(route)
         if life.status(today) != "active":
             announced = life.deprecated or life.retires
             if announced is not None:
-                headers.append((b"deprecation", f"@{_epoch(announced)}".encode()))
+                built.append((b"deprecation", f"@{_epoch(announced)}".encode()))
             if life.retires is not None:
-                headers.append((b"sunset", formatdate(_epoch(life.retires), usegmt=True).encode()))
+                built.append((b"sunset", formatdate(_epoch(life.retires), usegmt=True).encode()))
+        headers = gw.notices[key] = tuple(built)
     if headers:
         _warn(route, gw.lifecycle(route), today)
     return headers
