@@ -18,6 +18,7 @@ import msgspec
 
 from aigateway.asgi import JSON, Request
 from aigateway.errors import GatewayError, InvalidRequest
+from aigateway.frontends.request_openai import with_model
 from aigateway.frontends.responses import request, response
 from aigateway.frontends.responses.response import Shaper
 from aigateway.frontends.responses.sealing import sealer_for
@@ -40,16 +41,9 @@ from aigateway.providers.base import (
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import Attempt
 from aigateway.tokens import COUNT_HEADER, count_header
-from aigateway.wire.body import replace_model
 from aigateway.wire.sse import encode_event
 
 _encode = msgspec.json.encode
-
-
-class _Head(msgspec.Struct):
-    """The model member, raw; the rest of the body is not decoded again."""
-
-    model: msgspec.Raw = msgspec.Raw(b"null")
 
 
 class ResponsesExchange(Exchange):
@@ -80,8 +74,7 @@ class ResponsesExchange(Exchange):
         if self._had_options:  # the gateway's own options came out of the body
             body = _encode({**self.raw, "model": route.upstream_model})
         else:
-            head = msgspec.json.decode(self.body, type=_Head)
-            body = replace_model(self.body, bytes(head.model), route.upstream_model)
+            body = with_model(self.body, route.upstream_model)
         return PassthroughRequest(path, body, {}, stream=self.stream)
 
     def streams(self, upstream: UpstreamResponse) -> bool:

@@ -23,14 +23,13 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import InvalidRequest
+from aigateway.frontends.request_openai import thinking
 from aigateway.frontends.responses.items import Conversation
 from aigateway.frontends.responses.sealing import Sealer
 from aigateway.frontends.responses.tools import Toolbox, tool_choice, toolbox
-from aigateway.ir.messages import MessagesRequest, OutputConfig, TextBlock, Thinking
+from aigateway.ir.messages import MessagesRequest, OutputConfig, TextBlock
 
 DEFAULT_MAX_OUTPUT = 16384  # Codex and the Agents SDK send no limit; Anthropic requires one
-# reasoning.effort -> thinking budget: the Chat door's table (Anthropic's least budget is 1024)
-EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
 # Read by the door itself or mapped below; every other field is named as dropped.
 _HANDLED = {
     "model", "input", "instructions", "stream", "max_output_tokens", "temperature", "top_p", "tools",
@@ -76,7 +75,9 @@ def to_ir(raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, 
         top_p=_typed(raw.get("top_p"), float, "top_p"),
         tools=box.tools or None,
         tool_choice=tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"), box),
-        thinking=_thinking(reasoning.get("effort"), max_tokens),
+        thinking=thinking(
+            reasoning.get("effort"), max_tokens, field="reasoning.effort", limit_field="max_output_tokens"
+        ),
         user_id=_typed(raw.get("safety_identifier") or raw.get("user"), str, "safety_identifier"),
     )
     _text_format(request, _object(raw.get("text"), "text").get("format"), json_mode=json_mode)
@@ -127,19 +128,6 @@ def _max_output(value: Any) -> int:
     if limit < 1:
         raise InvalidRequest("max_output_tokens: must be at least 1")
     return limit
-
-
-def _thinking(effort: Any, max_tokens: int) -> Thinking | None:
-    if effort is None:
-        return None
-    if effort == "none":
-        return Thinking(type="disabled")
-    budget = EFFORT_BUDGET.get(effort) if isinstance(effort, str) else None
-    if budget is None:
-        raise InvalidRequest(f"reasoning.effort: must be one of none, {', '.join(EFFORT_BUDGET)}")
-    if max_tokens <= 1024:
-        raise InvalidRequest("reasoning.effort: needs max_output_tokens above 1024 (the least thinking budget)")
-    return Thinking(type="enabled", budget_tokens=min(budget, max_tokens - 1))
 
 
 def _text_format(request: MessagesRequest, fmt: Any, *, json_mode: bool) -> None:

@@ -1,0 +1,95 @@
+"""Request helpers shared by the doors that speak OpenAI's protocols (Chat Completions, the
+Responses API); a door never imports another door, so what both need lives here.
+
+Invariants:
+- a body is a JSON object with a string `model`, else `InvalidRequest` (400) before anything else;
+- a passthrough body is the client's bytes with only the model value's bytes swapped, re-encoded
+  only when the gateway's own `providerOptions` had to come out;
+- a reasoning effort maps to one thinking budget table for both doors (Anthropic's least budget
+  is 1024, so the limit must leave room above it);
+- bad input raises `InvalidRequest` naming the field, as each door's caller spells it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import msgspec
+
+from aigateway.errors import InvalidRequest
+from aigateway.ir.messages import Base64Source, Thinking, URLSource
+from aigateway.wire.body import replace_model
+
+# reasoning effort -> thinking budget (Anthropic's minimum budget is 1024)
+EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
+
+
+class _Head(msgspec.Struct):
+    """The model member, raw; the rest of the body is not decoded again."""
+
+    model: msgspec.Raw = msgspec.Raw(b"null")
+
+
+def decode_body(body: bytes) -> tuple[dict[str, Any], str]:
+    """The decoded body and its model id."""
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidRequest("Request body must be a JSON object")
+    model = raw.get("model")
+    if not isinstance(model, str):
+        raise InvalidRequest("model: Field required (a string of the form 'provider/model')")
+    return raw, model
+
+
+def with_model(body: bytes, upstream_model: str) -> bytes:
+    """`body` with its model value's exact bytes replaced by `upstream_model`."""
+    head = msgspec.json.decode(body, type=_Head)
+    return replace_model(body, bytes(head.model), upstream_model)
+
+
+def text_parts(content: Any, path: str, kinds: Collection[str]) -> list[str]:
+    """The non-empty texts of a string or a list of text parts (`kinds`, or `refusal`)."""
+    if isinstance(content, str):
+        return [content] if content else []
+    if not isinstance(content, list):
+        raise InvalidRequest(f"{path}: must be a string or a list of text parts")
+    out = []
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind != "refusal" and kind not in kinds:
+            raise InvalidRequest(f"{path}[{j}]: only text parts are allowed here")
+        text = part.get("refusal") if kind == "refusal" else part.get("text")
+        if not isinstance(text, str):
+            raise InvalidRequest(f"{path}[{j}].{kind if kind == 'refusal' else 'text'}: Field required")
+        if text:
+            out.append(text)
+    return out
+
+
+def url_source(url: str, path: str) -> Base64Source | URLSource:
+    """An image or file URL: a `data:<media type>;base64,` URL inline, any other by reference."""
+    if not url.startswith("data:"):
+        return URLSource(url=url)
+    head, sep, data = url[5:].partition(",")
+    media_type, _, encoding = head.partition(";")
+    if not sep or encoding != "base64" or not media_type:
+        raise InvalidRequest(f"{path}: a data URL must be data:<media type>;base64,<data>")
+    return Base64Source(media_type=media_type, data=data)
+
+
+def thinking(effort: Any, max_tokens: int, *, field: str, limit_field: str) -> Thinking | None:
+    """A reasoning effort (`field`) as the core's thinking, within the output limit (`limit_field`)."""
+    if effort is None:
+        return None
+    if effort == "none":
+        return Thinking(type="disabled")
+    budget = EFFORT_BUDGET.get(effort) if isinstance(effort, str) else None
+    if budget is None:
+        raise InvalidRequest(f"{field}: must be one of none, {', '.join(EFFORT_BUDGET)}")
+    if max_tokens <= 1024:
+        raise InvalidRequest(f"{field}: needs {limit_field} above 1024 (the least thinking budget)")
+    return Thinking(type="enabled", budget_tokens=min(budget, max_tokens - 1))
