@@ -18,11 +18,19 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import InvalidRequest
-from aigateway.ir.messages import Base64Source, Thinking, URLSource
+from aigateway.ir.messages import Base64Source, MessagesRequest, Thinking, Tool, ToolChoiceTool, URLSource
 from aigateway.wire.body import replace_model
 
 # reasoning effort -> thinking budget (Anthropic's minimum budget is 1024)
 EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
+
+
+JSON_TOOL = "json_response"  # the forced tool standing for a JSON answer format
+_JSON_TOOL_DEF = Tool(
+    name=JSON_TOOL,
+    description="Give your whole answer as this tool's input: one JSON object.",
+    input_schema={"type": "object"},
+)
 
 
 class _Head(msgspec.Struct):
@@ -93,3 +101,16 @@ def thinking(effort: Any, max_tokens: int, *, field: str, limit_field: str) -> T
     if max_tokens <= 1024:
         raise InvalidRequest(f"{field}: needs {limit_field} above 1024 (the least thinking budget)")
     return Thinking(type="enabled", budget_tokens=min(budget, max_tokens - 1))
+
+
+def force_json_tool(request: MessagesRequest, schema: dict[str, Any] | None, *, field: str, conflicts: str) -> None:
+    """The answer format (`field`) as forced use of `JSON_TOOL` taking `schema` (any object when
+    None), for a model without structured outputs or a JSON mode; the door turns the call's input
+    back into the answer's text. Forcing a tool leaves no room for the client's tools or thinking."""
+    if request.tools or request.thinking:
+        raise InvalidRequest(
+            f"{field}: answered by a forced tool on this model, so it cannot be combined with {conflicts}"
+        )
+    request.output_config = None
+    tool = msgspec.structs.replace(_JSON_TOOL_DEF, input_schema=schema or dict(_JSON_TOOL_DEF.input_schema))
+    request.tools, request.tool_choice = [tool], ToolChoiceTool(name=JSON_TOOL)

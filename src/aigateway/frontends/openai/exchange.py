@@ -18,7 +18,7 @@ from aigateway.errors import UpstreamError
 from aigateway.frontends.openai import request, response
 from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.stream import OpenAIChatStreamEncoder
-from aigateway.frontends.request_openai import with_model
+from aigateway.frontends.request_openai import JSON_TOOL, with_model
 from aigateway.ir.events import StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
@@ -80,7 +80,7 @@ class ChatExchange(Exchange):
         native = provider.structured_outputs(route.upstream_model)
         ir_request, dropped = request.to_ir(self.raw, route.model, native_schema=native, json_mode=json_mode)
         forced = request.json_tool_schema(self.raw, native_schema=native, json_mode=json_mode) is not None
-        self._json_tool = request.JSON_TOOL if forced else None
+        self._json_tool = JSON_TOOL if forced else None
         return ir_request, dropped
 
     def render(self, message: Message, usage: Usage, route: Route) -> bytes:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import msgspec
 
 from aigateway.errors import InvalidRequest
-from aigateway.frontends.request_openai import text_parts, thinking, url_source
+from aigateway.frontends.request_openai import force_json_tool, text_parts, thinking, url_source
 from aigateway.ir.messages import (
     Block,
     DocumentBlock,
@@ -45,12 +45,6 @@ from aigateway.ir.messages import (
     ToolUseBlock,
 )
 
-JSON_TOOL = "json_response"  # the forced tool standing for response_format json_object
-_JSON_TOOL_DEF = Tool(
-    name=JSON_TOOL,
-    description="Give your whole answer as this tool's input: one JSON object.",
-    input_schema={"type": "object"},
-)
 _TEXT = ("text",)  # the text part types of a message's content (and refusal)
 DEFAULT_MAX_TOKENS = 4096  # Chat Completions makes it optional; Anthropic requires one
 # Read by the door itself, or mapped below; everything else is reported as dropped.
@@ -76,14 +70,7 @@ def to_ir(
         return request, dropped
     schema = json_tool_schema(raw, native_schema=native_schema)
     if schema is not None:
-        if request.tools or request.thinking:
-            raise InvalidRequest(
-                "response_format: answered by a forced tool on this model, so it cannot be combined "
-                "with tools or reasoning_effort"
-            )
-        request.output_config = None
-        tool = msgspec.structs.replace(_JSON_TOOL_DEF, input_schema=schema)
-        request.tools, request.tool_choice = [tool], ToolChoiceTool(name=JSON_TOOL)
+        force_json_tool(request, schema, field="response_format", conflicts="tools or reasoning_effort")
     return request, dropped
 
 
@@ -92,7 +79,7 @@ def json_tool_schema(raw: dict[str, Any], *, native_schema: bool, json_mode: boo
     fmt = raw.get("response_format")
     kind = fmt.get("type") if isinstance(fmt, dict) else None
     if kind == "json_object" and not json_mode:
-        return dict(_JSON_TOOL_DEF.input_schema)
+        return {"type": "object"}
     if kind == "json_schema" and not native_schema:
         schema = (fmt.get("json_schema") or {}).get("schema")  # type: ignore[union-attr]
         if not isinstance(schema, dict) or schema.get("type") != "object":

@@ -17,8 +17,8 @@ from typing import Any
 import msgspec
 
 from aigateway.asgi import JSON, Request
-from aigateway.errors import GatewayError, InvalidRequest
-from aigateway.frontends.request_openai import with_model
+from aigateway.errors import GatewayError
+from aigateway.frontends.request_openai import JSON_TOOL, with_model
 from aigateway.frontends.responses import request, response
 from aigateway.frontends.responses.response import Shaper
 from aigateway.frontends.responses.sealing import sealer_for
@@ -83,11 +83,15 @@ class ResponsesExchange(Exchange):
     # --- through the core ------------------------------------------------------------------------
 
     def to_ir(self, route: Route, provider: TranslatingProvider) -> tuple[MessagesRequest, list[str]]:
+        # Claude: structured outputs where the model has them, else (and for json_object) a forced
+        # tool; any other upstream gets both formats through the core as they are.
         json_mode = provider.wire_for(route.upstream_model) != "anthropic"
-        t = request.to_ir(self.raw, route.model, route.upstream_model, self.sealer, json_mode=json_mode)
-        if t.request.output_config is not None and not provider.structured_outputs(route.upstream_model):
-            raise InvalidRequest(f"text.format: model '{route.model}' has no structured outputs (json_schema)")
+        native = provider.structured_outputs(route.upstream_model)
+        t = request.to_ir(
+            self.raw, route.model, route.upstream_model, self.sealer, json_mode=json_mode, native_schema=native
+        )
         self._shaper = Shaper(route.model, route.upstream_model, self.raw, t.box, self.sealer, t.seal, t.summary)
+        self._shaper.json_tool = JSON_TOOL if t.json_tool else None
         self._ir = t.request
         return t.request, t.dropped
 

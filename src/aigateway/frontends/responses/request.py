@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import InvalidRequest
-from aigateway.frontends.request_openai import thinking
+from aigateway.frontends.request_openai import force_json_tool, thinking
 from aigateway.frontends.responses.items import Conversation
 from aigateway.frontends.responses.sealing import Sealer
 from aigateway.frontends.responses.tools import Toolbox, tool_choice, toolbox
@@ -46,10 +46,16 @@ class Translated:
     box: Toolbox
     seal: bool  # include asks for reasoning.encrypted_content
     summary: bool  # reasoning.summary asks for the model's thinking as summary text
+    json_tool: bool = False  # text.format answered by the forced JSON_TOOL (its input is the text)
 
 
-def to_ir(raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, *, json_mode: bool) -> Translated:
-    """The typed request for one upstream model; a 400 names the first wrong field."""
+def to_ir(
+    raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, *, json_mode: bool, native_schema: bool
+) -> Translated:
+    """The typed request for one upstream model; a 400 names the first wrong field.
+
+    `native_schema`: the model takes `output_config.format`; `json_mode`: it has a JSON mode of its
+    own. Without them, `json_schema` / `json_object` become a forced `JSON_TOOL` call (`json_tool`)."""
     if raw.get("previous_response_id") is not None:
         raise InvalidRequest(
             f"previous_response_id: the gateway does not keep responses for model '{model}'; "
@@ -80,7 +86,8 @@ def to_ir(raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, 
         ),
         user_id=_typed(raw.get("safety_identifier") or raw.get("user"), str, "safety_identifier"),
     )
-    _text_format(request, _object(raw.get("text"), "text").get("format"), json_mode=json_mode)
+    fmt = _object(raw.get("text"), "text").get("format")
+    json_tool = _text_format(request, fmt, json_mode=json_mode, native_schema=native_schema)
     include = _typed(raw.get("include"), list[str], "include") or []
     return Translated(
         request=request,
@@ -88,6 +95,7 @@ def to_ir(raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, 
         box=box,
         seal="reasoning.encrypted_content" in include,
         summary=reasoning.get("summary") not in (None, "none"),
+        json_tool=json_tool,
     )
 
 
@@ -130,19 +138,27 @@ def _max_output(value: Any) -> int:
     return limit
 
 
-def _text_format(request: MessagesRequest, fmt: Any, *, json_mode: bool) -> None:
-    """`text.format` (ResponseFormatTextConfigParam): text, json_schema or json_object."""
+def _text_format(request: MessagesRequest, fmt: Any, *, json_mode: bool, native_schema: bool) -> bool:
+    """`text.format` (ResponseFormatTextConfigParam): text, json_schema or json_object; True when
+    it is answered by the forced JSON tool."""
     kind = fmt.get("type") if isinstance(fmt, dict) else None if fmt is None else "?"
     if kind in (None, "text"):
-        return
+        return False
     if kind == "json_schema":
         schema = fmt.get("schema")
         if not isinstance(schema, dict):
             raise InvalidRequest("text.format.schema: Field required")
-        request.output_config = OutputConfig(format={"type": "json_schema", "schema": schema})
+        if native_schema:
+            request.output_config = OutputConfig(format={"type": "json_schema", "schema": schema})
+            return False
+        if schema.get("type") != "object":
+            raise InvalidRequest("text.format.schema: must be an object schema on this model")
     elif kind == "json_object" and json_mode:
         request.response_format = {"type": "json_object"}
+        return False
     elif kind == "json_object":
-        raise InvalidRequest("text.format: json_object needs a model with a JSON mode; use json_schema")
+        schema = None
     else:
         raise InvalidRequest("text.format.type: must be text, json_schema or json_object")
+    force_json_tool(request, schema, field="text.format", conflicts="tools or reasoning.effort")
+    return True
