@@ -7,7 +7,8 @@
 - any other goes through the core: request.py per attempt, the provider's translation, then
   response.py or stream.py on the way back;
 - a stream that fails after its commit point ends with an `error` event numbered after the
-  last event the client had (`failure_event`), then, on translated streams, `response.failed`.
+  last event the client had (`failure_event`), then `response.failed` (on passthrough, from the
+  last response object and the finished items the upstream showed).
 """
 
 from __future__ import annotations
@@ -117,12 +118,21 @@ class ResponsesExchange(Exchange):
         return self.gw.token_counts.count(anthropic_shaped, route.upstream_model, msgspec.json.decode(anthropic_shaped))
 
     def failure_event(self, exc: GatewayError) -> bytes:
-        """The end of a stream that failed after its commit point."""
+        """The end of a stream that failed after its commit point: `error`, then `response.failed`
+        (on passthrough, built from the last response object and the items the upstream showed)."""
         if self._encoder is not None:
             return self._encoder.failure(_code(exc.error_type), exc.message)
         sequence = getattr(self._relay, "next_sequence", 0)
         data = {"type": "error", "sequence_number": sequence, "code": _code(exc.error_type), "message": exc.message}
-        return encode_event("error", _encode({**data, "param": None}))
+        out = encode_event("error", _encode({**data, "param": None}))
+        shown = getattr(self._relay, "response", None)
+        if shown is None:
+            return out
+        failed = {**msgspec.json.decode(shown), "status": "failed", "incomplete_details": None}
+        failed["output"] = [msgspec.json.decode(item) for item in getattr(self._relay, "items", ())]
+        failed["error"] = {"code": _code(exc.error_type), "message": exc.message}
+        event = {"type": "response.failed", "sequence_number": sequence + 1, "response": failed}
+        return out + encode_event("response.failed", _encode(event))
 
 
 class InputTokensExchange(ResponsesExchange):

@@ -5,8 +5,7 @@ Invariants:
   attempt plans, retries, fallbacks), the ledger (endpoint `responses`), metrics and traces come
   from the same pipeline as every door (`accounted`, `serve`);
 - every failure is OpenAI's error envelope (frontends/envelope_openai.py); once a stream has
-  started, a failure is one `error` event (then `response.failed` on translated streams) and the
-  stream ends;
+  started, a failure is one `error` event, then `response.failed`, and the stream ends;
 - each attempt goes to its upstream in the protocol it speaks (exchange.py): passthrough where
   the upstream serves the Responses API, through the core elsewhere;
 - a WebSocket upgrade on `/v1/responses` is refused with 426 (`refuse_websocket`): Codex then
