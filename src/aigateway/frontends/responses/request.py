@@ -8,8 +8,9 @@ Invariants of the result:
 - `max_output_tokens` is the core's `max_tokens` (the Responses API makes it optional:
   `DEFAULT_MAX_OUTPUT` then); `reasoning.effort` is a thinking budget below it, from the same
   table as the Chat door's `reasoning_effort` (`none` disables thinking);
-- `text.format` `json_schema` is the core's structured output (a 400 on a model without it);
-  `json_object` is the upstream's JSON mode where it has one, else a 400;
+- `text.format` `json_schema` is the core's structured output where the model has it, and
+  `json_object` the upstream's JSON mode where it has one; otherwise either is forced use of the
+  JSON tool (frontends/request_openai.py, as on the Chat door), whose input comes back as text;
 - the gateway keeps no responses on translated routes: `previous_response_id` is a 400 saying
   so, and `store` (true unless the client said false) is named in `dropped`, as is every other
   field the core cannot carry; nothing is forwarded as if it were another protocol's field.
