@@ -7,7 +7,7 @@ raises AssertionError naming the event (its 1-based position and type) and the r
     for i = 0, 1, 2, ...:  output_item.added(i)  (events of item i)*  output_item.done(i)
     response.completed | response.incomplete | response.failed   -- and nothing after it
     an `error` event may come before the terminal event (then only response.failed may follow),
-    or end a stream that was cut
+    or be a stream's only event; a stream that opened always ends with a terminal event
 
 plus: every event validates against the openai SDK's `ResponseStreamEvent` union (its shape is
 the SDK's, not ours); an `event:` line, where present, equals its JSON `type`;
@@ -67,7 +67,8 @@ def validate_responses_stream(raw: bytes, *, sdk_shapes: bool = True) -> list[di
             _MODELS[data["type"]].model_validate(data)  # raises naming the member the SDK misses
         _check(state, data, n, where)
         out.append(data)
-    assert state.terminal or state.errored, "the stream ended without a terminal event or an error"
+    opened = out[0]["type"] != "error"
+    assert state.terminal or (state.errored and not opened), "the stream ended without a terminal event"
     return out
 
 

@@ -91,3 +91,25 @@ def test_gateway_options_leave_the_body_before_it_goes_up(gateway, api_key, upst
     assert resp.status_code == 200
     sent = json.loads(upstream.received[0].body)
     assert "providerOptions" not in sent and sent["model"] == "gpt-4o"
+
+
+def test_a_stream_cut_midway_ends_with_response_failed(gateway, api_key, upstream):
+    """The upstream's stream stops after its first finished item: the client gets the events it
+    sent, then the gateway's `error` and `response.failed`, numbered on from the upstream's, with
+    the upstream's response id and the items already done, so the SDK sees a terminal event."""
+    ex = next(ex for ex in OK if ex.name == "openai-responses/tools-stream#1")
+    recorded, model = ex.response_bytes(), ex.request_json()["model"]
+    cut = recorded.index(b"\n\n", recorded.index(b"response.output_item.done")) + 2
+    for _ in range(2):
+        upstream.expect(Reply(body=recorded[:cut], headers={"content-type": "text/event-stream"}, chunk_size=97))
+    oai = openai.OpenAI(base_url=gateway.url + "/v1", api_key=api_key, max_retries=0)
+    events = list(oai.responses.create(model="openai/" + model, input="Weather?", stream=True))
+    assert [e.type for e in events[-2:]] == ["error", "response.failed"]
+    numbers = [e.sequence_number for e in events]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    failed = events[-1].response
+    assert failed.status == "failed" and failed.error is not None and failed.error.code == "server_error"
+    assert failed.id == events[0].response.id
+    assert [item.id for item in failed.output] == [e.item.id for e in events if e.type == "response.output_item.done"]
+    resp = _post(gateway, api_key, _as_gateway_model(ex.request_bytes(), model))
+    assert validate_responses_stream(resp.content, sdk_shapes=False)[-1]["type"] == "response.failed"

@@ -129,3 +129,44 @@ def test_parse_gives_the_structured_output_of_claude(oai, upstream):
     sent = json.loads(upstream.received[0].body)
     assert sent["output_config"]["format"]["type"] == "json_schema"
     assert sent["output_config"]["format"]["schema"]["properties"].keys() == {"city", "temperature"}
+
+
+SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+JSON_FORMATS = {
+    "json_object": ({"type": "json_object"}, {"type": "object"}),
+    "json_schema": ({"type": "json_schema", "name": "a", "schema": SCHEMA}, SCHEMA),
+}
+
+
+@pytest.mark.parametrize("mode", ["create", "stream"])
+@pytest.mark.parametrize("kind", JSON_FORMATS)
+def test_json_output_without_structured_outputs_comes_from_a_forced_tool(kind, mode, oai, gateway, api_key, upstream):
+    """No JSON mode on Claude and no structured outputs before Claude 4.5 (claude-sonnet-4-0): one
+    forced tool takes the schema, and its input comes back as the message's `output_text`. The
+    recorded forced-tool stream, its tool renamed to the gateway's."""
+    fmt, input_schema = JSON_FORMATS[kind]
+    ex = exchange("anthropic", "forced-tool-stream")
+    recorded = ex.response_bytes().replace(b"__mirascope_formatted_output_tool__", b"json_response")
+    upstream.expect(Reply(body=recorded, headers={"content-type": "text/event-stream"}, chunk_size=53))
+    body = {"model": "anthropic/claude-sonnet-4-0", "input": "Hello", "text": {"format": fmt}}
+    if mode == "stream":
+        response = final(stream(gateway.url, api_key, {**body, "stream": True})[0])
+    else:
+        response = oai.responses.create(**body)
+    assert [item.type for item in response.output] == ["message"]
+    assert json.loads(read(response).text) == anthropic_rec.read(ex).tool_calls[0][2]
+    assert response.status == "completed"
+    sent = json.loads(upstream.received[0].body)
+    assert "output_config" not in sent
+    assert [t["input_schema"] for t in sent["tools"]] == [input_schema]
+    assert sent["tool_choice"] == {"type": "tool", "name": "json_response"}
+
+
+def test_json_output_by_forced_tool_with_tools_is_a_clear_400(oai, upstream):
+    tool = {"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": False}
+    with pytest.raises(openai.BadRequestError) as caught:
+        oai.responses.create(
+            model="anthropic/claude-sonnet-4-0", input="Hi", tools=[tool], text={"format": {"type": "json_object"}}
+        )
+    assert caught.value.body["param"] == "text.format"
+    assert upstream.received == []

@@ -18,6 +18,7 @@ from aigateway.errors import UpstreamError
 from aigateway.frontends.openai import request, response
 from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.stream import OpenAIChatStreamEncoder
+from aigateway.frontends.request_openai import JSON_TOOL, with_model
 from aigateway.ir.events import StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
@@ -33,13 +34,6 @@ from aigateway.providers.base import (
     UpstreamResponse,
 )
 from aigateway.routing.catalog import Route
-from aigateway.wire.body import replace_model
-
-
-class _Head(msgspec.Struct):
-    """The model member, raw; the rest of the body is not decoded again."""
-
-    model: msgspec.Raw = msgspec.Raw(b"null")
 
 
 class ChatExchange(Exchange):
@@ -71,8 +65,7 @@ class ChatExchange(Exchange):
             if self._hide_usage:
                 raw["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
             return msgspec.json.encode(raw)
-        head = msgspec.json.decode(self.body, type=_Head)  # the model value's exact bytes, to splice
-        body = replace_model(self.body, bytes(head.model), upstream_model)
+        body = with_model(self.body, upstream_model)
         return _ask_for_usage(body) if self._hide_usage else body
 
     def streams(self, upstream: UpstreamResponse) -> bool:
@@ -87,7 +80,7 @@ class ChatExchange(Exchange):
         native = provider.structured_outputs(route.upstream_model)
         ir_request, dropped = request.to_ir(self.raw, route.model, native_schema=native, json_mode=json_mode)
         forced = request.json_tool_schema(self.raw, native_schema=native, json_mode=json_mode) is not None
-        self._json_tool = request.JSON_TOOL if forced else None
+        self._json_tool = JSON_TOOL if forced else None
         return ir_request, dropped
 
     def render(self, message: Message, usage: Usage, route: Route) -> bytes:

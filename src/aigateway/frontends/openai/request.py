@@ -25,8 +25,8 @@ from typing import Any, Literal
 import msgspec
 
 from aigateway.errors import InvalidRequest
+from aigateway.frontends.request_openai import force_json_tool, text_parts, thinking, url_source
 from aigateway.ir.messages import (
-    Base64Source,
     Block,
     DocumentBlock,
     ImageBlock,
@@ -35,7 +35,6 @@ from aigateway.ir.messages import (
     OutputConfig,
     RawBlock,
     TextBlock,
-    Thinking,
     Tool,
     ToolChoice,
     ToolChoiceAny,
@@ -44,19 +43,11 @@ from aigateway.ir.messages import (
     ToolChoiceTool,
     ToolResultBlock,
     ToolUseBlock,
-    URLSource,
 )
 
-JSON_TOOL = "json_response"  # the forced tool standing for response_format json_object
-_JSON_TOOL_DEF = Tool(
-    name=JSON_TOOL,
-    description="Give your whole answer as this tool's input: one JSON object.",
-    input_schema={"type": "object"},
-)
+_TEXT = ("text",)  # the text part types of a message's content (and refusal)
 DEFAULT_MAX_TOKENS = 4096  # Chat Completions makes it optional; Anthropic requires one
 _MAX_TOKENS_BOUND = 2**31 - 1  # as on the Messages door: a reservation within 64-bit counters
-# reasoning_effort -> thinking budget (Anthropic's minimum budget is 1024)
-_EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
 # Read by the door itself, or mapped below; everything else is reported as dropped.
 _HANDLED = {
     "model", "messages", "max_tokens", "max_completion_tokens", "stream", "stream_options", "temperature",
@@ -80,14 +71,7 @@ def to_ir(
         return request, dropped
     schema = json_tool_schema(raw, native_schema=native_schema)
     if schema is not None:
-        if request.tools or request.thinking:
-            raise InvalidRequest(
-                "response_format: answered by a forced tool on this model, so it cannot be combined "
-                "with tools or reasoning_effort"
-            )
-        request.output_config = None
-        tool = msgspec.structs.replace(_JSON_TOOL_DEF, input_schema=schema)
-        request.tools, request.tool_choice = [tool], ToolChoiceTool(name=JSON_TOOL)
+        force_json_tool(request, schema, field="response_format", conflicts="tools or reasoning_effort")
     return request, dropped
 
 
@@ -95,7 +79,7 @@ def json_tool_schema(raw: dict[str, Any], *, native_schema: bool, json_mode: boo
     """The input schema of the forced JSON tool, when `response_format` needs one."""
     kind = _format_type(raw)
     if kind == "json_object" and not json_mode:
-        return dict(_JSON_TOOL_DEF.input_schema)
+        return {"type": "object"}
     if kind == "json_schema" and not native_schema:
         schema = _member(raw["response_format"], "json_schema", "response_format").get("schema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
@@ -139,7 +123,9 @@ def _to_ir(raw: dict[str, Any], model: str) -> tuple[MessagesRequest, list[str]]
         tools=tools,
         # Without tools a choice means nothing (and Anthropic refuses one).
         tool_choice=_tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls")) if tools else None,
-        thinking=_thinking(raw.get("reasoning_effort"), max_tokens),
+        thinking=thinking(
+            raw.get("reasoning_effort"), max_tokens, field="reasoning_effort", limit_field="max_completion_tokens"
+        ),
         output_config=_output_config(raw.get("response_format")),
         user_id=_typed(raw["user"], str, "user") if raw.get("user") is not None else None,
         prompt_cache_key=_cache_key(raw.get("prompt_cache_key")),
@@ -186,7 +172,7 @@ def _conversation(messages: list[Any]) -> tuple[list[TextBlock], list[InputMessa
             raise InvalidRequest(f"{path}: must be an object with a role")
         role = msg.get("role")
         if role in ("system", "developer"):
-            system += [TextBlock(text=t) for t in _texts(msg.get("content"), f"{path}.content")]
+            system += [TextBlock(text=t) for t in text_parts(msg.get("content"), f"{path}.content", _TEXT)]
             continue
         turn_role: Literal["user", "assistant"] = "assistant" if role == "assistant" else "user"
         if role == "user":
@@ -208,23 +194,6 @@ def _conversation(messages: list[Any]) -> tuple[list[TextBlock], list[InputMessa
     return system, turns
 
 
-def _texts(content: Any, path: str) -> list[str]:
-    if isinstance(content, str):
-        return [content] if content else []
-    if not isinstance(content, list):
-        raise InvalidRequest(f"{path}: must be a string or a list of text parts")
-    out = []
-    for j, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") not in ("text", "refusal"):
-            raise InvalidRequest(f"{path}[{j}]: only text parts are allowed here")
-        text = part.get("text", part.get("refusal"))
-        if not isinstance(text, str):
-            raise InvalidRequest(f"{path}[{j}].text: Field required")
-        if text:
-            out.append(text)
-    return out
-
-
 def _user(content: Any, path: str) -> list[Block | RawBlock]:
     if isinstance(content, str):
         return [TextBlock(text=content)]
@@ -241,30 +210,22 @@ def _part(part: Any, path: str) -> Block:
         url = _member(part, "image_url", path).get("url")
         if not isinstance(url, str):
             raise InvalidRequest(f"{path}.image_url.url: Field required")
-        return ImageBlock(source=_source(url, path))
+        return ImageBlock(source=url_source(url, path))
     if kind == "file":
         file = _member(part, "file", path)
         data = file.get("file_data")
         if not isinstance(data, str) or not data.startswith("data:"):
             raise InvalidRequest(f"{path}.file: only inline file_data (a data URL) can be sent on; file ids cannot")
         name = file.get("filename")
-        return DocumentBlock(source=_source(data, path), title=name if isinstance(name, str) else None)
+        return DocumentBlock(source=url_source(data, path), title=name if isinstance(name, str) else None)
     raise InvalidRequest(f"{path}: content part type {kind!r} is not supported (text, image_url and file are)")
-
-
-def _source(url: str, path: str) -> Base64Source | URLSource:
-    if not url.startswith("data:"):
-        return URLSource(url=url)
-    head, sep, data = url[5:].partition(",")
-    media_type, _, encoding = head.partition(";")
-    if not sep or encoding != "base64" or not media_type:
-        raise InvalidRequest(f"{path}: a data URL must be data:<media type>;base64,<data>")
-    return Base64Source(media_type=media_type, data=data)
 
 
 def _assistant(msg: dict[str, Any], path: str) -> list[Block | RawBlock]:
     content = msg.get("content")
-    blocks: list[Block | RawBlock] = [] if content is None else [TextBlock(text=t) for t in _texts(content, path)]
+    blocks: list[Block | RawBlock] = (
+        [] if content is None else [TextBlock(text=t) for t in text_parts(content, path, _TEXT)]
+    )
     calls = msg.get("tool_calls") or []
     if not isinstance(calls, list):
         raise InvalidRequest(f"{path}.tool_calls: must be a list")
@@ -288,7 +249,7 @@ def _tool_result(msg: dict[str, Any], path: str) -> ToolResultBlock:
     call_id = msg.get("tool_call_id")
     if not isinstance(call_id, str):
         raise InvalidRequest(f"{path}.tool_call_id: Field required")
-    texts = _texts(msg.get("content") or "", f"{path}.content")
+    texts = text_parts(msg.get("content") or "", f"{path}.content", _TEXT)
     return ToolResultBlock(tool_use_id=call_id, content="".join(texts))
 
 
@@ -339,19 +300,6 @@ def _tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
     if parallel is False and choice is not None:
         choice.disable_parallel_tool_use = True  # parallel_tool_calls: false
     return choice
-
-
-def _thinking(effort: Any, max_tokens: int) -> Thinking | None:
-    if effort is None:
-        return None
-    if effort == "none":
-        return Thinking(type="disabled")
-    budget = _EFFORT_BUDGET.get(effort) if isinstance(effort, str) else None
-    if budget is None:
-        raise InvalidRequest(f"reasoning_effort: must be one of none, {', '.join(_EFFORT_BUDGET)}")
-    if max_tokens <= 1024:
-        raise InvalidRequest("reasoning_effort: needs max_completion_tokens above 1024 (the least thinking budget)")
-    return Thinking(type="enabled", budget_tokens=min(budget, max_tokens - 1))
 
 
 def _output_config(value: Any) -> OutputConfig | None:

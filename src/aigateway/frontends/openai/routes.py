@@ -18,28 +18,16 @@ from __future__ import annotations
 from typing import Any
 
 from aigateway.asgi import Request
-from aigateway.errors import InvalidRequest
 from aigateway.frontends.openai.errors import stream_error_chunk
 from aigateway.frontends.openai.exchange import ChatExchange, EmbeddingsExchange
 from aigateway.frontends.openai.request import max_output_tokens
+from aigateway.frontends.request_openai import decode_body
 from aigateway.gateway import Gateway
 from aigateway.pipeline.accounting import Outcome, accounted
 from aigateway.pipeline.relay import Ending
 from aigateway.pipeline.serve import serve
 from aigateway.policy.keys import GatewayKey
 from aigateway.routing.options import take_gateway_options
-from aigateway.wire import document
-
-
-def _decode(body: bytes, max_depth: int) -> tuple[dict[str, Any], str]:
-    """The decoded body and its model id."""
-    raw = document.decode(body, max_depth)
-    if not isinstance(raw, dict):
-        raise InvalidRequest("Request body must be a JSON object")
-    model = raw.get("model")
-    if not isinstance(model, str):
-        raise InvalidRequest("model: Field required (a string of the form 'provider/model')")
-    return raw, model
 
 
 def _max_output(raw: dict[str, Any], endpoint: str) -> int | None:
@@ -64,7 +52,7 @@ async def embeddings(gw: Gateway, req: Request, key: GatewayKey) -> None:
 
 async def _serve(gw: Gateway, req: Request, out: Outcome, endpoint: str) -> None:
     body = await req.body(gw.settings.server.max_body_bytes)
-    raw, model = _decode(body, gw.settings.server.max_json_depth)
+    raw, model = decode_body(body, gw.settings.server.max_json_depth)
     had_options = "providerOptions" in raw
     requested = take_gateway_options(raw)
     kind = ChatExchange if endpoint == "chat/completions" else EmbeddingsExchange

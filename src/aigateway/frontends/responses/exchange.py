@@ -7,7 +7,8 @@
 - any other goes through the core: request.py per attempt, the provider's translation, then
   response.py or stream.py on the way back;
 - a stream that fails after its commit point ends with an `error` event numbered after the
-  last event the client had (`failure_event`), then, on translated streams, `response.failed`.
+  last event the client had (`failure_event`), then `response.failed` (on passthrough, from the
+  last response object and the finished items the upstream showed).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import msgspec
 
 from aigateway.asgi import JSON, Request
-from aigateway.errors import GatewayError, InvalidRequest
+from aigateway.errors import GatewayError
+from aigateway.frontends.request_openai import JSON_TOOL, with_model
 from aigateway.frontends.responses import request, response
 from aigateway.frontends.responses.response import Shaper
 from aigateway.frontends.responses.sealing import sealer_for
@@ -40,16 +42,9 @@ from aigateway.providers.base import (
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import Attempt
 from aigateway.tokens import COUNT_HEADER, count_header
-from aigateway.wire.body import replace_model
 from aigateway.wire.sse import encode_event
 
 _encode = msgspec.json.encode
-
-
-class _Head(msgspec.Struct):
-    """The model member, raw; the rest of the body is not decoded again."""
-
-    model: msgspec.Raw = msgspec.Raw(b"null")
 
 
 class ResponsesExchange(Exchange):
@@ -80,8 +75,7 @@ class ResponsesExchange(Exchange):
         if self._had_options:  # the gateway's own options came out of the body
             body = _encode({**self.raw, "model": route.upstream_model})
         else:
-            head = msgspec.json.decode(self.body, type=_Head)
-            body = replace_model(self.body, bytes(head.model), route.upstream_model)
+            body = with_model(self.body, route.upstream_model)
         return PassthroughRequest(path, body, {}, stream=self.stream)
 
     def streams(self, upstream: UpstreamResponse) -> bool:
@@ -90,11 +84,15 @@ class ResponsesExchange(Exchange):
     # --- through the core ------------------------------------------------------------------------
 
     def to_ir(self, route: Route, provider: TranslatingProvider) -> tuple[MessagesRequest, list[str]]:
+        # Claude: structured outputs where the model has them, else (and for json_object) a forced
+        # tool; any other upstream gets both formats through the core as they are.
         json_mode = provider.wire_for(route.upstream_model) != "anthropic"
-        t = request.to_ir(self.raw, route.model, route.upstream_model, self.sealer, json_mode=json_mode)
-        if t.request.output_config is not None and not provider.structured_outputs(route.upstream_model):
-            raise InvalidRequest(f"text.format: model '{route.model}' has no structured outputs (json_schema)")
+        native = provider.structured_outputs(route.upstream_model)
+        t = request.to_ir(
+            self.raw, route.model, route.upstream_model, self.sealer, json_mode=json_mode, native_schema=native
+        )
         self._shaper = Shaper(route.model, route.upstream_model, self.raw, t.box, self.sealer, t.seal, t.summary)
+        self._shaper.json_tool = JSON_TOOL if t.json_tool else None
         self._ir = t.request
         return t.request, t.dropped
 
@@ -120,12 +118,21 @@ class ResponsesExchange(Exchange):
         return self.gw.token_counts.count(anthropic_shaped, route.upstream_model, msgspec.json.decode(anthropic_shaped))
 
     def failure_event(self, exc: GatewayError) -> bytes:
-        """The end of a stream that failed after its commit point."""
+        """The end of a stream that failed after its commit point: `error`, then `response.failed`
+        (on passthrough, built from the last response object and the items the upstream showed)."""
         if self._encoder is not None:
             return self._encoder.failure(_code(exc.error_type), exc.message)
         sequence = getattr(self._relay, "next_sequence", 0)
         data = {"type": "error", "sequence_number": sequence, "code": _code(exc.error_type), "message": exc.message}
-        return encode_event("error", _encode({**data, "param": None}))
+        out = encode_event("error", _encode({**data, "param": None}))
+        shown = getattr(self._relay, "response", None)
+        if shown is None:
+            return out
+        failed = {**msgspec.json.decode(shown), "status": "failed", "incomplete_details": None}
+        failed["output"] = [msgspec.json.decode(item) for item in getattr(self._relay, "items", ())]
+        failed["error"] = {"code": _code(exc.error_type), "message": exc.message}
+        event = {"type": "response.failed", "sequence_number": sequence + 1, "response": failed}
+        return out + encode_event("response.failed", _encode(event))
 
 
 class InputTokensExchange(ResponsesExchange):

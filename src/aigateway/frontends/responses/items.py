@@ -23,6 +23,7 @@ from typing import Any, Literal
 import msgspec
 
 from aigateway.errors import InvalidRequest
+from aigateway.frontends.request_openai import text_parts, url_source
 from aigateway.frontends.responses.sealing import Sealer
 from aigateway.frontends.responses.tools import CUSTOM_INPUT, Toolbox
 from aigateway.ir.messages import (
@@ -77,7 +78,7 @@ class Conversation:
         if handler is None:
             raise InvalidRequest(f"{path}.type: input items of type {kind!r} are not supported on this model")
         if kind == "message" and item.get("role") in ("system", "developer"):
-            self.system += [TextBlock(text=t) for t in _texts(item.get("content"), f"{path}.content")]
+            self.system += [TextBlock(text=t) for t in text_parts(item.get("content"), f"{path}.content", _TEXT_PARTS)]
             return
         role, blocks = handler(item, path)
         self._append(role, blocks)
@@ -93,7 +94,7 @@ class Conversation:
     def _message(self, item: dict[str, Any], path: str) -> tuple[Role, list[Block | RawBlock]]:
         role, content = item.get("role"), item.get("content")
         if role == "assistant":
-            return "assistant", [TextBlock(text=t) for t in _texts(content, f"{path}.content")]
+            return "assistant", [TextBlock(text=t) for t in text_parts(content, f"{path}.content", _TEXT_PARTS)]
         if role != "user":
             raise InvalidRequest(f"{path}.role: must be one of user, assistant, system, developer")
         if isinstance(content, str):
@@ -153,22 +154,6 @@ def _call_head(item: dict[str, Any], path: str) -> tuple[str, str]:
     return call_id, name
 
 
-def _texts(content: Any, path: str) -> list[str]:
-    if isinstance(content, str):
-        return [content] if content else []
-    if not isinstance(content, list):
-        raise InvalidRequest(f"{path}: must be a string or a list of text parts")
-    out = []
-    for j, part in enumerate(content):
-        kind = part.get("type") if isinstance(part, dict) else None
-        text = part.get("refusal") if kind == "refusal" else part.get("text") if kind in _TEXT_PARTS else None
-        if not isinstance(text, str):
-            raise InvalidRequest(f"{path}[{j}]: only text parts are allowed here")
-        if text:
-            out.append(text)
-    return out
-
-
 def _part(part: Any, path: str) -> Block:
     kind = part.get("type") if isinstance(part, dict) else None
     if kind in _TEXT_PARTS and isinstance(part.get("text"), str):
@@ -177,7 +162,7 @@ def _part(part: Any, path: str) -> Block:
         url = part.get("image_url")
         if not isinstance(url, str):
             raise InvalidRequest(f"{path}.image_url: Field required (file ids cannot be sent on)")
-        return ImageBlock(source=_source(url, path))
+        return ImageBlock(source=url_source(url, path))
     if kind == "input_file":
         return _file(part, path)
     raise InvalidRequest(f"{path}: content part type {kind!r} is not supported (input_text, input_image, input_file)")
@@ -192,14 +177,4 @@ def _file(part: dict[str, Any], path: str) -> DocumentBlock:
         raise InvalidRequest(f"{path}: only file_data or file_url can be sent on; file ids cannot")
     if not data.startswith("data:"):
         return DocumentBlock(source=Base64Source(media_type="application/pdf", data=data), title=title)
-    return DocumentBlock(source=_source(data, path), title=title)
-
-
-def _source(url: str, path: str) -> Base64Source | URLSource:
-    if not url.startswith("data:"):
-        return URLSource(url=url)
-    head, sep, data = url[5:].partition(",")
-    media_type, _, encoding = head.partition(";")
-    if not sep or encoding != "base64" or not media_type:
-        raise InvalidRequest(f"{path}: a data URL must be data:<media type>;base64,<data>")
-    return Base64Source(media_type=media_type, data=data)
+    return DocumentBlock(source=url_source(data, path), title=title)

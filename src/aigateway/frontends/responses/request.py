@@ -8,8 +8,9 @@ Invariants of the result:
 - `max_output_tokens` is the core's `max_tokens` (the Responses API makes it optional:
   `DEFAULT_MAX_OUTPUT` then); `reasoning.effort` is a thinking budget below it, from the same
   table as the Chat door's `reasoning_effort` (`none` disables thinking);
-- `text.format` `json_schema` is the core's structured output (a 400 on a model without it);
-  `json_object` is the upstream's JSON mode where it has one, else a 400;
+- `text.format` `json_schema` is the core's structured output where the model has it, and
+  `json_object` the upstream's JSON mode where it has one; otherwise either is forced use of the
+  JSON tool (frontends/request_openai.py, as on the Chat door), whose input comes back as text;
 - the gateway keeps no responses on translated routes: `previous_response_id` is a 400 saying
   so, and `store` (true unless the client said false) is named in `dropped`, as is every other
   field the core cannot carry; nothing is forwarded as if it were another protocol's field.
@@ -23,14 +24,13 @@ from typing import Any
 import msgspec
 
 from aigateway.errors import InvalidRequest
+from aigateway.frontends.request_openai import force_json_tool, thinking
 from aigateway.frontends.responses.items import Conversation
 from aigateway.frontends.responses.sealing import Sealer
 from aigateway.frontends.responses.tools import Toolbox, tool_choice, toolbox
-from aigateway.ir.messages import MessagesRequest, OutputConfig, TextBlock, Thinking
+from aigateway.ir.messages import MessagesRequest, OutputConfig, TextBlock
 
 DEFAULT_MAX_OUTPUT = 16384  # Codex and the Agents SDK send no limit; Anthropic requires one
-# reasoning.effort -> thinking budget: the Chat door's table (Anthropic's least budget is 1024)
-EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
 # Read by the door itself or mapped below; every other field is named as dropped.
 _HANDLED = {
     "model", "input", "instructions", "stream", "max_output_tokens", "temperature", "top_p", "tools",
@@ -47,10 +47,16 @@ class Translated:
     box: Toolbox
     seal: bool  # include asks for reasoning.encrypted_content
     summary: bool  # reasoning.summary asks for the model's thinking as summary text
+    json_tool: bool = False  # text.format answered by the forced JSON_TOOL (its input is the text)
 
 
-def to_ir(raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, *, json_mode: bool) -> Translated:
-    """The typed request for one upstream model; a 400 names the first wrong field."""
+def to_ir(
+    raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, *, json_mode: bool, native_schema: bool
+) -> Translated:
+    """The typed request for one upstream model; a 400 names the first wrong field.
+
+    `native_schema`: the model takes `output_config.format`; `json_mode`: it has a JSON mode of its
+    own. Without them, `json_schema` / `json_object` become a forced `JSON_TOOL` call (`json_tool`)."""
     if raw.get("previous_response_id") is not None:
         raise InvalidRequest(
             f"previous_response_id: the gateway does not keep responses for model '{model}'; "
@@ -76,10 +82,13 @@ def to_ir(raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, 
         top_p=_typed(raw.get("top_p"), float, "top_p"),
         tools=box.tools or None,
         tool_choice=tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"), box),
-        thinking=_thinking(reasoning.get("effort"), max_tokens),
+        thinking=thinking(
+            reasoning.get("effort"), max_tokens, field="reasoning.effort", limit_field="max_output_tokens"
+        ),
         user_id=_typed(raw.get("safety_identifier") or raw.get("user"), str, "safety_identifier"),
     )
-    _text_format(request, _object(raw.get("text"), "text").get("format"), json_mode=json_mode)
+    fmt = _object(raw.get("text"), "text").get("format")
+    json_tool = _text_format(request, fmt, json_mode=json_mode, native_schema=native_schema)
     include = _typed(raw.get("include"), list[str], "include") or []
     return Translated(
         request=request,
@@ -87,6 +96,7 @@ def to_ir(raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, 
         box=box,
         seal="reasoning.encrypted_content" in include,
         summary=reasoning.get("summary") not in (None, "none"),
+        json_tool=json_tool,
     )
 
 
@@ -129,32 +139,27 @@ def _max_output(value: Any) -> int:
     return limit
 
 
-def _thinking(effort: Any, max_tokens: int) -> Thinking | None:
-    if effort is None:
-        return None
-    if effort == "none":
-        return Thinking(type="disabled")
-    budget = EFFORT_BUDGET.get(effort) if isinstance(effort, str) else None
-    if budget is None:
-        raise InvalidRequest(f"reasoning.effort: must be one of none, {', '.join(EFFORT_BUDGET)}")
-    if max_tokens <= 1024:
-        raise InvalidRequest("reasoning.effort: needs max_output_tokens above 1024 (the least thinking budget)")
-    return Thinking(type="enabled", budget_tokens=min(budget, max_tokens - 1))
-
-
-def _text_format(request: MessagesRequest, fmt: Any, *, json_mode: bool) -> None:
-    """`text.format` (ResponseFormatTextConfigParam): text, json_schema or json_object."""
+def _text_format(request: MessagesRequest, fmt: Any, *, json_mode: bool, native_schema: bool) -> bool:
+    """`text.format` (ResponseFormatTextConfigParam): text, json_schema or json_object; True when
+    it is answered by the forced JSON tool."""
     kind = fmt.get("type") if isinstance(fmt, dict) else None if fmt is None else "?"
     if kind in (None, "text"):
-        return
+        return False
     if kind == "json_schema":
         schema = fmt.get("schema")
         if not isinstance(schema, dict):
             raise InvalidRequest("text.format.schema: Field required")
-        request.output_config = OutputConfig(format={"type": "json_schema", "schema": schema})
+        if native_schema:
+            request.output_config = OutputConfig(format={"type": "json_schema", "schema": schema})
+            return False
+        if schema.get("type") != "object":
+            raise InvalidRequest("text.format.schema: must be an object schema on this model")
     elif kind == "json_object" and json_mode:
         request.response_format = {"type": "json_object"}
+        return False
     elif kind == "json_object":
-        raise InvalidRequest("text.format: json_object needs a model with a JSON mode; use json_schema")
+        schema = None
     else:
         raise InvalidRequest("text.format.type: must be text, json_schema or json_object")
+    force_json_tool(request, schema, field="text.format", conflicts="tools or reasoning.effort")
+    return True

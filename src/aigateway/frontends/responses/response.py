@@ -6,7 +6,8 @@
   model needs back sealed in `encrypted_content` when it asked with `include`); each redacted
   thinking block a reasoning item with only `encrypted_content`; each tool_use a `function_call`
   (arguments as a JSON string), or a `custom_tool_call` (raw `input`) for freeform tools, with the
-  namespace split back out of namespaced names (tools.py);
+  namespace split back out of namespaced names (tools.py); the forced tool standing for
+  `text.format` (`Shaper.json_tool`) is a `message` item whose `output_text` is its JSON input;
 - status: `completed`, or `incomplete` with `incomplete_details.reason` `max_output_tokens`
   (the output limit or the context window) or `content_filter` (a refusal);
 - usage: OpenAI counts cached tokens inside `input_tokens`, so the three disjoint Anthropic
@@ -56,6 +57,10 @@ class Shaper:
     summary: bool
     id: str = field(default_factory=lambda: new_id("resp"))
     created_at: int = field(default_factory=lambda: int(time.time()))
+    json_tool: str | None = None  # the forced tool standing for text.format: its input is the text
+
+    def is_json_answer(self, block: OutputBlock) -> bool:
+        return isinstance(block, ToolUseBlock) and block.name == self.json_tool
 
     def response(self, status: str, output: list[dict[str, Any]], usage: dict[str, Any] | None) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.id, "object": "response", "created_at": self.created_at}
@@ -85,7 +90,7 @@ class Shaper:
         return {"type": item.pop("type"), **item}
 
     def item_prefix(self, block: OutputBlock) -> str:
-        if isinstance(block, TextBlock):
+        if isinstance(block, TextBlock) or self.is_json_answer(block):
             return "msg"
         if isinstance(block, ToolUseBlock):
             return "ctc" if block.name in self.box.custom else "fc"
@@ -134,6 +139,8 @@ def _item(shaper: Shaper, block: OutputBlock) -> dict[str, Any]:
     item_id = new_id(shaper.item_prefix(block))
     if isinstance(block, TextBlock):
         return message_item(item_id, block.text)
+    if isinstance(block, ToolUseBlock) and shaper.is_json_answer(block):
+        return message_item(item_id, msgspec.json.encode(block.input).decode())
     if isinstance(block, ToolUseBlock):
         return shaper.call(item_id, block)
     return shaper.reasoning(item_id, [block])

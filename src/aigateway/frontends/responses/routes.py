@@ -5,8 +5,7 @@ Invariants:
   attempt plans, retries, fallbacks), the ledger (endpoint `responses`), metrics and traces come
   from the same pipeline as every door (`accounted`, `serve`);
 - every failure is OpenAI's error envelope (frontends/envelope_openai.py); once a stream has
-  started, a failure is one `error` event (then `response.failed` on translated streams) and the
-  stream ends;
+  started, a failure is one `error` event, then `response.failed`, and the stream ends;
 - each attempt goes to its upstream in the protocol it speaks (exchange.py): passthrough where
   the upstream serves the Responses API, through the core elsewhere;
 - a WebSocket upgrade on `/v1/responses` is refused with 426 (`refuse_websocket`): Codex then
@@ -17,10 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from aigateway.asgi import Receive, Request, Scope, Send
-from aigateway.errors import InvalidRequest
+from aigateway.frontends.request_openai import decode_body
 from aigateway.frontends.responses.exchange import InputTokensExchange, ResponsesExchange
 from aigateway.frontends.responses.request import DEFAULT_MAX_OUTPUT
 from aigateway.gateway import Gateway
@@ -45,7 +42,7 @@ async def input_tokens(gw: Gateway, req: Request, key: GatewayKey) -> None:
 
 async def _serve(gw: Gateway, req: Request, out: Outcome, kind: type[ResponsesExchange]) -> None:
     body = await req.body(gw.settings.server.max_body_bytes)
-    raw, model = _decode(body)
+    raw, model = decode_body(body, gw.settings.server.max_json_depth)
     had_options = "providerOptions" in raw
     requested = take_gateway_options(raw)
     exchange = kind(gw, req, body, raw, had_options)
@@ -68,19 +65,6 @@ def is_responses_door(req: Request) -> bool:
 async def refuse_http_upgrade(gw: Gateway, req: Request) -> None:
     """A WebSocket upgrade that reached us as HTTP (a server without a WebSocket library): 426."""
     await req.respond(426, b"Upgrade Required: use HTTP", [(b"upgrade", b"websocket")], b"text/plain")
-
-
-def _decode(body: bytes) -> tuple[dict[str, Any], str]:
-    try:
-        raw = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise InvalidRequest("Request body must be a JSON object")
-    model = raw.get("model")
-    if not isinstance(model, str):
-        raise InvalidRequest("model: Field required (a string of the form 'provider/model')")
-    return raw, model
 
 
 def _max_output(raw: dict[str, Any]) -> int:

@@ -10,7 +10,8 @@
   item (its text as one summary part when the client asked for a summary); a tool call a
   `function_call` (`function_call_arguments.delta`/`.done`) or, for a freeform tool, a
   `custom_tool_call` whose raw input is known only once the block's JSON is whole (one
-  `custom_tool_call_input.delta`, then `.done`);
+  `custom_tool_call_input.delta`, then `.done`); the forced tool standing for `text.format` a
+  `message` item whose `output_text` deltas are its JSON input's fragments;
 - `message_stop` gives the one terminal event: `response.completed`, or `response.incomplete`
   with its reason; a failure gives `error` then `response.failed` (`failure`);
 - every event carries its `type` and a `sequence_number` one above the last.
@@ -103,13 +104,14 @@ class ResponsesStreamEncoder:
     def _start(self, block: OutputBlock) -> bytes:
         out = self._stop()  # a decoder closes each block; this only guards against one that did not
         item = self._open = _Open(new_id(self._shaper.item_prefix(block)), len(self._output), block)
-        if isinstance(block, TextBlock):
+        if isinstance(block, TextBlock) or self._shaper.is_json_answer(block):
             added = message_item(item.id, "", "in_progress")
             added["content"] = []
             out += self._added(added)
             part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
             out += self._emit("response.content_part.added", **self._at(item), content_index=0, part=part)
-            return out + (self._text(block.text) if block.text else b"")
+            text = block.text if isinstance(block, TextBlock) else ""
+            return out + (self._text(text) if text else b"")
         if isinstance(block, ToolUseBlock):
             head = self._shaper.call(item.id, block, arguments="")
             head.update(status="in_progress", **({"input": ""} if head["type"] == "custom_tool_call" else {}))
@@ -129,6 +131,8 @@ class ResponsesStreamEncoder:
             return self._thinking(delta.thinking)
         if isinstance(delta, SignatureDelta):
             item.signature += delta.signature
+        elif isinstance(delta, InputJsonDelta) and delta.partial_json and self._shaper.is_json_answer(item.block):
+            return self._text(delta.partial_json)
         elif isinstance(delta, InputJsonDelta) and delta.partial_json:
             item.text.append(delta.partial_json)
             if isinstance(item.block, ToolUseBlock) and item.block.name not in self._shaper.box.custom:
@@ -160,7 +164,7 @@ class ResponsesStreamEncoder:
         if item is None:
             return b""
         block, text = item.block, "".join(item.text)
-        if isinstance(block, TextBlock):
+        if isinstance(block, TextBlock) or self._shaper.is_json_answer(block):
             return self._stop_text(item, text)
         if isinstance(block, ToolUseBlock):
             return self._stop_call(item, block, text)

@@ -14,8 +14,9 @@ Invariants:
   for `incomplete_details.reason == max_output_tokens`, `refusal` for `content_filter`;
 - an `error` event or `response.failed` marks the stream as failed; the commit point (first
   content) is the first `response.output_item.added`;
-- `next_sequence` is one past the last `sequence_number` seen, so the door can append its own
-  `error` event in order when the stream is cut.
+- `next_sequence` is one past the last `sequence_number` seen, and `response` / `items` are the
+  last response object and the finished output items the stream showed (raw JSON), so the door
+  can end a cut stream with its own `error` and `response.failed`, in order.
 """
 
 from __future__ import annotations
@@ -63,7 +64,16 @@ class _Event(msgspec.Struct, gc=False):
     response: _Response | None = None
 
 
+class _Shell(msgspec.Struct, gc=False):
+    """What a cut stream's `response.failed` is built from."""
+
+    response: msgspec.Raw = msgspec.Raw(b"null")
+    item: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_SHELLS = {"response.created", "response.in_progress", "response.output_item.done"}
 _event = msgspec.json.Decoder(_Event)
+_shell = msgspec.json.Decoder(_Shell)
 _response = msgspec.json.Decoder(_Response)
 
 
@@ -117,6 +127,8 @@ class ResponsesStreamTap:
         self.first_content_at: float | None = None
         self.saw_stop = False  # a terminal event came
         self.next_sequence = 0
+        self.response: bytes | None = None  # the last response object shown (raw JSON)
+        self.items: list[bytes] = []  # the output items finished so far (raw JSON)
 
     @property
     def usage(self) -> Usage:
@@ -142,6 +154,8 @@ class ResponsesStreamTap:
         if event.sequence_number is not None:
             self.next_sequence = max(self.next_sequence, event.sequence_number + 1)
         kind = event.type
+        if kind in _SHELLS:
+            self._keep(data)
         if kind == "response.output_item.added" and self.first_content_at is None:
             self.first_content_at = time.monotonic()
         elif kind == "error" or kind == "response.failed":
@@ -150,3 +164,10 @@ class ResponsesStreamTap:
             self.saw_stop = True
             self._usage = _usage(event.response.usage) or self._usage
             self.stop_reason = _stop_reason(event.response)
+
+    def _keep(self, data: str) -> None:
+        shell = _shell.decode(data)
+        if bytes(shell.response) != b"null":
+            self.response = bytes(shell.response)
+        if bytes(shell.item) != b"null":
+            self.items.append(bytes(shell.item))
