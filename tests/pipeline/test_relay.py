@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support import fixtures
+from tests.support.gateway import leave_mid_stream
 from tests.support.stream_grammar import validate_stream
 from tests.support.upstream import Reply
 
@@ -63,23 +63,7 @@ def test_client_disconnect_closes_upstream_and_is_recorded(gateway, api_key, ups
     reply.hold_after = 1
     (served,) = upstream.expect(reply)
     body = json.dumps(stream_body()).encode()
-    request = (
-        f"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {api_key}\r\n"
-        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
-        sock.sendall(request)
-        got = b""
-        while b"event: message_start" not in got:
-            got += sock.recv(65536)
-        request_id = got.split(b"\r\nrequest-id: ", 1)[1].split(b"\r\n", 1)[0].decode()
-        left_at = time.monotonic()
-    assert served.finished.wait(5)
-    assert served.peer_closed_at is not None, "upstream connection was kept open"
-    assert served.peer_closed_at - left_at < 0.5
-    row = gateway.ledger_row(request_id)
-    assert row["status"] == 499 and row["error_type"] == "client_closed"
-    assert row["streamed"] == 1
+    row = leave_mid_stream(gateway, served, "/v1/messages", f"x-api-key: {api_key}", body, b"event: message_start")
     assert row["input_tokens"] == 17  # usage seen in message_start before the client left
 
 

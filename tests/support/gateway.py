@@ -116,3 +116,26 @@ class GatewayProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def leave_mid_stream(gateway, served, path: str, auth: str, body: bytes, until: bytes) -> dict:
+    """Sends a stream request on a raw socket, leaves once `until` has arrived, and checks that the
+    gateway closed the upstream within 0.5 s and recorded the request as a 499 `client_closed`;
+    returns that ledger row."""
+    request = (
+        f"POST {path} HTTP/1.1\r\nhost: x\r\n{auth}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(request)
+        got = b""
+        while until not in got:
+            got += sock.recv(65536)
+        request_id = got.split(b"\r\nrequest-id: ", 1)[1].split(b"\r\n", 1)[0].decode()
+        left_at = time.monotonic()
+    assert served.finished.wait(5)
+    assert served.peer_closed_at is not None, "upstream connection was kept open"
+    assert served.peer_closed_at - left_at < 0.5
+    row = gateway.ledger_row(request_id)
+    assert row["status"] == 499 and row["error_type"] == "client_closed" and row["streamed"] == 1
+    return row

@@ -4,14 +4,13 @@ cancels the upstream at once, and the ledger records what happened."""
 from __future__ import annotations
 
 import json
-import socket
-import time
 
 import httpx
 import openai
 import pytest
 
 from tests.support.fixtures import exchange
+from tests.support.gateway import leave_mid_stream
 from tests.support.upstream import Reply
 
 PROMPT = [{"role": "user", "content": "Hello"}]
@@ -55,22 +54,9 @@ def test_client_disconnect_closes_upstream_and_is_recorded(model, gateway, api_k
     reply.hold_after = 1
     (served,) = upstream.expect(reply)
     body = json.dumps({"model": model, "messages": PROMPT, "stream": True}).encode()
-    request = (
-        f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {api_key}\r\n"
-        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
-        sock.sendall(request)
-        got = b""
-        while b'"role":"assistant"' not in got:
-            got += sock.recv(65536)
-        request_id = got.split(b"\r\nrequest-id: ", 1)[1].split(b"\r\n", 1)[0].decode()
-        left_at = time.monotonic()
-    assert served.finished.wait(5)
-    assert served.peer_closed_at is not None, "upstream connection was kept open"
-    assert served.peer_closed_at - left_at < 0.5
-    row = gateway.ledger_row(request_id)
-    assert row["status"] == 499 and row["error_type"] == "client_closed" and row["streamed"] == 1
+    leave_mid_stream(
+        gateway, served, "/v1/chat/completions", f"authorization: Bearer {api_key}", body, b'"role":"assistant"'
+    )
 
 
 def test_passthrough_relays_an_upstream_error_chunk_and_records_it(gateway, api_key, upstream):
