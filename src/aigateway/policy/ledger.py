@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from aigateway.policy.spool import Spool
 
 _CHUNK = 100
+_CLOSE_WAIT = 10.0  # seconds the writer may take to finish its flush at shutdown
 
 
 class Ledger:
@@ -43,6 +44,7 @@ class Ledger:
         self._batch = batch_size
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._lock = asyncio.Lock()
         # Compiled once from the table, in the dialect's own parameter style; rows go as tuples.
         self._insert = str(ledger.insert().compile(dialect=engine.dialect, column_keys=list(LedgerRow._fields)))
@@ -72,7 +74,7 @@ class Ledger:
         self._task = asyncio.create_task(self._run(), name="ledger-writer")
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
@@ -139,9 +141,15 @@ class Ledger:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # The writer finishes the flush it is in (cancelled inside a transaction, it could leave
+            # its connection holding SQLite's write lock); one stuck on the database is cancelled.
+            self._closing = True
+            self._wake.set()
+            done, _ = await asyncio.wait({self._task}, timeout=_CLOSE_WAIT)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         try:
             await self.flush()

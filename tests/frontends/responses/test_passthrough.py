@@ -71,6 +71,7 @@ def _terminal(body: bytes, stream: bool) -> dict:
     return events[-1]["response"]
 
 
+@pytest.mark.recordings
 def test_azure_serves_the_responses_api_at_its_v1_path(gateway, api_key, upstream):
     ex = next(ex for ex in OK if ex.case == "text-sync")
     upstream.expect(Reply.replay(ex))
@@ -83,6 +84,7 @@ def test_azure_serves_the_responses_api_at_its_v1_path(gateway, api_key, upstrea
     assert response.id == json.loads(ex.response_bytes())["id"]
 
 
+@pytest.mark.recordings
 def test_gateway_options_leave_the_body_before_it_goes_up(gateway, api_key, upstream):
     ex = next(ex for ex in OK if ex.case == "text-sync")
     upstream.expect(Reply.replay(ex))
@@ -93,6 +95,7 @@ def test_gateway_options_leave_the_body_before_it_goes_up(gateway, api_key, upst
     assert "providerOptions" not in sent and sent["model"] == "gpt-4o"
 
 
+@pytest.mark.recordings
 def test_a_stream_cut_midway_ends_with_response_failed(gateway, api_key, upstream):
     """The upstream's stream stops after its first finished item: the client gets the events it
     sent, then the gateway's `error` and `response.failed`, numbered on from the upstream's, with

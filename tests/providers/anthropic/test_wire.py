@@ -32,6 +32,7 @@ ERRORS = [ex for ex in exchanges("anthropic") if ex.status >= 400]
 STREAMS = sorted((ROOT / "anthropic").glob("*.sse"), key=lambda p: p.name)
 
 
+@pytest.mark.recordings
 def test_the_recordings_hold_what_is_read():
     assert len(MESSAGES) >= 10 and len(STREAMS) >= 6 and len(ERRORS) >= 4
     assert any(b"ephemeral_1h_input_tokens" in ex.response_bytes() for ex in ANSWERS)

@@ -51,6 +51,7 @@ def _block(typed: wire.ContentBlock) -> dict[str, Any]:
     }
 
 
+@pytest.mark.recordings
 def test_the_recordings_cover_every_kind_read():
     kinds = {
         next(iter(b)) for ex in JSON_ANSWERS for b in json.loads(ex.response_bytes())["output"]["message"]["content"]

@@ -65,6 +65,7 @@ def texts(events: list[Any]) -> str:
     return "".join(getattr(b, "text", "") for b in message.content)
 
 
+@pytest.mark.recordings
 def test_the_recordings_cover_every_compatible_server_folder():
     assert {r.directory for r in RECORDINGS} == set(openai_recordings.KINDS)
     assert STREAMS and ANSWERS and ERRORS
