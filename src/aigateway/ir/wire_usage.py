@@ -42,3 +42,14 @@ def _counts(usage: Usage, thinking: int) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "output_tokens_details": OutputTokensDetails(thinking_tokens=thinking) if thinking else None,
     }
+
+
+def take_delta(usage: Usage, delta: DeltaUsage) -> int | None:
+    """Overwrites `usage` with the counters a `message_delta` carries (cumulative, spec §5.4: the
+    ones it leaves out keep their value); returns its thinking tokens, None where it says none."""
+    for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+        value = getattr(delta, name)
+        if value is not None:
+            setattr(usage, name, value)
+    details = delta.output_tokens_details
+    return details.thinking_tokens if details else None

@@ -35,6 +35,7 @@ from aigateway.ir.events import (
 )
 from aigateway.ir.messages import OutputBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from aigateway.ir.usage import Usage
+from aigateway.ir.wire_usage import take_delta
 
 _encode = msgspec.json.encode
 DONE = b"data: [DONE]\n\n"
@@ -76,12 +77,8 @@ class OpenAIChatStreamEncoder:
             return self._content(event)
         if isinstance(event, MessageDelta):
             self._stop_reason = event.delta.stop_reason
-            for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-                value = getattr(event.usage, name)
-                if value is not None:
-                    setattr(self._usage, name, value)
-            details = event.usage.output_tokens_details
-            self._thinking_tokens = details.thinking_tokens if details else self._thinking_tokens
+            thinking = take_delta(self._usage, event.usage)
+            self._thinking_tokens = self._thinking_tokens if thinking is None else thinking
             return b""
         if isinstance(event, MessageStop):
             return self._role(None) + self._end()

@@ -40,6 +40,7 @@ from aigateway.ir.events import (
 )
 from aigateway.ir.messages import OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from aigateway.ir.usage import Usage
+from aigateway.ir.wire_usage import take_delta
 from aigateway.wire.sse import encode_event
 
 _encode = msgspec.json.encode
@@ -213,12 +214,8 @@ class ResponsesStreamEncoder:
         return self._emit(f"response.{status}", response=body)
 
     def _take_usage(self, event: MessageDelta) -> None:
-        for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-            value = getattr(event.usage, name)
-            if value is not None:
-                setattr(self._usage, name, value)
-        details = event.usage.output_tokens_details
-        self._reasoning_tokens = details.thinking_tokens if details else self._reasoning_tokens
+        thinking = take_delta(self._usage, event.usage)
+        self._reasoning_tokens = self._reasoning_tokens if thinking is None else thinking
 
     def _added(self, item: dict[str, Any]) -> bytes:
         return self._emit("response.output_item.added", output_index=len(self._output), item=item)
