@@ -16,8 +16,9 @@ import pytest
 
 from aigateway.settings import ServerConfig
 from tests.conftest import UPSTREAM_KEY
+from tests.support import fixtures
 from tests.support.gateway import GatewayProcess
-from tests.support.upstream import FakeUpstream
+from tests.support.upstream import FakeUpstream, Reply
 
 LIMITS = {"header_timeout": 1, "body_timeout": 1, "keep_alive_timeout": 1, "max_connections": 40}
 LIMITS |= {"max_header_bytes": 8192, "max_inflight_body_bytes": 3 * 1024 * 1024, "max_body_bytes": 40 * 1024 * 1024}
@@ -210,4 +211,47 @@ def test_memory_under_large_bodies_is_bounded_by_the_in_flight_cap(upstream, tmp
         assert set(codes) == {404, 529}  # held ones read whole (no such model); the others refused at once
         assert peak[0] - before < 3 * cap / (1 << 20), f"RSS {before:.0f} MiB -> peak {peak[0]:.0f} MiB"
     finally:
+        gw.stop()
+
+
+@pytest.mark.recordings
+def test_memory_taken_by_large_bodies_is_given_back(upstream, tmp_path):
+    """Two bursts of sixteen concurrent 30 MB bodies, half of them answered by the upstream, half
+    failed by it, the rest refused at the in-flight cap: once they are over, the process is back
+    near its size before them (no reference cycle keeps a body alive, and the C heap is trimmed)."""
+    server = {"max_inflight_body_bytes": 256 << 20, "max_body_bytes": 40 * 1024 * 1024}
+    gw = GatewayProcess(_config(upstream.url, server), tmp_path, env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY}).start()
+    try:
+        key = gw.create_key("memory")
+        assert gw.proc is not None
+        content = "z" * (30 << 20)
+        data = json.dumps(
+            {
+                "model": "anthropic/claude-sonnet-4.5",
+                "max_tokens": 5,
+                "messages": [{"role": "user", "content": content}],
+            }
+        ).encode()
+        del content
+        httpx.post(gw.url + "/v1/messages", content=b"{}", headers={"x-api-key": key})
+        before = _rss_mib(gw.proc.pid)
+        ok = Reply.replay(fixtures.exchange("anthropic", "text-sync"))
+
+        def send(_: int) -> int:
+            return httpx.post(
+                gw.url + "/v1/messages", content=data, headers={"x-api-key": key}, timeout=120
+            ).status_code
+
+        codes: list[int] = []
+        for _ in range(2):
+            upstream.reset()
+            upstream.expect(*[ok] * 4)  # then the fake answers 500: a failed attempt keeps its error
+            with ThreadPoolExecutor(16) as pool:
+                codes += pool.map(send, range(16))
+        time.sleep(0.5)
+        after = _rss_mib(gw.proc.pid)
+        assert {200, 500, 529} <= set(codes)
+        assert after - before < 48, f"RSS {before:.0f} MiB before the bodies, {after:.0f} MiB after them"
+    finally:
+        upstream.reset()
         gw.stop()

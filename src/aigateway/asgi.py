@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from aigateway.errors import InvalidRequest, Overloaded, RequestTimeout, RequestTooLarge
+from aigateway.memory import LARGE_BODY, give_back
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -105,8 +106,11 @@ class Request:
         self.held += size
 
     def release(self) -> None:
-        """The request is over: its body no longer counts."""
+        """The request is over: its body no longer counts. The last large body to go hands the
+        memory bodies took back to the system (memory.py)."""
         InFlight.held -= self.held
+        if self.held >= LARGE_BODY and InFlight.held < LARGE_BODY:
+            give_back()
         self.held = 0
 
     async def wait_disconnect(self) -> None:

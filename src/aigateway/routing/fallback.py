@@ -46,42 +46,44 @@ class Attempts(Generic[T]):
 
     async def run(self, start: Callable[[Attempt], Awaitable[T]]) -> tuple[Attempt, T]:
         last: UpstreamError | None = None
-        for i, attempt in enumerate(self.plan):
-            more = i + 1 < len(self.plan)
-            breaker = self.health.breaker(attempt.route.provider, attempt.lane.credential)
-            for retry in range(self.policy.retries + 1):
-                if len(self.tried) >= self.policy.max_attempts or self._past_deadline(0):
-                    raise last or _exhausted(attempt)
-                if not breaker.allow():
-                    last = last or _circuit_open(attempt)
-                    break
-                began = time.monotonic()
-                try:
-                    result = await self._one(attempt, start)
-                except UpstreamError as exc:
-                    last = exc
-                    self._note(attempt, exc, began)
-                    verdict = classify(exc, more_attempts=more)
-                    if verdict.upstream_fault:
-                        breaker.failure()
-                    else:
-                        breaker.success()
-                    if verdict.action == "stop":
-                        raise
-                    if verdict.action == "next" or retry == self.policy.retries:
+        try:
+            for i, attempt in enumerate(self.plan):
+                more = i + 1 < len(self.plan)
+                breaker = self.health.breaker(attempt.route.provider, attempt.lane.credential)
+                for retry in range(self.policy.retries + 1):
+                    if len(self.tried) >= self.policy.max_attempts or self._past_deadline(0):
+                        raise last or _exhausted(attempt)
+                    if not breaker.allow():
+                        last = last or _circuit_open(attempt)
                         break
-                    delay = backoff(self.policy, retry, retry_after(exc.headers))
-                    if self._past_deadline(delay):
-                        raise
-                    await asyncio.sleep(delay)
-                    continue
-                breaker.success()
-                route = attempt.route
-                self.tried.append(
-                    Tried(route.provider, attempt.lane.credential, route.upstream_model, "ok", began, time.monotonic())
-                )
-                return attempt, result
-        raise last or _exhausted(self.plan[-1])
+                    began = time.monotonic()
+                    try:
+                        result = await self._one(attempt, start)
+                    except UpstreamError as exc:
+                        last = exc
+                        self._note(attempt, exc, began)
+                        verdict = classify(exc, more_attempts=more)
+                        if verdict.upstream_fault:
+                            breaker.failure()
+                        else:
+                            breaker.success()
+                        if verdict.action == "stop":
+                            raise
+                        if verdict.action == "next" or retry == self.policy.retries:
+                            break
+                        delay = backoff(self.policy, retry, retry_after(exc.headers))
+                        if self._past_deadline(delay):
+                            raise
+                        await asyncio.sleep(delay)
+                        continue
+                    breaker.success()
+                    route, credential = attempt.route, attempt.lane.credential
+                    ok = Tried(route.provider, credential, route.upstream_model, "ok", began, time.monotonic())
+                    self.tried.append(ok)
+                    return attempt, result
+            raise last or _exhausted(self.plan[-1])
+        finally:
+            last = None  # kept here, an error raised from this frame would hold it (and the body) in a cycle
 
     async def _one(self, attempt: Attempt, start: Callable[[Attempt], Awaitable[T]]) -> T:
         limit = attempt.first_byte_timeout

@@ -134,7 +134,10 @@ def build_plan(
             attempts += _attempts(route, options, kinds, lanes)
     if not attempts:
         if first_error is not None:
-            raise first_error
+            try:
+                raise first_error
+            finally:
+                first_error = None  # else this frame and the error hold each other (and the body) until a full GC
         raise NotFound(f"model: no configured provider serves '{model}' within providerOptions.gateway.only")
     return attempts
 
