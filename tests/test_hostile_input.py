@@ -190,6 +190,27 @@ def test_anthropic_refusing_a_byok_credential_is_the_clients_own_401(gateway, ap
     assert upstream.received[0].headers["x-api-key"] == "sk-ant-client-own-key-000"
 
 
+@pytest.mark.recordings
+@pytest.mark.parametrize(
+    ("provider", "model", "recording"),
+    [
+        ("openai", "openai/gpt-4o", ("openai-chat", "error-401-auth")),
+        ("gemini", "gemini/gemini-2.5-flash", ("gemini", "error-400-api-key")),
+    ],
+)
+def test_a_translated_provider_refusing_a_byok_credential_is_the_clients_own_401(
+    gateway, api_key, upstream, provider, model, recording
+):
+    """Through the core too: the request's own key refused is its 401, not the gateway's 502."""
+    upstream.expect(Reply.replay(fixtures.exchange(*recording)))
+    byok = {"gateway": {"byok": {provider: [{"apiKey": "client-own-key-000"}]}}}
+    body = {"model": model, "max_tokens": 16, "messages": PROMPT, "providerOptions": byok}
+    resp = post(gateway, "/v1/messages", api_key, body)
+    error = assert_refused(gateway, resp, 401, "authentication_error")
+    assert "byok" in error["message"] and "client-own-key" not in resp.text
+    assert "providers." not in error["message"]  # not an operator's setting to fix
+
+
 def test_claude_code_user_id_reaches_openai_as_a_stable_short_user(gateway, api_key, upstream):
     body = fixtures.claude_code_request("claude-code-sonnet-first-turn")["body"]
     assert len(body["metadata"]["user_id"]) > 64

@@ -4,6 +4,7 @@ errors are not Anthropic's own.
 - Our credential refused (401, 403, or the provider's own words for it) is the gateway's fault,
   never the client's: a 502 `api_error` naming the provider and the setting an operator must fix,
   not worth retrying on that credential, without the upstream's wording (it may echo the key).
+  A credential the request brought itself (BYOK) refused is the client's own 401 or 403.
 - Any other error keeps the upstream's wording, with the provider's secret redacted, under the
   status and Anthropic error type the client gets; routing decides on the upstream's own status.
 """
@@ -25,6 +26,19 @@ def credential_refused(provider: str, status: int, what: str, setting: str) -> U
         retryable=False,
         upstream_status=status,
         credential_refused=True,  # routing may move on to another provider or credential
+    )
+
+
+def own_credential_refused(provider: str, status: int) -> UpstreamError:
+    """A request's own credential (BYOK) refused: the client's to fix, so the 401 or 403 is its
+    own, as Anthropic would say it (without the upstream's wording, which may echo the key)."""
+    return UpstreamError(
+        f"Upstream provider '{provider}' refused the credential this request brought (byok) with {status}",
+        provider=provider,
+        status=status,
+        error_type="authentication_error" if status == 401 else "permission_error",
+        retryable=False,
+        upstream_status=status,
     )
 
 

@@ -138,4 +138,4 @@ class GeminiProvider(TranslatingProvider):
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         lowered = {k.lower(): v for k, v in headers.items()}
-        return map_error(self.name, status, body, lowered, self.config.api_key, self.credential)
+        return map_error(self.name, status, body, lowered, self.config.api_key, self.credential, byok=self.byok)

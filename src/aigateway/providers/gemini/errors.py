@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 import msgspec
 
 from aigateway.errors import UpstreamError, anthropic_error_for
-from aigateway.providers.errors import credential_refused, upstream_error
+from aigateway.providers.errors import credential_refused, own_credential_refused, upstream_error
 from aigateway.providers.gemini.wire import ERROR, ErrorDetail, Status
 
 _BY_STATUS: dict[str, tuple[int, str]] = {
@@ -64,12 +64,22 @@ def google_error(body: bytes) -> Status:
 
 
 def map_error(
-    provider: str, status: int, body: bytes, headers: Mapping[str, str], secret: str | None, credential: str
+    provider: str,
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    secret: str | None,
+    credential: str,
+    *,
+    byok: bool = False,
 ) -> UpstreamError:
-    """`credential` names the config key an operator must fix when Google refuses ours."""
+    """`credential` names the config key an operator must fix when Google refuses ours; `byok`:
+    the key is the request's own, so its refusal is the client's."""
     error = google_error(body)
     code = error.status or ""
     if status in (401, 403) or code in _CREDENTIAL_STATUSES or _is_key_problem(error):
+        if byok:
+            return own_credential_refused(provider, status if status in (401, 403) else 401)
         return credential_refused(provider, status, f"{status} {code or 'error'}", credential)
     client = _BY_STATUS.get(code) or anthropic_error_for(status)
     detail = error.message or body[:300].decode("utf-8", "replace").strip()

@@ -123,7 +123,8 @@ class OpenAIProvider(TranslatingProvider):
         return super().passthrough_error(status, body, headers)
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
-        return map_error(self.name, status, body, {k.lower(): v for k, v in headers.items()}, self.config.api_key)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        return map_error(self.name, status, body, lowered, self.config.api_key, byok=self.byok)
 
 
 def _is_responses(path: str) -> bool:
