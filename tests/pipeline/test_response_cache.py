@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 
+import msgspec
 import pytest
 
 from aigateway.pipeline.response_cache import Entry, MemoryStore, RedisStore, ResponseCache
@@ -18,7 +19,8 @@ BODY = {"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content":
 
 def key(body: dict, *, key_id: str = "k1", endpoint: str = "messages", stream: bool = False, shared: bool = False):
     cache = ResponseCache(ResponseCacheConfig(shared=shared), MemoryStore(10, 10_000))
-    return cache.key(key_id, endpoint, "anthropic/claude-sonnet-4.5", stream, json.dumps(body).encode())
+    members = msgspec.json.decode(json.dumps(body).encode(), type=dict[str, msgspec.Raw])
+    return cache.key(key_id, endpoint, "anthropic/claude-sonnet-4.5", stream, members)
 
 
 def test_the_key_ignores_fields_that_cannot_change_the_answer_and_member_order():

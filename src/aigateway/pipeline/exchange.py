@@ -19,6 +19,8 @@ from __future__ import annotations
 import abc
 import time
 
+import msgspec
+
 from aigateway.asgi import JSON, Request
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
@@ -36,6 +38,8 @@ from aigateway.providers.base import (
 )
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import Attempt
+
+_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 
 class Exchange(abc.ABC):
@@ -72,6 +76,11 @@ class Exchange(abc.ABC):
     @abc.abstractmethod
     def encode(self, decoder: StreamDecoder, route: Route) -> StreamRelay:
         """A translated stream in the door's protocol."""
+
+    def members(self, body: bytes) -> dict[str, msgspec.Raw]:
+        """The body's top-level members as their exact bytes (the response cache's key). A door
+        that read them already returns those."""
+        return _members(body)
 
     def mark_passthrough(self, request: PassthroughRequest, route: Route, provider: Provider) -> int:
         """Adds the gateway's prompt-cache breakpoints to a passthrough body, if it should; how many."""

@@ -13,7 +13,7 @@ import msgspec
 
 from aigateway.asgi import JSON, Request
 from aigateway.frontends.anthropic.errors import stream_error_event
-from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead
+from aigateway.frontends.anthropic.request import CountTokensHead, Members, MessagesHead
 from aigateway.gateway import Gateway
 from aigateway.ir.events import EVENT_NAMES, Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest, parse_request
@@ -43,12 +43,15 @@ ENDING = Ending(
 class MessagesExchange(Exchange):
     protocol = "anthropic"
 
-    def __init__(self, gw: Gateway, req: Request, body: bytes, head: CountTokensHead) -> None:
+    def __init__(self, gw: Gateway, req: Request, body: bytes, head: CountTokensHead, members: Members) -> None:
         super().__init__(req)
-        self.gw, self.body, self.head = gw, body, head
+        self.gw, self.body, self.head, self._members = gw, body, head, members
         self.stream = isinstance(head, MessagesHead) and bool(head.stream)
         self._raw: dict[str, Any] | None = None
         self._request: MessagesRequest | None = None
+
+    def members(self, body: bytes) -> Members:
+        return self._members  # read with the head: the body is not scanned again
 
     @property
     def raw(self) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Only the fields the gateway needs are decoded; everything else stays raw bytes, so every byte
 (thinking signatures, whitespace, key order) reaches an Anthropic-speaking upstream unchanged
-but the model id (`wire/body.py`).
+but the model id (`wire/body.py`). The body is read once, into its top-level members as their
+exact bytes; the head is decoded from the few members it needs, and the members are kept for
+whatever else needs them (the response cache's key) so nothing scans the body again.
 """
 
 from __future__ import annotations
@@ -40,10 +42,24 @@ _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _AT = re.compile(r"^(.*?) - at `\$\.?([^`]*)`$")
 
 
+Members = dict[str, msgspec.Raw]
+_decode_members = msgspec.json.Decoder(Members).decode
+_max_tokens = msgspec.json.Decoder(MaxTokens).decode
+_flag = msgspec.json.Decoder(bool | None).decode
+_ARRAY = 0x5B  # "["
+
+
 def parse_head(body: bytes, kind: type[T]) -> tuple[T, str]:
     """Returns the decoded head and the model id as a str; raises InvalidRequest naming the field."""
+    head, model, _ = read_head(body, kind)
+    return head, model
+
+
+def read_head(body: bytes, kind: type[T]) -> tuple[T, str, Members]:
+    """`parse_head`, and the body's top-level members as their exact bytes (no copies)."""
     try:
-        head = _decoders[kind].decode(body)
+        members = _decode_members(body)
+        head = _head_of(members, kind, body)
         model = msgspec.json.decode(head.model)
     except msgspec.ValidationError as exc:
         raise InvalidRequest(_describe(str(exc))) from None
@@ -53,7 +69,30 @@ def parse_head(body: bytes, kind: type[T]) -> tuple[T, str]:
         raise InvalidRequest("Request body is nested too deeply to be read") from None
     if not isinstance(model, str):
         raise InvalidRequest("model: Input should be a valid string")
-    return head, model
+    return head, model, members
+
+
+def _head_of(members: Members, kind: type[T], body: bytes) -> T:
+    """The head from its few members (`messages` only checked to be an array: its items are not
+    the head's). Anything amiss is decoded again from the whole body, for msgspec's own words."""
+    try:
+        model, messages = members["model"], members["messages"]
+        if memoryview(messages)[0] != _ARRAY:
+            raise ValueError
+        options = members.get("providerOptions") or msgspec.Raw()
+        if kind is CountTokensHead:
+            return kind(model=model, messages=[], provider_options=options)
+        stream = members.get("stream")
+        return kind(  # type: ignore[call-arg]
+            model=model,
+            messages=[],
+            provider_options=options,
+            max_tokens=_max_tokens(members["max_tokens"]),
+            stream=None if stream is None else _flag(stream),
+        )
+    except (KeyError, ValueError, msgspec.ValidationError, msgspec.DecodeError):
+        head: T = _decoders[kind].decode(body)  # raises what is wrong, where
+        return head
 
 
 def _describe(text: str) -> str:

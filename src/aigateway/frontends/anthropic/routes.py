@@ -17,7 +17,7 @@ import msgspec
 
 from aigateway.asgi import Request
 from aigateway.frontends.anthropic.exchange import ENDING, CountTokensExchange, MessagesExchange
-from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, parse_head
+from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead, read_head
 from aigateway.gateway import Gateway
 from aigateway.observability.content import capture
 from aigateway.pipeline.accounting import Outcome, accounted
@@ -39,19 +39,19 @@ async def count_tokens(gw: Gateway, req: Request, key: GatewayKey) -> None:
 
 async def _serve(gw: Gateway, req: Request, out: Outcome, kind: type[CountTokensHead]) -> None:
     body = await req.body(gw.settings.server.max_body_bytes)
-    head, model = parse_head(body, kind)
+    head, model, members = read_head(body, kind)
     out.streamed = isinstance(head, MessagesHead) and bool(head.stream)
     options = None
     if len(head.provider_options):  # the gateway's own object never reaches an upstream
         raw = document.decode(body, gw.settings.server.max_json_depth)
         options = take_gateway_options(raw)
         body = msgspec.json.encode(raw)
-        head, model = parse_head(body, kind)
+        head, model, members = read_head(body, kind)
     if gw.settings.logging.content:  # after the gateway's options (BYOK keys) left the body
         out.content = capture(req, body, out.streamed)
     if isinstance(head, MessagesHead):
-        exchange: MessagesExchange = MessagesExchange(gw, req, body, head)
+        exchange: MessagesExchange = MessagesExchange(gw, req, body, head, members)
         max_output: int | None = head.max_tokens
     else:
-        exchange, max_output = CountTokensExchange(gw, req, body, head), None
+        exchange, max_output = CountTokensExchange(gw, req, body, head, members), None
     await serve(gw, req, out, exchange, model=model, requested=options, body=body, max_output=max_output, ending=ENDING)
