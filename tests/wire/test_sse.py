@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aigateway.wire.sse import ServerSentEvent, SSEDecoder, encode_event
+from aigateway.wire.sse import ServerSentEvent, SSEDecoder, SSEScanner, encode_event
 from tests.support import fixtures
 
 
@@ -41,6 +41,56 @@ def test_any_split_gives_the_same_events_and_bytes(sse, cuts):
     bytes_, events = decode_all(split(sse, cuts))
     assert events == whole_events
     assert bytes_ == whole_bytes == sse
+
+
+def scan_all(chunks: list[bytes], needles: tuple[bytes, ...]) -> tuple[bytes, list[ServerSentEvent]]:
+    scanner = SSEScanner(needles)
+    out, events = b"", []
+    for chunk in chunks:
+        done, evs = scanner.feed(chunk)
+        out += done
+        events += evs
+    rest, evs = scanner.finish()
+    return out + rest, events + evs
+
+
+def in_order(part: list[ServerSentEvent], whole: list[ServerSentEvent]) -> bool:
+    rest = iter(whole)
+    return all(event in rest for event in part)
+
+
+NEEDLES = [(b"message_delta", b"message_stop", b"error"), (b"content_block_",), (b"data",), (b"[DONE]", b"usage")]
+
+
+@pytest.mark.recordings
+@given(st.sampled_from(RECORDED), st.lists(st.integers(min_value=0), max_size=40), st.sampled_from(NEEDLES))
+def test_the_scanner_relays_the_same_bytes_and_reads_every_event_a_needle_names(sse, cuts, needles):
+    """Whatever the split: the same complete bytes as the decoder, and of its events at least
+    every one whose name holds a needle, in order, and nothing the decoder did not see."""
+    whole_bytes, events = decode_all([sse])
+    scanned, picked = scan_all(split(sse, cuts), needles)
+    assert scanned == whole_bytes
+    named = [e for e in events if e.event is not None and any(n.decode() in e.event for n in needles)]
+    assert in_order(named, picked) and in_order(picked, events)
+
+
+@given(
+    st.lists(st.sampled_from([b"event: x", b"event: error", b"data: 1", b": c", b"", b"data: 2"]), max_size=12),
+    st.lists(st.sampled_from([b"\n", b"\n", b"\r\n", b"\r"]), min_size=12, max_size=12),
+    st.lists(st.integers(min_value=0), max_size=8),
+)
+def test_the_scanner_on_any_line_endings_and_split(lines, eols, cuts):
+    sse = b"".join(line + eol for line, eol in zip(lines, eols, strict=False))
+    scanned, picked = scan_all(split(sse, cuts), (b"error",))
+    assert scanned == sse
+    events = reference_events(sse)
+    assert in_order([e for e in events if e.event == "error"], picked) and in_order(picked, events)
+
+
+def test_the_scanner_leaves_other_events_unread():
+    sse = b"event: a\ndata: 1\n\nevent: error\ndata: 2\n\nevent: b\ndata: error\n\n"
+    assert scan_all([sse], (b"error",))[1] == [ServerSentEvent("error", "2"), ServerSentEvent("b", "error")]
+    assert scan_all([sse], (b"zzz",))[1] == []
 
 
 @pytest.mark.recordings

@@ -5,7 +5,11 @@ Invariants:
   on U+2028 and friends that may stand unescaped inside JSON strings;
 - a CR at the very end of a chunk is held back until the next byte shows whether LF follows;
 - `feed` returns the raw bytes of the events it completed, so a relay can forward whole events
-  byte for byte and never leaves a client holding half an event.
+  byte for byte and never leaves a client holding half an event;
+- `SSEScanner` completes events the same way but reads only those whose bytes hold one of its
+  needles: a passthrough tap that needs a few events of many (usage, stop, errors) pays a few
+  `bytes.find`s per read instead of parsing every event. Its needles are substrings, so an event
+  that merely mentions one is read too (and then ignored by name); none is ever missed.
 """
 
 from __future__ import annotations
@@ -97,15 +101,84 @@ class SSEDecoder:
         self._data = []
 
     def _field(self, line: bytes) -> None:
-        name, sep, value = line.partition(b":")
-        if not name:
-            return  # comment line
-        if sep and value[:1] == b" ":
-            value = value[1:]
+        name, value = _split_field(line)
         if name == b"data":
             self._data.append(value.decode("utf-8", "replace"))
         elif name == b"event":
             self._event = value.decode("utf-8", "replace")
+
+
+def _split_field(line: bytes) -> tuple[bytes, bytes]:
+    """(field name, value); an empty name for a comment line."""
+    name, sep, value = line.partition(b":")
+    if sep and value[:1] == b" ":
+        value = value[1:]
+    return name, value
+
+
+def _read_block(block: bytes) -> ServerSentEvent | None:
+    """One event's lines (LF-separated, no blank line among them)."""
+    event: str | None = None
+    data: list[str] = []
+    for line in block.split(b"\n"):
+        name, value = _split_field(line)
+        if name == b"data":
+            data.append(value.decode("utf-8", "replace"))
+        elif name == b"event":
+            event = value.decode("utf-8", "replace")
+    if data or event is not None:
+        return ServerSentEvent(event, "\n".join(data))
+    return None
+
+
+class SSEScanner:
+    """`SSEDecoder`'s `feed` and `finish`, returning only the events whose bytes hold one of
+    `needles` (which may change between reads). Input with a CR in it is handed to a full
+    `SSEDecoder` from then on (every event returned): the scanner splits on LF only."""
+
+    __slots__ = ("_buf", "_full", "needles")
+
+    def __init__(self, needles: tuple[bytes, ...]) -> None:
+        self.needles = needles
+        self._buf = b""
+        self._full: SSEDecoder | None = None
+
+    def feed(self, chunk: bytes) -> tuple[bytes, list[ServerSentEvent]]:
+        if self._full is not None:
+            return self._full.feed(chunk)
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\r" in buf:
+            self._full, self._buf = SSEDecoder(), b""
+            return self._full.feed(buf)
+        end = buf.rfind(b"\n\n")
+        if end < 0:
+            self._buf = buf
+            return b"", []
+        end += 2
+        complete, self._buf = buf[:end], buf[end:]
+        return complete, self._pick(complete)
+
+    def finish(self) -> tuple[bytes, list[ServerSentEvent]]:
+        if self._full is not None:
+            return self._full.finish()
+        rest, self._buf = self._buf, b""
+        event = _read_block(rest)
+        return rest, [event] if event is not None else []
+
+    def _pick(self, complete: bytes) -> list[ServerSentEvent]:
+        starts: set[int] = set()
+        for needle in self.needles:
+            at = complete.find(needle)
+            while at >= 0:
+                before = complete.rfind(b"\n\n", 0, at)
+                starts.add(before + 2 if before >= 0 else 0)
+                at = complete.find(needle, complete.find(b"\n\n", at))
+        events = []
+        for start in sorted(starts):
+            event = _read_block(complete[start : complete.find(b"\n\n", start)])
+            if event is not None:
+                events.append(event)
+        return events
 
 
 def encode_event(event: str, data: bytes) -> bytes:

@@ -2,7 +2,9 @@
 
 `AnthropicStreamTap.feed(chunk)` returns the bytes of the events completed so far, to be relayed
 as they are; only `message_start`, `message_delta` and `error` payloads are decoded, into
-`wire`'s Structs, and one that is not JSON of its event's shape marks the stream failed.
+`wire`'s Structs, and one that is not JSON of its event's shape marks the stream failed. Past the
+first content, the content events are not even parsed as SSE: `SSEScanner` finds the few events
+read with `bytes.find`.
 `read_usage` reads the same off a whole Message. Both serve every upstream that speaks
 Anthropic's protocol (Anthropic, Claude on Bedrock and Vertex); the bytes are only read.
 """
@@ -16,9 +18,12 @@ import msgspec
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic import wire
 from aigateway.providers.anthropic.usage import apply_usage
-from aigateway.wire.sse import SSEDecoder
+from aigateway.wire.sse import SSEScanner
 
 _CONTENT_EVENTS = frozenset({"content_block_start", "content_block_delta"})
+# The events read: usage, stop and errors; and, until the first content, the content events.
+_READ = (b"message_start", b"message_delta", b"message_stop", b"error")
+_READ_TO_CONTENT = (*_READ, b"content_block_")
 
 
 def read_usage(body: bytes) -> tuple[Usage, str | None] | None:
@@ -45,7 +50,7 @@ class AnthropicStreamTap:
     )
 
     def __init__(self) -> None:
-        self._sse = SSEDecoder()
+        self._sse = SSEScanner(_READ_TO_CONTENT)
         self.usage = Usage()
         self.stop_reason: str | None = None
         self.error_type: str | None = None
@@ -83,6 +88,7 @@ class AnthropicStreamTap:
         if name in _CONTENT_EVENTS:
             if self.first_content_at is None:
                 self.first_content_at = time.monotonic()
+                self._sse.needles = _READ
         elif name == "message_start":
             message = wire.decode_message_start(data).message
             if message is not None:
