@@ -1,5 +1,6 @@
 """The gateway's running state: settings, catalog, providers, keys, ledger, store, admission, token
-counts, the response cache, and what it knows of models beyond the catalog (live listings, redirects, spellings)."""
+counts, the response cache, the Responses door's stored responses, and what it knows of models beyond
+the catalog (live listings, redirects, spellings)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from aigateway.routing.options import GatewayOptions, parse_options
 from aigateway.routing.plan import Attempt, Lane, build_lanes, build_plan, check_byok
 from aigateway.routing.retry import RetryPolicy
 from aigateway.settings import Settings
+from aigateway.store.responses import ResponseStore
 from aigateway.tokens import TokenCountCache
 
 
@@ -53,6 +55,7 @@ class Gateway:
     keys: KeyCache
     ledger: Ledger
     admission: Admission
+    responses: ResponseStore | None = None  # responses the Responses door keeps (None: stored_responses off)
     token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
@@ -184,6 +187,8 @@ class Gateway:
         if self.shared is not None:
             self.shared.write(final=True)  # requests are over: the counts are final
         await self.ledger.close()
+        if self.responses is not None:
+            await self.responses.close()
         await self.admission.aclose()
         await self.response_cache.aclose()
         for provider in self.providers.values():
