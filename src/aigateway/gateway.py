@@ -18,6 +18,7 @@ from aigateway.errors import AuthenticationFailed
 from aigateway.observability.metrics import Metrics
 from aigateway.observability.snapshots import Shared
 from aigateway.observability.tracing import Tracer
+from aigateway.pipeline.detached import Runs
 from aigateway.pipeline.response_cache import ResponseCache
 from aigateway.pipeline.response_cache import build as build_response_cache
 from aigateway.policy.admission import Admission
@@ -56,6 +57,7 @@ class Gateway:
     ledger: Ledger
     admission: Admission
     responses: ResponseStore | None = None  # responses the Responses door keeps (None: stored_responses off)
+    runs: Runs = field(default_factory=Runs)  # requests running detached from their client (background mode)
     token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
@@ -72,6 +74,8 @@ class Gateway:
     response_cache: ResponseCache = field(init=False)  # providerOptions.gateway.responseCache
 
     def __post_init__(self) -> None:
+        if self.responses is not None:  # a run cancelled or deleted on another replica stops here
+            self.responses.on_stop = self._stop_run
         routing = self.settings.routing
         self.health = Health(threshold=routing.breaker.failures, cooldown=routing.breaker.cooldown)
         self.lanes = build_lanes(self.providers)
@@ -89,6 +93,9 @@ class Gateway:
         self._key_defaults = {k: parse_options(v) for k, v in routing.keys.items()}
         self._single_lanes = all(len(lanes) == 1 for lanes in self.lanes.values())
         self._plans: dict[tuple[str, bool], list[Attempt]] = {}
+
+    def _stop_run(self, response_id: str) -> None:
+        self.runs.stop(response_id, "cancelled")
 
     def routing_options(self, model: str, key_name: str, requested: GatewayOptions | None) -> GatewayOptions:
         """The request's own options over the key's defaults over the model's over the gateway's."""
@@ -179,6 +186,7 @@ class Gateway:
         return bool(admin and secret and hmac.compare_digest(secret, admin.encode()))
 
     async def aclose(self) -> None:
+        await self.runs.aclose()  # they record how they ended: before the ledger and the store close
         for close in self.closers:
             close()
         for task in self.tasks:

@@ -11,11 +11,15 @@
   last response object and the finished items the upstream showed);
 - a conversation continued from `previous` (history.py) reaches each upstream whole, except
   one that keeps the previous response itself; with `keep`, a finished answer becomes the
-  record the store keeps (`kept`), its reasoning always sealed.
+  record the store keeps (`kept`), its reasoning always sealed;
+- a background response (`background`, background.py) has its id before any attempt, and is
+  always streamed from the upstream; a Responses API upstream gets it without `background` and
+  with `store: false` (the gateway keeps it, under its own id).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -26,6 +30,7 @@ from aigateway.frontends.request_openai import JSON_TOOL, with_model
 from aigateway.frontends.responses import request, response
 from aigateway.frontends.responses.history import Previous, for_core, for_storage, for_upstream, input_items
 from aigateway.frontends.responses.items import Conversation
+from aigateway.frontends.responses.request import DEFAULT_MAX_OUTPUT
 from aigateway.frontends.responses.response import Shaper
 from aigateway.frontends.responses.sealing import sealer_for
 from aigateway.frontends.responses.stream import ResponsesStreamEncoder
@@ -36,6 +41,7 @@ from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.pipeline.attempt import Streaming, Whole, route_names
 from aigateway.pipeline.exchange import Exchange
+from aigateway.pipeline.relay import Ending
 from aigateway.pipeline.translate import EncodedStream, is_sse
 from aigateway.providers.base import (
     PassthroughRequest,
@@ -75,15 +81,37 @@ class ResponsesExchange(Exchange):
         self._route: Route | None = None  # the attempt under way, and whether it passes through
         self._passes = False
         self._answer: dict[str, Any] | bytes | None = None  # a whole answer, for `kept`
+        # background mode: the response's id and creation time, given in advance, and what
+        # must happen once admitted, before the first attempt (the response is created)
+        self.background: tuple[str, int] | None = None
+        self.before_first_attempt: Callable[[], Awaitable[None]] | None = None
 
     async def start(self, attempt: Attempt) -> Whole | Streaming:
+        provider, self._route = attempt.lane.provider, attempt.route
+        self._passes = provider.speaks(self.protocol, attempt.route.upstream_model)
+        if self.before_first_attempt is not None:
+            if not self._passes and isinstance(provider, TranslatingProvider):
+                self.to_ir(attempt.route, provider)  # what the core cannot carry: a 400 before it exists
+            ready, self.before_first_attempt = self.before_first_attempt, None
+            await ready()
         self._encoder, self._relay, self._answer = None, None, None
-        self._route = attempt.route
-        self._passes = attempt.lane.provider.speaks(self.protocol, attempt.route.upstream_model)
         opened = await super().start(attempt)
         if isinstance(opened, Streaming):
             self._relay = opened.relay  # for `failure_event`
         return opened
+
+    def ending(self) -> Ending:
+        """How this door's streams finish and fail (pipeline/relay.py)."""
+        return Ending(
+            finished=lambda relay: relay.saw_stop,
+            unfinished="response.completed",
+            error=lambda exc, _request_id, sep: sep + self.failure_event(exc),
+        )
+
+    def max_output(self) -> int:
+        """The most tokens the request may generate, for admission."""
+        limit = self.raw.get("max_output_tokens")
+        return limit if isinstance(limit, int) and limit > 0 else DEFAULT_MAX_OUTPUT
 
     def admission_body(self) -> bytes:
         """The body admission estimates from: for a continued conversation, with its history."""
@@ -95,13 +123,17 @@ class ResponsesExchange(Exchange):
 
     def passthrough_request(self, route: Route, provider: Provider) -> PassthroughRequest:
         path = provider.path_for(route.upstream_model, self.endpoint)
+        raw, rewrite = self.raw, self._had_options  # the gateway's own options came out of the body
         previous = self.previous
         if previous is not None and previous.upstream != route.provider:  # the history goes up whole
-            history = [*for_upstream(previous.items), *input_items(self.raw.get("input"))]
-            raw = {k: v for k, v in self.raw.items() if k != "previous_response_id"}
-            body = _encode({**raw, "model": route.upstream_model, "input": history})
-        elif self._had_options:  # the gateway's own options came out of the body
-            body = _encode({**self.raw, "model": route.upstream_model})
+            history = [*for_upstream(previous.items), *input_items(raw.get("input"))]
+            raw = {k: v for k, v in raw.items() if k != "previous_response_id"} | {"input": history}
+            rewrite = True
+        if self.background is not None:  # run here, kept here
+            raw = {k: v for k, v in raw.items() if k != "background"} | {"stream": True, "store": False}
+            rewrite = True
+        if rewrite:
+            body = _encode({**raw, "model": route.upstream_model})
         else:
             body = with_model(self.body, route.upstream_model)
         return PassthroughRequest(path, body, {}, stream=self.stream)
@@ -133,6 +165,9 @@ class ResponsesExchange(Exchange):
         self._shaper = Shaper(route.model, route.upstream_model, self.raw, t.box, self.sealer, t.seal, t.summary)
         self._shaper.json_tool = JSON_TOOL if t.json_tool else None
         self._shaper.store = self.keep
+        if self.background is not None:
+            self._shaper.id, self._shaper.created_at = self.background
+            self._shaper.background = True
         self._ir = t.request
         return t.request, history_dropped + t.dropped
 
@@ -181,6 +216,8 @@ class ResponsesExchange(Exchange):
         if self._shaper is not None and not self._passes:
             final = {**final, "output": self._shaper.with_sealed(final.get("output") or [])}
         upstream = self._route.provider if self._passes and self._route and final.get("store") is True else None
+        if self.background is not None:  # the gateway's own id, whatever the upstream said
+            final, upstream = {**final, "id": self.background[0], "background": True, "store": True}, None
         history = self.previous.items if self.previous is not None else []
         items = [*history, *for_storage(input_items(self.raw.get("input")))]
         return Kept(

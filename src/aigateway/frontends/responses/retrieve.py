@@ -1,5 +1,6 @@
 """Responses the gateway kept, read back: `GET /v1/responses/{id}`, `DELETE /v1/responses/{id}`,
-`GET /v1/responses/{id}/input_items`.
+`GET /v1/responses/{id}/input_items`; and, for background responses, `GET ...?stream=true`
+(`starting_after`) and `POST /v1/responses/{id}/cancel` (background.py).
 
 Shapes: openai-python `types/responses/response.py`, `response_item_list.py`,
 `input_item_list_params.py`; deletion answers `{"id", "object": "response", "deleted": true}`.
@@ -22,6 +23,7 @@ import msgspec
 
 from aigateway.asgi import Request
 from aigateway.errors import InvalidRequest, NotFound
+from aigateway.frontends.responses import background
 from aigateway.frontends.responses.history import without_sealed
 from aigateway.gateway import Gateway
 from aigateway.policy.keys import GatewayKey
@@ -36,8 +38,12 @@ async def dispatch(gw: Gateway, req: Request, key: GatewayKey, response_id: str,
     if store is None:  # the gateway keeps nothing: no id is known
         raise _missing(response_id)
     query = parse_qs(req.query.decode("latin-1"), keep_blank_values=True)
-    if req.method == "GET" and action == "":
+    if req.method == "GET" and action == "" and _one(query, "stream") == "true":
+        await background.resume(gw, req, await _find(store, key, response_id), _starting_after(query))
+    elif req.method == "GET" and action == "":
         await req.respond(200, _encode(_shown(await _find(store, key, response_id), query)))
+    elif req.method == "POST" and action == "cancel":
+        await background.cancel(gw, req, key, await _find(store, key, response_id))
     elif req.method == "DELETE" and action == "":
         if not await store.delete(key.id, response_id):
             raise _missing(response_id)
@@ -96,6 +102,16 @@ def _page(kept: Kept, query: dict[str, list[str]]) -> dict[str, Any]:
         "last_id": page[-1].get("id") if page else None,
         "has_more": start + limit < len(ordered),
     }
+
+
+def _starting_after(query: dict[str, list[str]]) -> int:
+    value = _one(query, "starting_after")
+    if value is None:
+        return -1
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidRequest("starting_after: must be an integer (an event's sequence_number)") from None
 
 
 def _one(query: dict[str, list[str]], name: str) -> str | None:
