@@ -14,8 +14,10 @@ Invariants:
   until it is written, `load` finds it in the buffer;
 - `load` is one primary-key lookup; `settle` looks a miss up once more shortly after, for a row
   another replica is writing at that very moment;
-- a key's rows stay under `max_bytes` (compressed): after each write its oldest finished rows
-  go first; a response larger than that alone is not kept (and logged);
+- a key's rows stay under `max_bytes` (compressed): its total is summed once this process has
+  written a hundredth of the cap for it (or a minute after it last was), and its oldest finished
+  rows go first, so each replica may overshoot by that hundredth for a while; a response larger
+  than the cap alone is not kept (and logged);
 - expired rows and their events are deleted in the background every `purge_interval` seconds;
 - background rows are inserted at once (`create`); their events and status changes go through
   the writer in order, in one transaction per batch, so a reader that sees a finished status
@@ -55,6 +57,7 @@ _WATCH = 1.0  # seconds between two looks at this process's runs (cancelled else
 _SETTLE = 0.15  # seconds before a missed `load(settle=True)` looks once more
 _MAX_PENDING = 10_000  # writes buffered while the database is away; past it the oldest are dropped
 _CHUNK = 500
+_CAP_EVERY = 60.0  # seconds: a key's total is summed at least this often while it writes
 _RUNNER_FILE = "instance-id"
 
 _encode = msgspec.json.encode
@@ -133,6 +136,8 @@ class ResponseStore:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._unchecked: dict[str, int] = {}  # key -> bytes written since its cap was last looked at
+        self._checked: dict[str, float] = {}  # key -> when its cap was last looked at (monotonic)
         self.running: set[str] = set()  # background rows this process runs
         self.on_stop: Callable[[str], None] = lambda response_id: None  # a run cancelled or deleted elsewhere
 
@@ -290,7 +295,19 @@ class ResponseStore:
             for op in ops:
                 if op.kind == "insert":
                     self._pending.pop(op.id, None)
-            for key_id in keys:
+            for op in ops:
+                if op.kept is not None and op.kept.key_id in keys:
+                    self._unchecked[op.kept.key_id] = self._unchecked.get(op.kept.key_id, 0) + rows[op.id]["size"]
+            await self._caps()
+
+    async def _caps(self) -> None:
+        """The cap of each key this process wrote enough for (a hundredth of the cap) since it
+        last looked, or that it has not looked at for a minute."""
+        now = time.monotonic()
+        for key_id, written in list(self._unchecked.items()):
+            if written >= self.max_bytes / 100 or now - self._checked.get(key_id, 0.0) >= _CAP_EVERY:
+                del self._unchecked[key_id]
+                self._checked[key_id] = now
                 await self._cap(key_id)
 
     async def _write(self, ops: list[_Op], rows: dict[str, dict[str, Any]]) -> set[str]:
