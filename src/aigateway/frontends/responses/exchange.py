@@ -208,10 +208,15 @@ class ResponsesExchange(Exchange):
     # --- what the store keeps ----------------------------------------------------------------------
 
     def kept(self, key_id: str) -> Kept | None:
-        """The record of the answer just delivered, when the gateway keeps it: a response that
-        completed (or is incomplete), with its input items after the history it continued."""
+        """What the store keeps of the answer just delivered, when the gateway keeps it."""
+        return self.record(key_id) if self.keep else None
+
+    def record(self, key_id: str) -> Kept | None:
+        """The record of the answer just delivered: a response that completed (or is incomplete),
+        with its input items after the history it continued (what a caller remembering the
+        conversation itself needs too: `history.previous_of`)."""
         final = self._final()
-        if not self.keep or final is None or final.get("status") not in ("completed", "incomplete"):
+        if final is None or final.get("status") not in ("completed", "incomplete"):
             return None
         if self._shaper is not None and not self._passes:
             final = {**final, "output": self._shaper.with_sealed(final.get("output") or [])}

@@ -9,7 +9,8 @@ a finished response leaves in the store (store/responses.py).
     and named in `x-aigateway-dropped`; reasoning sealed by this gateway gives the model its
     thinking back (when it came from the same model), reasoning sealed elsewhere is left out;
   - to a Responses API upstream, item ids go (the upstream never saw them), and so does
-    reasoning it cannot read (sealed by this gateway, or kept without `encrypted_content`);
+    reasoning it cannot read (sealed by this gateway, or kept without `encrypted_content`); its
+    own reasoning goes with its id and `encrypted_content`, as it requires;
   - but a response the upstream keeps itself (it answered `store: true`) is continued there
     with its own id and only the new input, on that same provider (`Previous.upstream`);
 - `previous_response_id` names a response of the same key, finished; anything else is OpenAI's
@@ -111,12 +112,14 @@ def for_core(items: list[dict[str, Any]], carried: set[str]) -> tuple[list[dict[
 
 
 def for_upstream(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """History for a Responses API upstream: no ids, no reasoning it cannot read."""
+    """History for a Responses API upstream: no reasoning it cannot read, and no ids but those of
+    the reasoning it can (its own, which it requires with their `encrypted_content`)."""
     out = []
     for item in items:
-        if item.get("type") == "reasoning" and (_sealed_here(item) or not item.get("encrypted_content")):
-            continue
-        out.append({k: v for k, v in item.items() if k != "id"})
+        if item.get("type") != "reasoning":
+            out.append({k: v for k, v in item.items() if k != "id"})
+        elif item.get("encrypted_content") and not _sealed_here(item):
+            out.append(item)
     return out
 
 
