@@ -179,3 +179,11 @@ async def test_a_run_cancelled_or_deleted_elsewhere_is_stopped_here(engine):  # 
     assert await elsewhere.delete("key_a", "resp_2")
     await store._watch()
     assert sorted(stopped) == ["resp_1", "resp_2"] and store.running == {"resp_3"}
+
+
+async def test_an_id_no_response_can_have_is_never_looked_up(engine):  # noqa: F811
+    store = ResponseStore(engine, ttl=60, max_bytes=10**6)
+    for response_id in ("resp_\x00", "", "r" * 101, "resp_é"):
+        assert await store.load("key_a", response_id) is None
+        assert not await store.delete("key_a", response_id)
+        assert not await store.cancel("key_a", response_id)

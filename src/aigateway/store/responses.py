@@ -59,6 +59,7 @@ _MAX_PENDING = 10_000  # writes buffered while the database is away; past it the
 _CHUNK = 500
 _CAP_EVERY = 60.0  # seconds: a key's total is summed at least this often while it writes
 _RUNNER_FILE = "instance-id"
+_ID_LENGTH = 100  # the id column's width
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -175,6 +176,8 @@ class ResponseStore:
 
     async def cancel(self, key_id: str, response_id: str) -> bool:
         """Marks a running background response cancelled (its run stops); False if it is not one."""
+        if not is_id(response_id):
+            return False
         guard = (stored_responses.c.id == response_id) & (stored_responses.c.key_id == key_id)
         statement = (
             update(stored_responses)
@@ -186,6 +189,8 @@ class ResponseStore:
 
     async def delete(self, key_id: str, response_id: str) -> bool:
         """Deletes a response and its events; False if the key has no such response."""
+        if not is_id(response_id):
+            return False
         async with self._lock:  # not while a batch holding it is being written
             kept = self._pending.get(response_id)
             if kept is not None and kept.key_id == key_id:
@@ -216,6 +221,8 @@ class ResponseStore:
 
     async def load(self, key_id: str, response_id: str, *, settle: bool = False) -> Kept | None:
         """The key's response with that id, unless it expired or was deleted."""
+        if not is_id(response_id):
+            return None
         kept = await self._load(response_id)
         if kept is None and settle:
             await asyncio.sleep(_SETTLE)
@@ -475,6 +482,12 @@ class ResponseStore:
             await self.flush()
         except Exception:
             log.exception("stored responses: final write failed")
+
+
+def is_id(response_id: str) -> bool:
+    """Whether a client's string can name a stored response (one that cannot is never looked up:
+    PostgreSQL refuses a NUL in text)."""
+    return 0 < len(response_id) <= _ID_LENGTH and response_id.isascii() and response_id.isprintable()
 
 
 def _runs_of(ops: list[_Op]) -> Iterable[list[_Op]]:
