@@ -9,6 +9,7 @@ import json
 import re
 import uuid
 
+import httpx
 import openai
 import pytest
 
@@ -244,3 +245,28 @@ def test_a_continued_conversation_is_admitted_on_its_whole_history(gateway, upst
     assert row["status"] == 402 and row["endpoint"] == "responses"
     assert client.responses.create(model=CLAUDE, input="Hi", max_output_tokens=16).status == "completed"
     assert len(upstream.received) == 2  # the first turn and the short request; never the refused one
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/v1/responses/resp_%00", 404),
+        ("GET", "/v1/responses/" + "r" * 500, 404),
+        ("GET", "/v1/responses/resp_%C3%A9/input_items?limit=abc", 404),
+        ("DELETE", "/v1/responses/resp_%00", 404),
+        ("POST", "/v1/responses/resp_%00/cancel", 404),
+        ("GET", "/v1/responses/resp_x?stream=true&starting_after=abc", 400),
+        ("POST", "/v1/responses/resp_x", 404),
+        ("PUT", "/v1/responses/resp_x/input_items", 404),
+        ("GET", "/v1/responses//input_items", 404),
+    ],
+)
+def test_odd_paths_and_queries_on_kept_responses_are_clear_4xx(method, path, status, gateway, api_key):
+    resp = httpx.request(method, gateway.url + path, headers={"authorization": f"Bearer {api_key}"}, timeout=10)
+    assert resp.status_code == status, resp.text
+    assert resp.json()["error"]["message"] and resp.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_kept_response_needs_a_key(gateway):
+    resp = httpx.get(gateway.url + "/v1/responses/resp_x")
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_api_key"

@@ -39,7 +39,8 @@ async def dispatch(gw: Gateway, req: Request, key: GatewayKey, response_id: str,
         raise _missing(response_id)
     query = parse_qs(req.query.decode("latin-1"), keep_blank_values=True)
     if req.method == "GET" and action == "" and _one(query, "stream") == "true":
-        await background.resume(gw, req, await _find(store, key, response_id), _starting_after(query))
+        after = _starting_after(query)
+        await background.resume(gw, req, await _find(store, key, response_id), after)
     elif req.method == "GET" and action == "":
         await req.respond(200, _encode(_shown(await _find(store, key, response_id), query)))
     elif req.method == "POST" and action == "cancel":
