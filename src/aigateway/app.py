@@ -16,8 +16,11 @@ frontends/admin/) live in their own modules; app.py only dispatches to them.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.asgi import ClientGone, InFlight, Message, Receive, Request, Scope, Send
 from aigateway.dashboard import routes as dashboard
@@ -50,6 +53,7 @@ from aigateway.routing.catalog import Catalog
 from aigateway.routing.listings import Listings
 from aigateway.routing.prices import PriceTable
 from aigateway.settings import Settings
+from aigateway.store.responses import ResponseStore, runner_id
 from aigateway.store.sql import open_store
 from aigateway.tokens import warm_up
 
@@ -81,6 +85,7 @@ class App:
         self.settings = settings
         self.gw: Gateway | None = None
         self.metrics_dir: Path | None = None  # set by `serve --workers N` (workers.py) before forking
+        self.started = time.time()  # before any fork: every worker of this instance has the same
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -155,6 +160,10 @@ class App:
             if path.startswith("/v1/models/") and len(path) > len("/v1/models/"):
                 await shape.get_model(gw, req, path[len("/v1/models/") :])
                 return
+        if path.startswith(responses_routes.STORED):  # a response the gateway kept
+            key = await gw.authenticate(req)
+            await responses_routes.stored(gw, req, key)
+            return
         raise NotFound(f"No route for {method} {path}")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -163,7 +172,7 @@ class App:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.gw = await start_gateway(self.settings, self.metrics_dir)
+                    self.gw = await start_gateway(self.settings, self.metrics_dir, self.started)
                 except Exception as exc:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -184,8 +193,9 @@ def _counters(settings: Settings) -> Counters:
     return LocalCounters()
 
 
-async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> Gateway:
+async def start_gateway(settings: Settings, metrics_dir: Path | None = None, started: float | None = None) -> Gateway:
     engine = await open_store(settings.sqlalchemy_url)
+    responses = await _stored_responses(settings, engine, started)
     keys = KeyCache(engine, refresh_interval=settings.keys.refresh_interval)
     await keys.refresh()
     prices = PriceTable.load((p.model_dump() for p in settings.prices), price_books(settings))
@@ -212,6 +222,7 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> 
         keys=keys,
         ledger=ledger,
         admission=admission,
+        responses=responses,
     )
     gw.tracer = tracing.from_env({name: DESCRIPTORS[kind].telemetry_name for name, kind in gw.kinds.items()})
     _start_model_knowledge(gw, settings)
@@ -225,6 +236,20 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None) -> 
         # the tokenizers takes half a second and about 100 MiB, so only then, and off the loop.
         gw.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="tokenizer-warm-up"))
     return gw
+
+
+async def _stored_responses(settings: Settings, engine: AsyncEngine, started: float | None) -> ResponseStore | None:
+    """The Responses door's store, with the background runs this instance left unfinished failed."""
+    cfg = settings.stored_responses
+    if not cfg.enabled:
+        return None
+    runner = runner_id(settings.data_dir)
+    store = ResponseStore(engine, ttl=cfg.ttl, max_bytes=cfg.max_bytes_per_key, runner=runner, started=started)
+    failed = await store.fail_orphans()
+    if failed:
+        log.warning("background responses left unfinished were failed", extra={"fields": {"count": failed}})
+    store.start()
+    return store
 
 
 def _start_model_knowledge(gw: Gateway, settings: Settings) -> None:

@@ -1,5 +1,6 @@
 """The gateway's running state: settings, catalog, providers, keys, ledger, store, admission, token
-counts, the response cache, and what it knows of models beyond the catalog (live listings, redirects, spellings)."""
+counts, the response cache, the Responses door's stored responses, and what it knows of models beyond
+the catalog (live listings, redirects, spellings)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from aigateway.errors import AuthenticationFailed
 from aigateway.observability.metrics import Metrics
 from aigateway.observability.snapshots import Shared
 from aigateway.observability.tracing import Tracer
+from aigateway.pipeline.detached import Runs
 from aigateway.pipeline.response_cache import ResponseCache
 from aigateway.pipeline.response_cache import build as build_response_cache
 from aigateway.policy.admission import Admission
@@ -31,6 +33,7 @@ from aigateway.routing.options import GatewayOptions, parse_options
 from aigateway.routing.plan import Attempt, Lane, build_lanes, build_plan, check_byok
 from aigateway.routing.retry import RetryPolicy
 from aigateway.settings import Settings
+from aigateway.store.responses import ResponseStore
 from aigateway.tokens import TokenCountCache
 
 
@@ -53,6 +56,8 @@ class Gateway:
     keys: KeyCache
     ledger: Ledger
     admission: Admission
+    responses: ResponseStore | None = None  # responses the Responses door keeps (None: stored_responses off)
+    runs: Runs = field(default_factory=Runs)  # requests running detached from their client (background mode)
     token_counts: TokenCountCache = field(default_factory=TokenCountCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
@@ -69,6 +74,8 @@ class Gateway:
     response_cache: ResponseCache = field(init=False)  # providerOptions.gateway.responseCache
 
     def __post_init__(self) -> None:
+        if self.responses is not None:  # a run cancelled or deleted on another replica stops here
+            self.responses.on_stop = self._stop_run
         routing = self.settings.routing
         self.health = Health(threshold=routing.breaker.failures, cooldown=routing.breaker.cooldown)
         self.lanes = build_lanes(self.providers)
@@ -86,6 +93,9 @@ class Gateway:
         self._key_defaults = {k: parse_options(v) for k, v in routing.keys.items()}
         self._single_lanes = all(len(lanes) == 1 for lanes in self.lanes.values())
         self._plans: dict[tuple[str, bool], list[Attempt]] = {}
+
+    def _stop_run(self, response_id: str) -> None:
+        self.runs.stop(response_id, "cancelled")
 
     def routing_options(self, model: str, key_name: str, requested: GatewayOptions | None) -> GatewayOptions:
         """The request's own options over the key's defaults over the model's over the gateway's."""
@@ -176,6 +186,7 @@ class Gateway:
         return bool(admin and secret and hmac.compare_digest(secret, admin.encode()))
 
     async def aclose(self) -> None:
+        await self.runs.aclose()  # they record how they ended: before the ledger and the store close
         for close in self.closers:
             close()
         for task in self.tasks:
@@ -184,6 +195,8 @@ class Gateway:
         if self.shared is not None:
             self.shared.write(final=True)  # requests are over: the counts are final
         await self.ledger.close()
+        if self.responses is not None:
+            await self.responses.close()
         await self.admission.aclose()
         await self.response_cache.aclose()
         for provider in self.providers.values():

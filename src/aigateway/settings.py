@@ -223,6 +223,16 @@ class ResponseCacheConfig(_Strict):
     max_answer_bytes: int = Field(default=4 * 2**20, ge=1, description="larger answers are not stored")
 
 
+class StoredResponsesConfig(_Strict):
+    """Responses the Responses API door keeps (`store`, `previous_response_id`, `background`)."""
+
+    enabled: bool = Field(default=True, description="off: nothing is kept, previous_response_id only passes through")
+    ttl: float = Field(default=30 * 86400.0, gt=0, description="seconds a stored response is kept")
+    max_bytes_per_key: int = Field(
+        default=256 * 2**20, ge=1, description="a key's stored responses (compressed); past it its oldest go"
+    )
+
+
 class Settings(_Strict):
     server: ServerConfig = ServerConfig()
     database_url: str | None = Field(default=None, repr=False)
@@ -238,6 +248,7 @@ class Settings(_Strict):
     ledger: LedgerConfig = LedgerConfig()
     routing: RoutingConfig = RoutingConfig()
     response_cache: ResponseCacheConfig = ResponseCacheConfig()
+    stored_responses: StoredResponsesConfig = StoredResponsesConfig()
     catalog: list[CatalogEntry] = []
     logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()

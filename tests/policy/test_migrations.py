@@ -69,6 +69,16 @@ async def test_up_from_empty_to_head(empty_url):
             )
             columns = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("gateway_keys")})
             ledger_columns = await conn.run_sync(lambda c: [col["name"] for col in inspect(c).get_columns("ledger")])
+            stored = await conn.run_sync(
+                lambda c: {
+                    name: (
+                        [col["name"] for col in inspect(c).get_columns(name)],
+                        inspect(c).get_pk_constraint(name)["constrained_columns"],
+                        {i["name"]: i["column_names"] for i in inspect(c).get_indexes(name)},
+                    )
+                    for name in ("stored_responses", "response_events")
+                }
+            )
             rollup = await conn.run_sync(
                 lambda c: (
                     [col["name"] for col in inspect(c).get_columns("ledger_rollup")],
@@ -80,6 +90,11 @@ async def test_up_from_empty_to_head(empty_url):
     # The migrations build exactly the table the code writes (store/tables.py), in its order.
     assert ledger_columns == [c.name for c in tables.ledger.columns]
     assert rollup == ([c.name for c in tables.ledger_rollup.columns], ["width", "dim", "slot", "grp"])
+    for table in (tables.stored_responses, tables.response_events):
+        columns_of, pk, table_indexes = stored[table.name]
+        assert columns_of == [c.name for c in table.columns]
+        assert pk == [c.name for c in table.primary_key.columns]
+        assert table_indexes == {i.name: [c.name for c in i.columns] for i in table.indexes}
     assert indexes["ix_ledger_key_created"] == ["key_id", "created_at"]
     assert indexes["ix_ledger_model_created"] == ["model", "created_at"]
     assert indexes["ix_ledger_provider_created"] == ["provider", "created_at"]

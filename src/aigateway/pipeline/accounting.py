@@ -91,6 +91,12 @@ def accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Iter
         record(gw, req, out)
 
 
+def hand_over(out: Outcome) -> None:
+    """The request's row is written by the work it handed over to (a detached run under the
+    same request id, pipeline/detached.py), not by this request."""
+    out.recorded = True
+
+
 def record(gw: Gateway, req: Request, out: Outcome) -> None:
     """The request's one ledger row (and log line); later calls do nothing."""
     if out.recorded:

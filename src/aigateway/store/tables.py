@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 metadata = MetaData()
 
@@ -86,4 +99,35 @@ ledger_rollup = Table(
     # in the order the migrations made them: 0005's column last
     *(Column(name, BigInteger, nullable=False) for name in ROLLUP_SUMS[:-1] + ROLLUP_HISTOGRAMS),
     Column(ROLLUP_SUMS[-1], BigInteger, nullable=False, server_default="0"),
+)
+
+# Migration 0008: responses kept by the Responses API door (store/responses.py says what they hold).
+stored_responses = Table(
+    "stored_responses",
+    metadata,
+    Column("id", String(100), primary_key=True),  # ours (resp_ + 128 random bits), or the upstream's own
+    Column("key_id", String(32), nullable=False),  # the only key that may read it
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # overrides the stored object's own status
+    Column("background", Boolean, nullable=False, server_default=false()),
+    Column("upstream", String(64), nullable=True),  # the provider that keeps this id itself, if one does
+    Column("runner", String(64), nullable=True),  # background: the gateway instance running it
+    Column("heartbeat_at", Float, nullable=True),  # background: last sign of life of its run
+    Column("error", Text, nullable=True),  # JSON {code, message}: overrides the object's own error
+    Column("size", BigInteger, nullable=False),  # bytes stored: both blobs and the run's events
+    Column("response", LargeBinary, nullable=False),  # the Response object, zlib-compressed JSON
+    Column("items", LargeBinary, nullable=False),  # its input items (history first), likewise
+    Index("ix_stored_responses_key_created", "key_id", "created_at"),
+    Index("ix_stored_responses_expires", "expires_at"),
+    Index("ix_stored_responses_status", "status", "heartbeat_at"),
+)
+
+# Migration 0008: a background response's stream events, for `GET ...?stream=true&starting_after=n`.
+response_events = Table(
+    "response_events",
+    metadata,
+    Column("response_id", String(100), primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),  # the event as sent: `event:` and `data:` lines
 )

@@ -1,4 +1,4 @@
-"""The Responses door's own behaviour: errors in OpenAI's envelope, what the gateway does not keep,
+"""The Responses door's own behaviour: errors in OpenAI's envelope, what the core cannot carry,
 input token counts, the ledger, Codex's model catalog, and WebSocket upgrades refused with 426."""
 
 from __future__ import annotations
@@ -24,11 +24,15 @@ def oai(gateway, api_key) -> openai.OpenAI:
     return openai.OpenAI(base_url=gateway.url + "/v1", api_key=api_key, max_retries=0)
 
 
-def test_previous_response_id_is_a_400_saying_nothing_is_kept(oai, upstream):
+def test_an_unknown_previous_response_id_is_openais_400_before_any_upstream_call(oai, upstream):
     with pytest.raises(openai.BadRequestError) as caught:
         oai.responses.create(model=CLAUDE, input="Hi", previous_response_id="resp_123")
-    assert caught.value.body["param"] == "previous_response_id"  # type: ignore[index]
-    assert "does not keep responses" in caught.value.body["message"]  # type: ignore[index]
+    assert caught.value.body == {  # type: ignore[comparison-overlap]
+        "message": "previous_response_id: Previous response with id 'resp_123' not found.",
+        "type": "invalid_request_error",
+        "param": "previous_response_id",
+        "code": "previous_response_not_found",
+    }
     assert not upstream.received
 
 
@@ -54,12 +58,12 @@ def test_an_unknown_key_gets_openais_401_envelope(gateway):
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_api_key"
 
 
-def test_store_is_named_as_dropped_and_the_ledger_says_responses(oai, gateway, upstream):
+def test_metadata_is_named_as_dropped_and_the_ledger_says_responses(oai, gateway, upstream):
     upstream.expect(Reply.replay(exchange("anthropic", "text-sync")))
     raw = oai.responses.with_raw_response.create(model=CLAUDE, input="Hi", metadata={"k": "v"})
-    assert raw.parse().store is False
+    assert raw.parse().store is True  # kept (test_stored.py)
     dropped = raw.headers["x-aigateway-dropped"].split(", ")
-    assert "store" in dropped and "metadata" in dropped
+    assert "store" not in dropped and "metadata" in dropped
     row = gateway.ledger_row(raw.headers["request-id"])
     assert row["endpoint"] == "responses" and row["provider"] == "anthropic" and row["status"] == 200
 

@@ -59,6 +59,10 @@ class Conversation:
             "reasoning": self._reasoning,
         }
 
+    def carried(self) -> set[str]:
+        """The item types this conversation can carry."""
+        return set(self._items)
+
     def add_all(self, value: Any) -> None:
         if isinstance(value, str):
             self._append("user", [TextBlock(text=value)])

@@ -11,9 +11,10 @@ Invariants of the result:
 - `text.format` `json_schema` is the core's structured output where the model has it, and
   `json_object` the upstream's JSON mode where it has one; otherwise either is forced use of the
   JSON tool (frontends/request_openai.py, as on the Chat door), whose input comes back as text;
-- the gateway keeps no responses on translated routes: `previous_response_id` is a 400 saying
-  so, and `store` (true unless the client said false) is named in `dropped`, as is every other
-  field the core cannot carry; nothing is forwarded as if it were another protocol's field.
+- a conversation continued with `previous_response_id` arrives here whole (history.py puts the
+  stored items before the input); one still naming it is a 400 (the gateway keeps no responses:
+  stored_responses is off), and `store` is then named in `dropped`, as is every field the core
+  cannot carry; nothing is forwarded as if it were another protocol's field.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ DEFAULT_MAX_OUTPUT = 16384  # Codex and the Agents SDK send no limit; Anthropic 
 _HANDLED = {
     "model", "input", "instructions", "stream", "max_output_tokens", "temperature", "top_p", "tools",
     "tool_choice", "parallel_tool_calls", "reasoning", "text", "safety_identifier", "user", "store",
-    "previous_response_id", "include", "stream_options",
+    "previous_response_id", "include", "stream_options", "background",
 }  # fmt: skip
 _KNOWN_INCLUDES = {"reasoning.encrypted_content"}
 
@@ -51,16 +52,24 @@ class Translated:
 
 
 def to_ir(
-    raw: dict[str, Any], model: str, upstream_model: str, sealer: Sealer, *, json_mode: bool, native_schema: bool
+    raw: dict[str, Any],
+    model: str,
+    upstream_model: str,
+    sealer: Sealer,
+    *,
+    json_mode: bool,
+    native_schema: bool,
+    kept: bool = False,
 ) -> Translated:
     """The typed request for one upstream model; a 400 names the first wrong field.
 
     `native_schema`: the model takes `output_config.format`; `json_mode`: it has a JSON mode of its
-    own. Without them, `json_schema` / `json_object` become a forced `JSON_TOOL` call (`json_tool`)."""
+    own. Without them, `json_schema` / `json_object` become a forced `JSON_TOOL` call (`json_tool`).
+    `kept`: the gateway keeps the answer (so `store` is not dropped)."""
     if raw.get("previous_response_id") is not None:
         raise InvalidRequest(
-            f"previous_response_id: the gateway does not keep responses for model '{model}'; "
-            "send the whole conversation in input (with store: false)"
+            f"previous_response_id: the gateway does not keep responses for model '{model}' "
+            "(stored_responses is off); send the whole conversation in input (with store: false)"
         )
     box = toolbox(raw.get("tools"))
     conversation = Conversation(box, sealer, upstream_model)
@@ -92,7 +101,7 @@ def to_ir(
     include = _typed(raw.get("include"), list[str], "include") or []
     return Translated(
         request=request,
-        dropped=_dropped(raw, include) + box.dropped,
+        dropped=_dropped(raw, include, kept) + box.dropped,
         box=box,
         seal="reasoning.encrypted_content" in include,
         summary=reasoning.get("summary") not in (None, "none"),
@@ -100,10 +109,10 @@ def to_ir(
     )
 
 
-def _dropped(raw: dict[str, Any], include: list[str]) -> list[str]:
+def _dropped(raw: dict[str, Any], include: list[str], kept: bool) -> list[str]:
     dropped = [name for name in raw if name not in _HANDLED]
-    if raw.get("store") is not False:
-        dropped.append("store")  # the gateway keeps nothing on translated routes
+    if raw.get("store") is not False and not kept:
+        dropped.append("store")  # the gateway keeps nothing (stored_responses is off)
     return dropped + [f"include[].{i}" for i in include if i not in _KNOWN_INCLUDES]
 
 

@@ -58,25 +58,41 @@ class Shaper:
     id: str = field(default_factory=lambda: new_id("resp"))
     created_at: int = field(default_factory=lambda: int(time.time()))
     json_tool: str | None = None  # the forced tool standing for text.format: its input is the text
+    store: bool = False  # the gateway keeps this response
+    background: bool = False
+    sealed: dict[str, str] = field(default_factory=dict)  # with `store`: reasoning item id -> sealed blocks
 
     def is_json_answer(self, block: OutputBlock) -> bool:
         return isinstance(block, ToolUseBlock) and block.name == self.json_tool
 
     def response(self, status: str, output: list[dict[str, Any]], usage: dict[str, Any] | None) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.id, "object": "response", "created_at": self.created_at}
-        body.update(status=status, background=False, error=None, incomplete_details=None, model=self.model)
+        body.update(status=status, background=self.background, error=None, incomplete_details=None, model=self.model)
         body["output"] = output
         body.update({name: self.raw.get(name, default) for name, default in _ECHO.items()})
-        body.update(store=False, usage=usage)
+        body.update(store=self.store, usage=usage)
         return body
 
     def reasoning(self, item_id: str, blocks: list[ThinkingBlock | RedactedThinkingBlock]) -> dict[str, Any]:
         texts = [b.thinking for b in blocks if isinstance(b, ThinkingBlock) and b.thinking] if self.summary else []
         item: dict[str, Any] = {"id": item_id, "type": "reasoning"}
         item["summary"] = [{"type": "summary_text", "text": t} for t in texts]
-        if self.seal:
-            item["encrypted_content"] = self.sealer.seal(self.upstream_model, blocks)
+        if self.seal or self.store:  # a kept response always has what the next turn needs
+            sealed = self.sealer.seal(self.upstream_model, blocks)
+            if self.store:
+                self.sealed[item_id] = sealed
+            if self.seal:
+                item["encrypted_content"] = sealed
         return item
+
+    def with_sealed(self, output: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`output` with every reasoning item's sealed blocks, as the store keeps it."""
+        return [
+            {**item, "encrypted_content": self.sealed[item["id"]]}
+            if item.get("type") == "reasoning" and item.get("id") in self.sealed
+            else item
+            for item in output
+        ]
 
     def call(self, item_id: str, block: ToolUseBlock, arguments: str | None = None) -> dict[str, Any]:
         name, namespace = self.box.client_name(block.name)
@@ -127,12 +143,16 @@ def usage_of(usage: Usage, reasoning_tokens: int = 0) -> dict[str, Any]:
 
 
 def from_ir(message: Message, usage: Usage, shaper: Shaper) -> bytes:
+    return msgspec.json.encode(build(message, usage, shaper))
+
+
+def build(message: Message, usage: Usage, shaper: Shaper) -> dict[str, Any]:
     output = [_item(shaper, block) for block in message.content]
     status, incomplete = status_of(message.stop_reason)
     details = message.usage.output_tokens_details
     body = shaper.response(status, output, usage_of(usage, details.thinking_tokens if details else 0))
     body["incomplete_details"] = incomplete
-    return msgspec.json.encode(body)
+    return body
 
 
 def _item(shaper: Shaper, block: OutputBlock) -> dict[str, Any]:

@@ -8,6 +8,11 @@ Invariants:
   started, a failure is one `error` event, then `response.failed`, and the stream ends;
 - each attempt goes to its upstream in the protocol it speaks (exchange.py): passthrough where
   the upstream serves the Responses API, through the core elsewhere;
+- with the gateway's store on (settings `stored_responses`), `store` (true unless false) keeps
+  each finished response for its key once it has been answered (history.py, store/responses.py),
+  and `previous_response_id` continues a kept conversation on any model; the stored responses
+  themselves are read, listed and deleted by retrieve.py; `background: true` runs the response
+  in the gateway, detached from its client (background.py);
 - a WebSocket upgrade on `/v1/responses` is refused with 426 (`refuse_websocket`): Codex then
   uses HTTP at once (a 404 or 405 costs it seven attempts and seconds of backoff).
 """
@@ -17,22 +22,32 @@ from __future__ import annotations
 from typing import Any
 
 from aigateway.asgi import Receive, Request, Scope, Send
+from aigateway.errors import InvalidRequest, NotFound
 from aigateway.frontends.request_openai import decode_body
+from aigateway.frontends.responses import background, retrieve
 from aigateway.frontends.responses.exchange import InputTokensExchange, ResponsesExchange
-from aigateway.frontends.responses.request import DEFAULT_MAX_OUTPUT
+from aigateway.frontends.responses.history import load_previous
 from aigateway.gateway import Gateway
 from aigateway.pipeline.accounting import Outcome, accounted
-from aigateway.pipeline.relay import Ending
 from aigateway.pipeline.serve import serve
 from aigateway.policy.keys import GatewayKey
 from aigateway.routing.options import take_gateway_options
 
 PATHS = ("/v1/responses", "/v1/responses/input_tokens")
+STORED = "/v1/responses/"  # /v1/responses/{id}[/input_items | /cancel]: retrieve.py
 
 
 async def responses(gw: Gateway, req: Request, key: GatewayKey) -> None:
     with accounted(gw, req, key, "responses") as out:
         await _serve(gw, req, out, ResponsesExchange)
+
+
+async def stored(gw: Gateway, req: Request, key: GatewayKey) -> None:
+    """`/v1/responses/{id}` and `/v1/responses/{id}/{action}` (retrieve.py)."""
+    response_id, _, action = req.path[len(STORED) :].partition("/")
+    if not response_id:
+        raise NotFound(f"No route for {req.method} {req.path}")
+    await retrieve.dispatch(gw, req, key, response_id, action)
 
 
 async def input_tokens(gw: Gateway, req: Request, key: GatewayKey) -> None:
@@ -45,31 +60,44 @@ async def _serve(gw: Gateway, req: Request, out: Outcome, kind: type[ResponsesEx
     raw, model = decode_body(body, gw.settings.server.max_json_depth)
     had_options = "providerOptions" in raw
     requested = take_gateway_options(raw)
-    exchange = kind(gw, req, body, raw, had_options)
+    store = gw.responses
+    keep = store is not None and kind is ResponsesExchange and _flag(raw, "store") is not False
+    previous = None
+    if store is not None and raw.get("previous_response_id") is not None:
+        previous = await load_previous(store, out.key.id, raw["previous_response_id"])
+    if kind is ResponsesExchange and _flag(raw, "background"):
+        out.streamed = bool(raw.get("stream"))
+        await background.create(
+            gw, req, out, body, raw, model=model, had_options=had_options, requested=requested, previous=previous
+        )
+        return
+    exchange = kind(gw, req, body, raw, had_options, keep=keep)
+    exchange.previous = previous
     out.streamed = exchange.stream
-    max_output = None if kind is InputTokensExchange else _max_output(raw)
-    ending = Ending(
-        finished=lambda relay: relay.saw_stop,
-        unfinished="response.completed",
-        error=lambda exc, _request_id, sep: sep + exchange.failure_event(exc),
-    )
+    max_output = None if kind is InputTokensExchange else exchange.max_output()
+    body, ending = exchange.admission_body(), exchange.ending()
     await serve(
         gw, req, out, exchange, model=model, requested=requested, body=body, max_output=max_output, ending=ending
     )
+    kept = exchange.kept(out.key.id)  # the answer has been delivered: what the store keeps of it
+    if kept is not None and store is not None:
+        store.save(kept)
+
+
+def _flag(raw: dict[str, Any], name: str) -> bool | None:
+    value = raw.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise InvalidRequest(f"{name}: must be a boolean")
+    return value
 
 
 def is_responses_door(req: Request) -> bool:
-    return req.path in PATHS
+    return req.path in PATHS or req.path.startswith(STORED)
 
 
 async def refuse_http_upgrade(gw: Gateway, req: Request) -> None:
     """A WebSocket upgrade that reached us as HTTP (a server without a WebSocket library): 426."""
     await req.respond(426, b"Upgrade Required: use HTTP", [(b"upgrade", b"websocket")], b"text/plain")
-
-
-def _max_output(raw: dict[str, Any]) -> int:
-    limit = raw.get("max_output_tokens")
-    return limit if isinstance(limit, int) and limit > 0 else DEFAULT_MAX_OUTPUT
 
 
 async def refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:

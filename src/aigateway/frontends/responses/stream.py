@@ -66,6 +66,7 @@ class ResponsesStreamEncoder:
         self._reasoning_tokens = 0
         self._stop_reason: str | None = None
         self._terminated = False
+        self.final: dict[str, Any] | None = None  # the terminal event's response object
 
     def encode(self, event: Event) -> bytes:
         if isinstance(event, MessageStart):
@@ -211,6 +212,7 @@ class ResponsesStreamEncoder:
         status, incomplete = status_of(self._stop_reason)
         body = self._shaper.response(status, self._output, usage_of(self._usage, self._reasoning_tokens))
         body["incomplete_details"] = incomplete
+        self.final = body
         return self._emit(f"response.{status}", response=body)
 
     def _take_usage(self, event: MessageDelta) -> None:

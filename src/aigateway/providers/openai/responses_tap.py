@@ -16,7 +16,8 @@ Invariants:
   content) is the first `response.output_item.added`;
 - `next_sequence` is one past the last `sequence_number` seen, and `response` / `items` are the
   last response object and the finished output items the stream showed (raw JSON), so the door
-  can end a cut stream with its own `error` and `response.failed`, in order.
+  can end a cut stream with its own `error` and `response.failed`, in order; `final` is the
+  terminal event's response object (raw JSON), for a door that keeps responses.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ class ResponsesStreamTap:
         self.next_sequence = 0
         self.response: bytes | None = None  # the last response object shown (raw JSON)
         self.items: list[bytes] = []  # the output items finished so far (raw JSON)
+        self.final: bytes | None = None  # the terminal event's response object (raw JSON)
 
     @property
     def usage(self) -> Usage:
@@ -161,6 +163,7 @@ class ResponsesStreamTap:
         elif kind == "error" or kind == "response.failed":
             self.error_type = self.error_type or "api_error"
         if kind in _TERMINAL and event.response is not None:
+            self.final = bytes(_shell.decode(data).response)
             self.saw_stop = True
             self._usage = _usage(event.response.usage) or self._usage
             self.stop_reason = _stop_reason(event.response)
