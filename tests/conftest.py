@@ -129,7 +129,7 @@ def vertex_gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFact
         GOOGLE_KEYS.append(account.pem.splitlines()[5])
         credentials[name] = account.write(workdir / f"{name}.json", upstream.url + TOKEN_PATH)
     config = gateway_config(upstream.url, "vertex", vertex_credentials=credentials)
-    gw = GatewayProcess(config, tmp_path_factory.mktemp("vertex-gateway"))
+    gw = GatewayProcess(config, tmp_path_factory.mktemp("vertex-gateway"), env={"TEST_ADMIN_KEY": ADMIN_KEY})
     gw.start()
     yield gw
     gw.stop()

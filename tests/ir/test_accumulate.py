@@ -6,11 +6,11 @@ import msgspec
 import pytest
 
 from aigateway.ir.accumulate import MessageAccumulator, events_of
-from aigateway.ir.events import ContentBlockDelta, TextDelta
-from aigateway.ir.messages import Message, TextBlock
+from aigateway.ir.events import ContentBlockDelta, ContentBlockStart, TextDelta
+from aigateway.ir.messages import Message, RefusalBlock, TextBlock
 from aigateway.providers.openai.profiles import PROFILES
 from aigateway.providers.openai.response import read, to_ir
-from tests.support import fixtures, openai_recordings
+from tests.support import chat_refusal, fixtures, openai_recordings
 
 JSON = [r for r in openai_recordings.recordings() if not r.stream and r.status == 200]
 ANTHROPIC = [
@@ -53,3 +53,26 @@ def test_a_delta_of_the_wrong_kind_is_refused():
     bad.insert(2, ContentBlockDelta(index=0, delta=TextDelta(text="x")))
     with pytest.raises(AssertionError, match="TextDelta sent to a ThinkingBlock"):
         fold(bad)
+
+
+def test_a_refusal_stays_a_refusal_through_unfolding_and_folding():
+    """The mark is the block's type: the stream that stands for a refusal opens a RefusalBlock,
+    and the Anthropic wire sees a plain text block all along."""
+    message, _ = to_ir(
+        read(chat_refusal.completion(), "ollama"),
+        model="m",
+        provider="ollama",
+        profile=PROFILES["ollama"],
+        stop_sequences=None,
+    )
+    events = events_of(message)
+    assert isinstance(events[1], ContentBlockStart) and type(events[1].content_block) is RefusalBlock
+    assert (
+        msgspec.json.encode(events[1])
+        == b'{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'
+    )
+    folded = fold(events)
+    assert folded == message and type(folded.content[0]) is RefusalBlock
+    assert msgspec.json.decode(msgspec.json.encode(message))["content"] == [
+        {"type": "text", "text": chat_refusal.REFUSAL}
+    ]

@@ -7,7 +7,8 @@ Every upstream is the session's fake upstream, each provider at a path of its ow
 - "routing": Anthropic twice (primary, secondary), OpenAI with two weighted keys and a dead
   upstream, a catalog and prices that make failover and ordering observable, and the default
   retry behaviour with short backoffs;
-- "vertex": two Vertex providers signing in with the service-account files given.
+- "vertex": two Vertex providers signing in with the service-account files given, the admin
+  key, one upstream call per request and no breaker.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def gateway_config(
                 for name, path in (vertex_credentials or {}).items()
             },
             "ledger": {"flush_interval": 0.05},
-            "routing": {"max_attempts": 1},
+            "admin_key": "${TEST_ADMIN_KEY}",  # also what seals the Responses door's reasoning
+            "routing": ONE_CALL,
         }
     if logging is not None:
         config["logging"] = dict(logging)

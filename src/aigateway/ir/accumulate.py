@@ -104,7 +104,7 @@ def events_of(message: Message) -> list[Event]:
 def _block_events(index: int, block: OutputBlock) -> list[Event]:
     deltas: list[Delta] = []
     if isinstance(block, TextBlock):
-        skeleton: OutputBlock = TextBlock(text="")
+        skeleton: OutputBlock = type(block)(text="")  # a refusal stays one
         deltas = [TextDelta(text=block.text)] if block.text else []
     elif isinstance(block, ThinkingBlock):
         skeleton = ThinkingBlock(thinking="", signature="")

@@ -7,7 +7,9 @@ Invariants:
   top-level field we do not model is kept in `MessagesRequest.extra`, so each translator decides,
   visibly, what to do with it;
 - output structs encode with `omit_defaults`, so optional fields absent upstream stay absent on
-  the wire, exactly as Anthropic's own responses.
+  the wire, exactly as Anthropic's own responses;
+- the one gateway-internal mark, `RefusalBlock`, is a type, not a field: it has nothing of its
+  own to put on Anthropic's wire.
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ class TextBlock(_Tagged, tag="text"):
     text: str
     citations: list[dict[str, Any]] | None = None
     cache_control: dict[str, Any] | None = None
+
+
+class RefusalBlock(TextBlock):
+    """Text in which the model declines to answer (a Chat Completions `refusal`), known as such
+    when its block starts. A subclass with no field of its own: it encodes exactly as a text
+    block, so the Anthropic door shows plain text (and `stop_reason: refusal`), while the OpenAI
+    doors show a `refusal` part or field. Made by decoders only, never decoded from a body."""
 
 
 class ImageBlock(_Tagged, tag="image"):

@@ -123,6 +123,7 @@ class Exchange(abc.ABC):
             )
         request, dropped = self.to_ir(route, provider)
         request, added = self._cache_marks(request, route, provider)
+        provider = provider.translator_for(route.upstream_model)
         prepared = prepare(provider, request, route, self.req)
         prepared.warnings = dropped + prepared.warnings
         upstream = await provider.send(prepared)

@@ -319,6 +319,12 @@ class Prepared:
 class TranslatingProvider(Provider):
     """An upstream that speaks another protocol: requests and answers go through the core (ir)."""
 
+    def translator_for(self, upstream_model: str) -> TranslatingProvider:
+        """What translates a request for `upstream_model` (prepare, send, read, decode, errors):
+        this provider, unless it serves that model in another protocol than its own through the
+        core (Vertex: Claude in Anthropic's body, every other model in Gemini's)."""
+        return self
+
     @abc.abstractmethod
     def prepare(self, request: MessagesRequest, upstream_model: str) -> Prepared:
         """ir request to the upstream's body; raises InvalidRequest for what it cannot carry."""

@@ -31,7 +31,14 @@ from aigateway.ir.events import (
     TextDelta,
     ThinkingDelta,
 )
-from aigateway.ir.messages import OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import (
+    OutputBlock,
+    RedactedThinkingBlock,
+    RefusalBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+)
 
 
 class BlockWriter:
@@ -44,12 +51,16 @@ class BlockWriter:
         events, self.events = self.events, []
         return events
 
-    def text(self, text: str) -> None:
+    def text(self, text: str, kind: type[TextBlock] = TextBlock) -> None:
         if not text:
             return
-        if self.open is not TextBlock:
-            self._start(TextBlock(text=""))
+        if self.open is not kind:
+            self._start(kind(text=""))
         self.events.append(ContentBlockDelta(index=self.count - 1, delta=TextDelta(text=text)))
+
+    def refusal(self, text: str) -> None:
+        """Refusal text: a block of its own, marked from its start (ir RefusalBlock)."""
+        self.text(text, RefusalBlock)
 
     def thinking(self, text: str) -> None:
         if not text:

@@ -1,5 +1,5 @@
-"""The Chat Completions encoders against every recorded Claude answer, and the Anthropic stream
-decoder they are fed by.
+"""The Chat Completions encoders against every recorded Claude answer (and a Chat Completions
+server's refusal), and the Anthropic stream decoder they are fed by.
 
 - stream and JSON agree: a Message encoded as chunks, accumulated by the openai SDK's own
   `ChatCompletionStreamState`, equals the same Message encoded as a `chat.completion`;
@@ -21,13 +21,16 @@ from aigateway.frontends.openai.response import from_ir
 from aigateway.frontends.openai.stream import OpenAIChatStreamEncoder
 from aigateway.ir.accumulate import MessageAccumulator, events_of
 from aigateway.ir.events import EVENT_NAMES, StreamError
-from aigateway.ir.messages import Message, TextBlock, ToolUseBlock
+from aigateway.ir.messages import Message, RefusalBlock, TextBlock, ToolUseBlock, WireUsage
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
+from aigateway.providers.openai import response as openai_response
+from aigateway.providers.openai.profiles import PROFILES
+from aigateway.providers.openai.stream import OpenAIChatStreamDecoder
 from aigateway.wire.sse import encode_event
 from tests.support import anthropic_recordings as anthropic_rec
-from tests.support import fixtures
+from tests.support import chat_refusal, fixtures
 from tests.support.stream_grammar import validate_stream
 
 RECORDINGS = anthropic_rec.messages_exchanges()
@@ -103,3 +106,63 @@ def test_decoder_reports_a_cut_stream_and_an_error_event():
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     events = decoder.feed(b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n")
     assert events == [StreamError(error_type="overloaded_error", message="anthropic: Overloaded")]
+
+
+def _refusal(mode: str) -> tuple[Message, Usage]:
+    """A Chat Completions server's refusal read into the core by the OpenAI provider, as a route
+    from a Chat Completions server to a door through the core reads it."""
+    profile = PROFILES["ollama"]
+    if mode == "create":
+        completion = openai_response.read(chat_refusal.completion(), "ollama")
+        return openai_response.to_ir(completion, model="m", provider="ollama", profile=profile, stop_sequences=None)
+    decoder = OpenAIChatStreamDecoder(
+        provider="ollama", message_id="msg_1", model="m", input_tokens=0, profile=profile, stop_sequences=None
+    )
+    fold = MessageAccumulator()
+    for event in decoder.feed(chat_refusal.stream()) + decoder.finish():
+        fold.add(event)
+    assert decoder.usage is not None
+    return fold.result(), decoder.usage
+
+
+@pytest.mark.parametrize("mode", ["create", "stream"])
+def test_a_refusal_is_message_refusal_and_delta_refusal_with_finish_reason_stop(mode):
+    message, usage = _refusal(mode)
+    assert message.stop_reason == "refusal"
+    assert [type(b) for b in message.content] == [RefusalBlock]
+    whole = ChatCompletion.model_validate_json(from_ir(message, usage, model="m"))
+    choice = whole.choices[0]
+    assert (choice.message.content, choice.message.refusal) == (None, chat_refusal.REFUSAL)
+    assert choice.finish_reason == "stop"  # a refusal is the model's answer, as OpenAI ends one
+    encoder = OpenAIChatStreamEncoder(completion_id=whole.id, model="m", include_usage=True, created=1)
+    sse = b"".join(encoder.encode(event) for event in events_of(message))
+    chunks = [ChatCompletionChunk.model_validate_json(line[6:]) for line in sse.decode().split("\n\n")[:-2]]
+    assert [c.choices[0].delta.refusal for c in chunks if c.choices and c.choices[0].delta.refusal] == [
+        chat_refusal.REFUSAL
+    ]
+    assert not any(c.choices[0].delta.content for c in chunks if c.choices)
+    state = ChatCompletionStreamState()
+    for chunk in chunks:
+        state.handle_chunk(chunk)
+    streamed = state.current_completion_snapshot.choices[0]
+    assert (streamed.message.content, streamed.message.refusal) == (None, chat_refusal.REFUSAL)
+    assert streamed.finish_reason == "stop"
+
+
+def test_a_refusal_after_text_keeps_both():
+    message = Message(
+        id="msg_1",
+        model="m",
+        content=[TextBlock(text="Part of it: "), RefusalBlock(text="no more.")],
+        stop_reason="refusal",
+        usage=WireUsage(input_tokens=3, output_tokens=4),
+    )
+    whole = ChatCompletion.model_validate_json(from_ir(message, Usage(3, 4), model="m")).choices[0]
+    assert (whole.message.content, whole.message.refusal) == ("Part of it: ", "no more.")
+    encoder = OpenAIChatStreamEncoder(completion_id="c", model="m", include_usage=False, created=1)
+    sse = b"".join(encoder.encode(event) for event in events_of(message))
+    state = ChatCompletionStreamState()
+    for line in sse.decode().split("\n\n")[:-2]:
+        state.handle_chunk(ChatCompletionChunk.model_validate_json(line[6:]))
+    streamed = state.current_completion_snapshot.choices[0].message
+    assert (streamed.content, streamed.refusal) == ("Part of it: ", "no more.")

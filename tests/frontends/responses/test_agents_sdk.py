@@ -1,13 +1,20 @@
-"""The OpenAI Agents SDK (`openai-agents`) running an agent with a function tool on Claude
-through the Responses door (its default model API)."""
+"""The OpenAI Agents SDK (`openai-agents`) running an agent with a function tool through the
+Responses door (its default model API): on Claude, and on Gemini and a local model (Ollama) as
+the README's example does."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import openai
+import pytest
 from agents import Agent, OpenAIResponsesModel, RunConfig, Runner, function_tool, set_tracing_disabled
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionMessage, ChatCompletionMessageToolCall
+from openai.types.chat.chat_completion import Choice
+from openai.types.chat.chat_completion_message_tool_call import Function
 
 from tests.support.anthropic_sse import message_stream
 from tests.support.upstream import Reply
@@ -40,3 +47,52 @@ def test_an_agent_calls_its_function_tool_and_answers_on_claude(gateway, api_key
     assert first["tools"][0]["input_schema"]["properties"].keys() == {"a", "b"}
     results = [b for b in second["messages"][-1]["content"] if b["type"] == "tool_result"]
     assert [(r["tool_use_id"], r["content"]) for r in results] == [("toolu_add1", "4242")]
+
+
+def _gemini(part: dict[str, Any]) -> bytes:
+    """A generateContent answer in the shape of the recorded ones (gemini/text-sync)."""
+    candidate = {"content": {"parts": [part], "role": "model"}, "finishReason": "STOP", "index": 0}
+    usage = {"promptTokenCount": 40, "candidatesTokenCount": 12, "totalTokenCount": 52}
+    return json.dumps({"candidates": [candidate], "usageMetadata": usage, "modelVersion": "gemini-2.5-pro"}).encode()
+
+
+def _chat(message: ChatCompletionMessage, finish: str) -> bytes:
+    """A Chat Completions answer, written with the openai SDK's types."""
+    choice = Choice(index=0, message=message, finish_reason=finish, logprobs=None)
+    usage = CompletionUsage(prompt_tokens=40, completion_tokens=12, total_tokens=52)
+    answer = ChatCompletion(
+        id="chatcmpl-1", object="chat.completion", created=1, model="qwen3-coder", choices=[choice], usage=usage
+    )
+    return answer.model_dump_json(exclude_unset=True).encode()
+
+
+CALL = ChatCompletionMessageToolCall(
+    id="call_add1", type="function", function=Function(name="add", arguments='{"a": 4200, "b": 42}')
+)
+OTHERS = {  # the README's other two models: their upstream path, the call, the final answer
+    "google/gemini-2.5-pro": (
+        "/gemini/v1beta/models/gemini-2.5-pro:generateContent",
+        _gemini({"functionCall": {"name": "add", "args": {"a": 4200, "b": 42}}}),
+        _gemini({"text": "4242"}),
+    ),
+    "ollama/qwen3-coder": (
+        "/ollama/v1/chat/completions",
+        _chat(ChatCompletionMessage(role="assistant", content=None, tool_calls=[CALL]), "tool_calls"),
+        _chat(ChatCompletionMessage(role="assistant", content="4242"), "stop"),
+    ),
+}
+
+
+@pytest.mark.parametrize("model", OTHERS)
+def test_the_same_agent_runs_on_gemini_and_a_local_model(model, gateway, api_key, upstream):
+    """The README's loop over models: the function tool round trip on Gemini and on Ollama."""
+    path, call, answer = OTHERS[model]
+    upstream.expect(*(Reply(body=b, headers={"content-type": "application/json"}) for b in (call, answer)))
+    set_tracing_disabled(True)
+    client = openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key=api_key, max_retries=0)
+    agent = Agent(name="calculator", tools=[add], model=OpenAIResponsesModel(model=model, openai_client=client))
+    result = asyncio.run(Runner.run(agent, "What is 4200 + 42?", run_config=RunConfig(tracing_disabled=True)))
+    assert result.final_output == "4242"
+    assert [r.path_qs for r in upstream.received] == [path, path]
+    second = json.dumps(json.loads(upstream.received[1].body))
+    assert '"4242"' in second  # the tool's output went back up with the history

@@ -1,4 +1,5 @@
-"""Codex CLI itself (`codex exec`), pointed at the gateway the way the README says, on Claude.
+"""Codex CLI itself (`codex exec`), pointed at the gateway with the README's own config.toml, on
+Claude; and the README's gateway config for Claude, Gemini and a local model.
 
 The fake Anthropic upstream first asks for `exec_command`, then for an `apply_patch` edit, then
 finishes: Codex runs the command, applies the patch in its working directory and prints the
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 from tests.support.anthropic_sse import message_stream
-from tests.support.gateway import free_port
+from tests.support.gateway import REPO, cli, free_port
 from tests.support.upstream import Reply
 
 CODEX = Path(__file__).parents[2] / "node" / "node_modules" / ".bin" / "codex"
@@ -22,24 +25,30 @@ MODEL = "anthropic/claude-sonnet-4.5"
 PATCH = "*** Begin Patch\n*** Add File: hello.txt\n+hello from the patch\n*** End Patch\n"
 
 
+def readme_block(after: str, lang: str) -> str:
+    """The first `lang` code block of the README after the line `after`, as shown there."""
+    found = re.search(re.escape(after) + r"\n\n```" + lang + r"\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    assert found, f"README: no {lang} block after {after!r}"
+    return found.group(1)
+
+
 def _config(gateway_url: str) -> str:
-    return f"""
-model = "{MODEL}"
-model_provider = "aigateway"
-approval_policy = "never"
-sandbox_mode = "danger-full-access"
-check_for_update_on_startup = false
+    """The README's ~/.codex/config.toml pointed at the test gateway, with what a test run adds:
+    no approvals or sandbox, no update check, no analytics."""
+    readme = readme_block("Codex CLI (`~/.codex/config.toml`):", "toml")
+    assert tomllib.loads(readme)["model"] == MODEL
+    unattended = 'approval_policy = "never"\nsandbox_mode = "danger-full-access"\ncheck_for_update_on_startup = false\n'
+    return unattended + readme.replace("http://127.0.0.1:8080", gateway_url) + "\n[analytics]\nenabled = false\n"
 
-[analytics]
-enabled = false
 
-[model_providers.aigateway]
-name = "aigateway"
-base_url = "{gateway_url}/v1"
-env_key = "AI_GATEWAY_API_KEY"
-wire_api = "responses"
-model_catalog_url = "{gateway_url}/v1/models"
-"""
+def test_the_readmes_gateway_config_serves_claude_gemini_and_a_local_model(tmp_path):
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        readme_block("A gateway serving Claude, Gemini and a local model through Ollama (`gateway.yaml`):", "yaml")
+    )
+    env = {**os.environ, "ANTHROPIC_API_KEY": "sk-ant-readme", "GEMINI_API_KEY": "readme-gemini-key"}
+    checked = cli("config", "check", "--config", str(config), env=env)
+    assert checked.stdout.strip().endswith("providers: anthropic, gemini, ollama")
 
 
 def codex_exec(gateway, api_key: str, tmp_path: Path, prompt: str) -> subprocess.CompletedProcess[str]:

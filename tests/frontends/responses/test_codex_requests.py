@@ -1,7 +1,9 @@
 """Every request Codex CLI was seen sending (../shared/fixtures/requests/codex-*.json) reaches each
-kind of upstream translated, checked field by field: Claude on Anthropic and on Bedrock, Gemini,
-Bedrock Converse and a Chat Completions server. The upstream answers 500 (one attempt): what is
-checked is the request it received, and that the gateway raised nothing before sending it."""
+kind of upstream translated, checked field by field: Claude on Anthropic, on Bedrock and on Vertex,
+Gemini on the Gemini API and on Vertex, Bedrock Converse and a Chat Completions server. The
+upstream answers 500 (one attempt): what is checked is the request it received, and that the
+gateway raised nothing before sending it. Vertex is served by a gateway of its own (conftest's
+`vertex_gateway`), which seals reasoning with the same admin key."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 from aigateway.frontends.responses.sealing import Sealer
 from aigateway.ir.messages import ThinkingBlock
 from tests.conftest import ADMIN_KEY
+from tests.providers.vertex.test_client import PREFIX as VERTEX
 from tests.support.fixtures import claude_code_request, exchange
 from tests.support.responses_grammar import validate_responses_stream
 from tests.support.upstream import Reply
@@ -29,7 +32,13 @@ KINDS = {
     "gemini/gemini-2.5-pro": ("gemini-2.5-pro", "/gemini/v1beta/models/gemini-2.5-pro:"),
     "bedrock/amazon.nova-pro-v1:0": ("amazon.nova-pro-v1:0", "/bedrock/"),
     "ollama/qwen3-coder": ("qwen3-coder", "/ollama/v1/chat/completions"),
+    "vertex/claude-sonnet-4-5@20250929": (
+        "claude-sonnet-4-5@20250929",
+        f"{VERTEX}/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict",
+    ),
+    "vertex/gemini-2.5-pro": ("gemini-2.5-pro", f"{VERTEX}/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"),
 }
+CLAUDE = ["anthropic/claude-sonnet-4.5", "vertex/claude-sonnet-4-5@20250929"]
 SIGNATURE = "sig-from-an-earlier-turn"
 
 
@@ -43,6 +52,15 @@ def _codex(name: str, model: str) -> dict[str, Any]:
                 KINDS[model][0], [ThinkingBlock(thinking=text, signature=SIGNATURE)]
             )
     return {**body, "model": model}
+
+
+@pytest.fixture
+def door(request: pytest.FixtureRequest) -> tuple[Any, str]:
+    """(gateway, key) serving the model the test is parametrized with: Vertex has a gateway of its own."""
+    model = request.node.callspec.params["model"]
+    if model.startswith("vertex/"):
+        return request.getfixturevalue("vertex_gateway"), request.getfixturevalue("vertex_key")
+    return request.getfixturevalue("gateway"), request.getfixturevalue("api_key")
 
 
 def _send(
@@ -79,12 +97,19 @@ def _outputs(body: dict[str, Any]) -> list[tuple[str, str]]:
     return [(i["call_id"], i["output"]) for i in body["input"] if i.get("type") in kinds]
 
 
+@pytest.mark.parametrize("model", CLAUDE)
 @pytest.mark.parametrize("name", CAPTURED)
-def test_claude_gets_every_field(name, gateway, api_key, upstream):
-    body = _codex(name, "anthropic/claude-sonnet-4.5")
-    resp, sent = _send(gateway, api_key, upstream, body, Reply.replay(exchange("anthropic", "text-stream")))
+def test_claude_gets_every_field(name, model, door, upstream):
+    body = _codex(name, model)
+    resp, sent = _send(*door, upstream, body, Reply.replay(exchange("anthropic", "text-stream")))
     assert resp.status_code == 200
     validate_responses_stream(resp.content)
+    if model.startswith("vertex/"):  # Vertex's own edits of Anthropic's body, nothing else
+        assert "model" not in sent and sent.pop("anthropic_version") == "vertex-2023-10-16"
+    else:
+        assert sent.pop("model") == KINDS[model][0]
+    assert sent.pop("stream") is True and sent.pop("max_tokens") == 16384
+    assert sent.keys() <= {"system", "tools", "thinking", "messages", "metadata"}
     developer = [p["text"] for i in body["input"] if i.get("role") == "developer" for p in i["content"]]
     assert [b["text"] for b in sent["system"]] == developer
     assert [t["name"] for t in sent["tools"]] == _expected_tools(body)
@@ -119,21 +144,43 @@ def test_apply_patch_goes_up_as_one_string_and_comes_back_as_raw_text(gateway, a
     assert use == {"type": "tool_use", "id": call["call_id"], "name": "apply_patch", "input": {"input": call["input"]}}
 
 
-@pytest.mark.parametrize("model", [m for m in KINDS if m != "anthropic/claude-sonnet-4.5"])
+@pytest.mark.parametrize("model", [m for m in KINDS if m not in CLAUDE])
 @pytest.mark.parametrize("name", CAPTURED)
-def test_every_other_upstream_gets_the_conversation_and_tools(name, model, gateway, api_key, upstream):
+def test_every_other_upstream_gets_the_conversation_and_tools(name, model, door, upstream):
     body = _codex(name, model)
-    _, sent = _send(gateway, api_key, upstream, body)
+    _, sent = _send(*door, upstream, body)
     text = json.dumps(sent)
     for tool in _expected_tools(body):
         assert f'"{tool}"' in text, tool
     for call_id, output in _outputs(body):
         assert json.dumps(output)[1:-1] in text
-        if not model.startswith("gemini/"):  # Gemini matches results by name, not id
+        if "gemini" not in model:  # Gemini matches results by name, not id
             assert call_id in text
     users = [p["text"] for i in body["input"] if i.get("role") == "user" for p in i["content"]]
     assert all(json.dumps(u)[1:-1] in text for u in users)
     assert "web_search" not in text and "encrypted_content" not in text
+
+
+@pytest.mark.parametrize(
+    ("direct", "vertex"),
+    [
+        ("anthropic/claude-sonnet-4.5", "vertex/claude-sonnet-4-5@20250929"),
+        ("gemini/gemini-2.5-pro", "vertex/gemini-2.5-pro"),
+    ],
+)
+@pytest.mark.parametrize("name", CAPTURED)
+def test_vertex_gets_what_the_models_own_api_gets(
+    name, direct, vertex, gateway, api_key, vertex_gateway, vertex_key, upstream
+):
+    """Field by field, the body Vertex receives is the one Anthropic's API (apart from Vertex's
+    two edits) or the Gemini API receives for the same Codex request."""
+    _, own = _send(gateway, api_key, upstream, _codex(name, direct))
+    upstream.reset()
+    _, on_vertex = _send(vertex_gateway, vertex_key, upstream, _codex(name, vertex))
+    if direct.startswith("anthropic/"):
+        assert own.pop("model") == KINDS[direct][0]
+        assert on_vertex.pop("anthropic_version") == "vertex-2023-10-16"
+    assert on_vertex == own
 
 
 def test_a_reasoning_item_not_sealed_by_this_gateway_is_a_400(gateway, api_key, upstream):

@@ -1,6 +1,7 @@
 """The core's Message to a `chat.completion` (openai-python `types/chat/chat_completion.py`).
 
-- text blocks join into `message.content` (null when there is none); thinking becomes
+- text blocks join into `message.content` (null when there is none), a refusal's text into
+  `message.refusal` (then `finish_reason` is `stop`, as OpenAI answers one); thinking becomes
   `reasoning_content`, the field DeepSeek, vLLM and most compatible servers use; redacted
   thinking has no OpenAI form and is left out;
 - each tool_use becomes a `tool_calls` entry with its input as a JSON string in `arguments`;
@@ -19,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from aigateway.ir.messages import Message, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import Message, RefusalBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from aigateway.ir.usage import Usage
 
 # Anthropic stop_reason -> OpenAI finish_reason (spec §4.1, §10.2 read backwards)
@@ -34,7 +35,10 @@ FINISH_REASONS = {
 }
 
 
-def map_finish_reason(stop_reason: str | None) -> str:
+def map_finish_reason(stop_reason: str | None, refused: bool = False) -> str:
+    """`refused`: the answer carries a `refusal`, which OpenAI ends with `stop`, not a filter."""
+    if refused and stop_reason == "refusal":
+        return "stop"
     return FINISH_REASONS.get(stop_reason or "end_turn", "stop")
 
 
@@ -66,25 +70,28 @@ def tool_call(block: ToolUseBlock, index: int | None = None) -> dict[str, Any]:
 def from_ir(message: Message, usage: Usage, *, model: str, json_tool: str | None = None) -> bytes:
     """`json_tool`: the forced tool standing for `response_format: json_object`; its input is
     the answer, given as the content (request.py)."""
-    texts = [b.text for b in message.content if isinstance(b, TextBlock)]
+    texts = [b.text for b in message.content if isinstance(b, TextBlock) and not isinstance(b, RefusalBlock)]
+    refusals = [b.text for b in message.content if isinstance(b, RefusalBlock)]
     thinking = [b.thinking for b in message.content if isinstance(b, ThinkingBlock)]
     calls = [tool_call(b) for b in message.content if isinstance(b, ToolUseBlock) and b.name != json_tool]
     answers = [b.input for b in message.content if isinstance(b, ToolUseBlock) and b.name == json_tool]
     if answers:
         texts = [msgspec.json.encode(answers[0]).decode()]
-    reply: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None, "refusal": None}
+    reply: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
+    reply["refusal"] = "".join(refusals) if refusals else None
     if thinking:
         reply["reasoning_content"] = "".join(thinking)
     if calls:
         reply["tool_calls"] = calls
     stop_reason = "end_turn" if answers and message.stop_reason == "tool_use" else message.stop_reason
+    finish = map_finish_reason(stop_reason, bool(refusals))
     details = message.usage.output_tokens_details
     body = {
         "id": new_completion_id(),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": reply, "logprobs": None, "finish_reason": map_finish_reason(stop_reason)}],
+        "choices": [{"index": 0, "message": reply, "logprobs": None, "finish_reason": finish}],
         "usage": openai_usage(usage, details.thinking_tokens if details else 0),
     }
     return msgspec.json.encode(body)

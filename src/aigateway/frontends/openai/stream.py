@@ -3,7 +3,8 @@
 
 `OpenAIChatStreamEncoder.encode(event) -> bytes` is pure, one per stream, all state inside:
 - the first chunk carries `delta.role` ("assistant") and `content` ("" or null, see `_role`);
-- text deltas become `delta.content`, thinking deltas `delta.reasoning_content`;
+- text deltas become `delta.content`, a refusal's `delta.refusal`, thinking deltas
+  `delta.reasoning_content`;
 - each tool_use block is one `tool_calls` entry: its first chunk has `index`, `id`, `type` and
   `function.name` with empty arguments, each `input_json_delta` then one `function.arguments`
   fragment under the same index (the indices count tool calls, 0, 1, ..., not blocks); except
@@ -33,7 +34,7 @@ from aigateway.ir.events import (
     TextDelta,
     ThinkingDelta,
 )
-from aigateway.ir.messages import OutputBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import OutputBlock, RefusalBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from aigateway.ir.usage import Usage
 from aigateway.ir.wire_usage import take_delta
 
@@ -57,6 +58,7 @@ class OpenAIChatStreamEncoder:
         self._tail = b'],"usage":null}' if include_usage else b"]}"
         self._include_usage = include_usage
         self._tool_index: dict[int, int] = {}  # block index -> tool call index
+        self._refusals: set[int] = set()  # the blocks whose text is a refusal
         self._usage = Usage()
         self._thinking_tokens = 0
         self._stop_reason: str | None = None
@@ -90,6 +92,8 @@ class OpenAIChatStreamEncoder:
         if self._said_role:
             return b""
         self._said_role = True
+        if isinstance(first, RefusalBlock):
+            return self._delta({"role": "assistant", "content": None, "refusal": ""})
         text = isinstance(first, TextBlock) or first is None
         text = text or (isinstance(first, ToolUseBlock) and first.name == self._json_tool)
         return self._delta({"role": "assistant", "content": "" if text else None})
@@ -104,6 +108,9 @@ class OpenAIChatStreamEncoder:
             call = {"index": index, "id": block.id, "type": "function"}
             call["function"] = {"name": block.name, "arguments": ""}
             return self._delta({"tool_calls": [call]})
+        if isinstance(block, RefusalBlock):
+            self._refusals.add(event.index)
+            return self._delta({"refusal": block.text}) if block.text else b""
         if isinstance(block, TextBlock) and block.text:
             return self._delta({"content": block.text})
         if isinstance(block, ThinkingBlock) and block.thinking:
@@ -113,7 +120,7 @@ class OpenAIChatStreamEncoder:
     def _content(self, event: ContentBlockDelta) -> bytes:
         delta = event.delta
         if isinstance(delta, TextDelta) and delta.text:
-            return self._delta({"content": delta.text})
+            return self._delta({"refusal" if event.index in self._refusals else "content": delta.text})
         if isinstance(delta, ThinkingDelta) and delta.thinking:
             return self._delta({"reasoning_content": delta.thinking})
         if isinstance(delta, InputJsonDelta) and delta.partial_json and event.index == self._json_block:
@@ -127,7 +134,8 @@ class OpenAIChatStreamEncoder:
         stop = self._stop_reason
         if self._json_block is not None and stop == "tool_use" and not self._tool_index:
             stop = "end_turn"  # the forced json tool answered: a plain stop for the client
-        finish = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": map_finish_reason(stop)}
+        finish_reason = map_finish_reason(stop, bool(self._refusals))
+        finish = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": finish_reason}
         out = self._chunk(finish)
         if self._include_usage:
             usage = _encode(openai_usage(self._usage, self._thinking_tokens))

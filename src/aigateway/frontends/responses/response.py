@@ -1,7 +1,8 @@
 """The core's Message to a Responses API `response` object (openai-python
 `types/responses/response.py`, `response_output_item.py`, `response_usage.py`).
 
-- each text block is a `message` item with one `output_text` part; each thinking block a
+- each text block is a `message` item with one `output_text` part (a refusal's, one `refusal`
+  part, as OpenAI shows a model's refusal); each thinking block a
   `reasoning` item (its text as `summary_text` when the client asked for a summary; what the
   model needs back sealed in `encrypted_content` when it asked with `include`); each redacted
   thinking block a reasoning item with only `encrypted_content`; each tool_use a `function_call`
@@ -9,7 +10,9 @@
   namespace split back out of namespaced names (tools.py); the forced tool standing for
   `text.format` (`Shaper.json_tool`) is a `message` item whose `output_text` is its JSON input;
 - status: `completed`, or `incomplete` with `incomplete_details.reason` `max_output_tokens`
-  (the output limit or the context window) or `content_filter` (a refusal);
+  (the output limit or the context window) or `content_filter` (stop reason `refusal`: Claude's
+  streaming classifier, Gemini's safety reasons, a Bedrock guardrail; what was written before
+  stays as text); a refusal the model wrote as its answer (a `refusal` part) is `completed`;
 - usage: OpenAI counts cached tokens inside `input_tokens`, so the three disjoint Anthropic
   buckets are summed, the cache read reported as `input_tokens_details.cached_tokens` and the
   cache write as `cache_write_tokens` (both required by the SDK's `ResponseUsage`).
@@ -26,7 +29,15 @@ import msgspec
 
 from aigateway.frontends.responses.sealing import Sealer
 from aigateway.frontends.responses.tools import CUSTOM_INPUT, Toolbox
-from aigateway.ir.messages import Message, OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import (
+    Message,
+    OutputBlock,
+    RedactedThinkingBlock,
+    RefusalBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+)
 from aigateway.ir.usage import Usage
 
 _INCOMPLETE = {"max_tokens": "max_output_tokens", "model_context_window_exceeded": "max_output_tokens"}
@@ -113,9 +124,16 @@ class Shaper:
         return "rs"
 
 
-def message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
-    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+def message_item(item_id: str, text: str, status: str = "completed", *, refusal: bool = False) -> dict[str, Any]:
+    part = content_part(text, refusal=refusal)
     return {"id": item_id, "type": "message", "status": status, "content": [part], "role": "assistant"}
+
+
+def content_part(text: str, *, refusal: bool = False) -> dict[str, Any]:
+    """A message's `output_text` part, or its `refusal` part (`ResponseOutputRefusal`)."""
+    if refusal:
+        return {"type": "refusal", "refusal": text}
+    return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
 
 
 def custom_input(value: dict[str, Any]) -> str:
@@ -123,7 +141,10 @@ def custom_input(value: dict[str, Any]) -> str:
     return text if isinstance(text, str) else msgspec.json.encode(value).decode()
 
 
-def status_of(stop_reason: str | None) -> tuple[str, dict[str, str] | None]:
+def status_of(stop_reason: str | None, refused: bool = False) -> tuple[str, dict[str, str] | None]:
+    """`refused`: the output holds a `refusal` part, which is then the whole answer."""
+    if refused and stop_reason == "refusal":
+        return "completed", None
     reason = _INCOMPLETE.get(stop_reason or "")
     return ("incomplete", {"reason": reason}) if reason else ("completed", None)
 
@@ -148,7 +169,7 @@ def from_ir(message: Message, usage: Usage, shaper: Shaper) -> bytes:
 
 def build(message: Message, usage: Usage, shaper: Shaper) -> dict[str, Any]:
     output = [_item(shaper, block) for block in message.content]
-    status, incomplete = status_of(message.stop_reason)
+    status, incomplete = status_of(message.stop_reason, any(isinstance(b, RefusalBlock) for b in message.content))
     details = message.usage.output_tokens_details
     body = shaper.response(status, output, usage_of(usage, details.thinking_tokens if details else 0))
     body["incomplete_details"] = incomplete
@@ -158,7 +179,7 @@ def build(message: Message, usage: Usage, shaper: Shaper) -> dict[str, Any]:
 def _item(shaper: Shaper, block: OutputBlock) -> dict[str, Any]:
     item_id = new_id(shaper.item_prefix(block))
     if isinstance(block, TextBlock):
-        return message_item(item_id, block.text)
+        return message_item(item_id, block.text, refusal=isinstance(block, RefusalBlock))
     if isinstance(block, ToolUseBlock) and shaper.is_json_answer(block):
         return message_item(item_id, msgspec.json.encode(block.input).decode())
     if isinstance(block, ToolUseBlock):

@@ -6,7 +6,8 @@
 - each core block is one output item, opened by `response.output_item.added` and closed by
   `response.output_item.done` when the block stops, so items never overlap and `output_index`
   counts them: text is a `message` item with one `output_text` part (`content_part.added`,
-  `output_text.delta`..., `output_text.done`, `content_part.done`); thinking a `reasoning`
+  `output_text.delta`..., `output_text.done`, `content_part.done`), a refusal the same with a
+  `refusal` part (`refusal.delta`..., `refusal.done`); thinking a `reasoning`
   item (its text as one summary part when the client asked for a summary); a tool call a
   `function_call` (`function_call_arguments.delta`/`.done`) or, for a freeform tool, a
   `custom_tool_call` whose raw input is known only once the block's JSON is whole (one
@@ -24,7 +25,15 @@ from typing import Any
 
 import msgspec
 
-from aigateway.frontends.responses.response import Shaper, custom_input, message_item, new_id, status_of, usage_of
+from aigateway.frontends.responses.response import (
+    Shaper,
+    content_part,
+    custom_input,
+    message_item,
+    new_id,
+    status_of,
+    usage_of,
+)
 from aigateway.ir.events import (
     ContentBlockDelta,
     ContentBlockStart,
@@ -38,7 +47,14 @@ from aigateway.ir.events import (
     TextDelta,
     ThinkingDelta,
 )
-from aigateway.ir.messages import OutputBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
+from aigateway.ir.messages import (
+    OutputBlock,
+    RedactedThinkingBlock,
+    RefusalBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+)
 from aigateway.ir.usage import Usage
 from aigateway.ir.wire_usage import take_delta
 from aigateway.wire.sse import encode_event
@@ -54,6 +70,7 @@ class _Open:
         self.text: list[str] = []  # text, thinking text or argument fragments
         self.signature = block.signature if isinstance(block, ThinkingBlock) else ""
         self.summary_open = False
+        self.refusal = isinstance(block, RefusalBlock)
 
 
 class ResponsesStreamEncoder:
@@ -65,6 +82,7 @@ class ResponsesStreamEncoder:
         self._usage = Usage()
         self._reasoning_tokens = 0
         self._stop_reason: str | None = None
+        self._refused = False  # a refusal part was written
         self._terminated = False
         self.final: dict[str, Any] | None = None  # the terminal event's response object
 
@@ -110,7 +128,8 @@ class ResponsesStreamEncoder:
             added = message_item(item.id, "", "in_progress")
             added["content"] = []
             out += self._added(added)
-            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+            self._refused = self._refused or item.refusal
+            part = content_part("", refusal=item.refusal)
             out += self._emit("response.content_part.added", **self._at(item), content_index=0, part=part)
             text = block.text if isinstance(block, TextBlock) else ""
             return out + (self._text(text) if text else b"")
@@ -144,6 +163,8 @@ class ResponsesStreamEncoder:
     def _text(self, text: str) -> bytes:
         assert self._open is not None
         self._open.text.append(text)
+        if self._open.refusal:
+            return self._emit("response.refusal.delta", **self._at(self._open), content_index=0, delta=text)
         return self._emit(
             "response.output_text.delta", **self._at(self._open), content_index=0, delta=text, logprobs=[]
         )
@@ -183,10 +204,13 @@ class ResponsesStreamEncoder:
         return out + self._done(self._shaper.reasoning(item.id, [kept]))
 
     def _stop_text(self, item: _Open, text: str) -> bytes:
-        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
-        out = self._emit("response.output_text.done", **self._at(item), content_index=0, text=text, logprobs=[])
+        if item.refusal:
+            out = self._emit("response.refusal.done", **self._at(item), content_index=0, refusal=text)
+        else:
+            out = self._emit("response.output_text.done", **self._at(item), content_index=0, text=text, logprobs=[])
+        part = content_part(text, refusal=item.refusal)
         out += self._emit("response.content_part.done", **self._at(item), content_index=0, part=part)
-        return out + self._done(message_item(item.id, text))
+        return out + self._done(message_item(item.id, text, refusal=item.refusal))
 
     def _stop_call(self, item: _Open, block: ToolUseBlock, arguments: str) -> bytes:
         arguments = arguments or "{}"
@@ -209,7 +233,7 @@ class ResponsesStreamEncoder:
         if self._terminated:
             return b""
         self._terminated = True
-        status, incomplete = status_of(self._stop_reason)
+        status, incomplete = status_of(self._stop_reason, self._refused)
         body = self._shaper.response(status, self._output, usage_of(self._usage, self._reasoning_tokens))
         body["incomplete_details"] = incomplete
         self.final = body

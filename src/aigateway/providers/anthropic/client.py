@@ -12,20 +12,19 @@ from collections.abc import Mapping
 
 import msgspec
 
-from aigateway.errors import UpstreamError, anthropic_error_for
+from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic import wire
+from aigateway.providers.anthropic.errors import claude_error
 from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
 from aigateway.providers.base import PassthroughRequest, Prepared, PromptCache, StreamDecoder, UpstreamResponse
-from aigateway.providers.errors import credential_refused
 from aigateway.routing.catalog import ListedModel
 
 DEFAULT_VERSION = "2023-06-01"
-_FORWARDED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry", "request-id")
 _MAX_PAGES = 20  # of 1,000 models each
 
 
@@ -80,20 +79,4 @@ class AnthropicProvider(ServesClaude):
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
         """Status, type and wording kept (a client of the Messages door never gets here: its errors
         pass through unchanged)."""
-        try:
-            error = msgspec.json.decode(body).get("error") or {}
-        except (msgspec.DecodeError, AttributeError):
-            error = {}
-        error_type, message = error.get("type"), error.get("message")
-        error_type = error_type if isinstance(error_type, str) else anthropic_error_for(status)[1]
-        message = message if isinstance(message, str) else f"answered {status}"
-        lowered = {k.lower(): v for k, v in headers.items()}
-        if status in (401, 403):  # the gateway's own credential was refused: not the client's fault
-            return credential_refused(self.name, status, str(status), "api_key")
-        return UpstreamError(
-            f"{self.name}: {message}",
-            provider=self.name,
-            status=status,
-            error_type=error_type,
-            headers={name: lowered[name] for name in _FORWARDED_ERROR_HEADERS if name in lowered},
-        )
+        return claude_error(self.name, status, body, headers, "api_key")

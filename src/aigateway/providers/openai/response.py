@@ -4,7 +4,8 @@ The answer is read as a `wire.ChatCompletion` (`read`): a body that is not a JSO
 502 naming the provider, and a member of the wrong type reads as absent (lenient.py).
 
 Block order is the order a model produces them in: reasoning (encrypted reasoning as
-`redacted_thinking`, see opaque.py), then text, then tool calls.
+`redacted_thinking`, see opaque.py), then text, then a `refusal` (as a RefusalBlock, with
+stop reason `refusal`), then tool calls.
 Reasoning comes from `reasoning_content` (DeepSeek, xAI, vLLM), `reasoning` (Ollama, OpenRouter,
 Groq), typed `thinking` chunks inside `content` (Mistral), or a leading `<think>` in the text.
 Tool arguments are parsed into `input`; an empty string is `{}`, and arguments that are not a
@@ -22,6 +23,7 @@ from aigateway.ir.messages import (
     Message,
     OutputBlock,
     RedactedThinkingBlock,
+    RefusalBlock,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
@@ -70,7 +72,7 @@ def to_ir(
     if text:
         blocks.append(TextBlock(text=text))
     if message.refusal:
-        blocks.append(TextBlock(text=message.refusal))
+        blocks.append(RefusalBlock(text=message.refusal))
     for call in message.tool_calls or ():
         blocks.append(_tool_use(call, provider))
     stop = map_stop_reason(

@@ -5,8 +5,9 @@ instance, no I/O. Guarantees, whatever the upstream's order:
 - exactly one `message_start`, first, carrying the gateway's input-token count (upstreams
   report usage only at the end); the final `message_delta` carries the upstream's exact
   cumulative usage;
-- reasoning, text and each tool call in blocks of their own, numbered and closed by
-  `BlockWriter`; interleaved parallel tool calls come out whole and ordered (`ToolCalls`);
+- reasoning, text, a `refusal` (a RefusalBlock) and each tool call in blocks of their own,
+  numbered and closed by `BlockWriter`; interleaved parallel tool calls come out whole and
+  ordered (`ToolCalls`);
 - the stream ends with `message_delta` + `message_stop`, or with one `StreamError` when the
   upstream reports an error (`data: {"error": ...}`), sends an event that is not JSON, or
   stops before its finish reason.
@@ -103,7 +104,7 @@ class OpenAIChatStreamDecoder(SSEStream):
             for part in content:
                 self._content(*content_part(part))
         if delta.refusal:
-            self._content("text", delta.refusal)
+            self._content("refusal", delta.refusal)
             self._finish_reason = "content_filter"
         for call in delta.tool_calls or ():
             function = call.function or _NO_FUNCTION
@@ -119,6 +120,8 @@ class OpenAIChatStreamDecoder(SSEStream):
             self._writer.thinking(text)
         elif kind == "redacted":
             self._writer.redacted(text)
+        elif kind == "refusal":
+            self._writer.refusal(text)
         else:
             self._writer.text(text)
 

@@ -1,14 +1,17 @@
-"""Vertex AI: Gemini models translated like the Gemini API's, Claude models passed through.
+"""Vertex AI: Gemini models translated like the Gemini API's, Claude models passed through, or
+translated in Anthropic's body for clients of other protocols.
 
 URLs (all under `https://{location}-aiplatform.googleapis.com/v1`, or `aiplatform.googleapis.com`
 for the `global` location):
 - Gemini: `projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent`
   or `:streamGenerateContent?alt=sse`, with the same request and answer mapping as the Gemini API;
-- Claude: `.../publishers/anthropic/models/{model}:rawPredict` or `:streamRawPredict`; the body is
-  the client's Anthropic body with `model` removed and `anthropic_version` added (body.py), the
-  `anthropic-beta` header forwarded, and the answer (JSON, or SSE in Anthropic's format) relayed as
-  is; count_tokens goes to `.../publishers/anthropic/models/count-tokens:rawPredict` with `model`
-  kept, as Vertex documents for Claude.
+- Claude: `.../publishers/anthropic/models/{model}:rawPredict` or `:streamRawPredict` (claude.py);
+  passed through, the body is the client's Anthropic body with `model` removed and
+  `anthropic_version` added (body.py), the `anthropic-beta` header forwarded, and the answer (JSON,
+  or SSE in Anthropic's format) relayed as is; through the core (the OpenAI doors), the same body
+  is built from the core's request (`translator_for` gives `claude.VertexClaude`); count_tokens
+  goes to `.../publishers/anthropic/models/count-tokens:rawPredict` with `model` kept, as Vertex
+  documents for Claude.
 Every request carries `Authorization: Bearer <token>` from google-auth (auth.py).
 """
 
@@ -20,10 +23,13 @@ from urllib.parse import quote
 import msgspec
 
 from aigateway.errors import UpstreamError
+from aigateway.ir.messages import MessagesRequest
+from aigateway.providers.anthropic.errors import error_type
 from aigateway.providers.anthropic.models import ServesClaude
-from aigateway.providers.base import PassthroughRequest, UpstreamResponse
+from aigateway.providers.base import PassthroughRequest, TranslatingProvider, UpstreamResponse
 from aigateway.providers.gemini.client import GeminiProvider
 from aigateway.providers.gemini.errors import map_error
+from aigateway.providers.vertex import claude
 from aigateway.providers.vertex.auth import GoogleToken
 from aigateway.providers.vertex.body import to_vertex
 from aigateway.providers.vertex.config import VertexConfig
@@ -36,7 +42,7 @@ def is_claude(upstream_model: str) -> bool:
 
 
 class VertexProvider(GeminiProvider, ServesClaude):
-    credential = "credentials_file"
+    credential = claude.CREDENTIAL
 
     def __init__(self, name: str, config: VertexConfig):
         location = config.location or "global"
@@ -49,6 +55,9 @@ class VertexProvider(GeminiProvider, ServesClaude):
 
     def wire_for(self, upstream_model: str) -> str:
         return "anthropic" if is_claude(upstream_model) else self.wire
+
+    def translator_for(self, upstream_model: str) -> TranslatingProvider:
+        return claude.VertexClaude(self, self._token, self._prefix) if is_claude(upstream_model) else self
 
     def _path(self, upstream_model: str, stream: bool) -> str:
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
@@ -64,6 +73,19 @@ class VertexProvider(GeminiProvider, ServesClaude):
         """Vertex's CountTokensRequest takes contents, systemInstruction and tools at the top."""
         return {k: body[k] for k in ("contents", "systemInstruction", "tools") if k in body}
 
+    async def count_tokens(self, request: MessagesRequest, upstream_model: str) -> int:
+        """Gemini's counter, or for Claude Vertex's count-tokens with Anthropic's body."""
+        if not is_claude(upstream_model):
+            return await super().count_tokens(request, upstream_model)
+        headers = claude.request_headers(False, await self._auth_headers(), self.config.headers)
+        upstream = await self._post(
+            claude.count_path(self._prefix), claude.count_body(request, upstream_model), headers
+        )
+        answer = await upstream.read()
+        if upstream.status >= 400:
+            raise claude.answer_error(self.name, upstream.status, answer, upstream.headers)
+        return claude.read_count(answer, self.name)
+
     async def _auth_headers(self) -> dict[str, str]:
         return {"authorization": "Bearer " + await self._token.token()}
 
@@ -71,26 +93,21 @@ class VertexProvider(GeminiProvider, ServesClaude):
         """Claude: the Anthropic body, edited for Vertex, to rawPredict / streamRawPredict."""
         counting = request.path.split("?", 1)[0].endswith("/count_tokens")
         model = _model_of(request.body)
-        if counting:
-            path = f"{self._prefix}/anthropic/models/count-tokens:rawPredict"
-        else:
-            method = "streamRawPredict" if request.stream else "rawPredict"
-            path = f"{self._prefix}/anthropic/models/{quote(model, safe='@')}:{method}"
-        headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
-        headers.update(self.config.headers)
-        headers["content-type"] = "application/json"
-        headers["accept"] = "text/event-stream" if request.stream else "application/json"
-        headers.update(await self._auth_headers())
+        path = claude.count_path(self._prefix) if counting else claude.claude_path(self._prefix, model, request.stream)
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
+        headers = claude.request_headers(
+            request.stream, await self._auth_headers(), {**forwarded, **self.config.headers}
+        )
         upstream = await self._post(path, to_vertex(request.body, keep_model=counting), headers)
         if upstream.status >= 400:
             body = await upstream.read()
-            error_type = _anthropic_error_type(body)
-            if error_type is not None:  # Claude's own error body: the route relays it unchanged
+            kind = error_type(body)
+            if kind is not None:  # Claude's own error body: the route relays it unchanged
                 raise UpstreamError(
                     f"Upstream provider '{self.name}' answered {upstream.status}",
                     provider=self.name,
                     status=upstream.status,
-                    error_type=error_type,
+                    error_type=kind,
                     passthrough_body=body,
                     headers={k.lower(): v for k, v in upstream.headers.items()},
                 )
@@ -103,15 +120,3 @@ def _model_of(body: bytes) -> str:
     model = msgspec.json.decode(body, type=dict[str, msgspec.Raw]).get("model")
     value = msgspec.json.decode(model) if model is not None else ""
     return value if isinstance(value, str) else ""
-
-
-def _anthropic_error_type(body: bytes) -> str | None:
-    """The error type of an Anthropic error body (`{"type": "error", "error": {"type", ...}}`), else None."""
-    try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return None
-    if not isinstance(data, dict) or data.get("type") != "error" or not isinstance(data.get("error"), dict):
-        return None
-    kind = data["error"].get("type")
-    return kind if isinstance(kind, str) else "api_error"
