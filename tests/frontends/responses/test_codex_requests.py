@@ -87,7 +87,8 @@ def test_claude_gets_every_field(name, gateway, api_key, upstream):
     validate_responses_stream(resp.content)
     developer = [p["text"] for i in body["input"] if i.get("role") == "developer" for p in i["content"]]
     assert [b["text"] for b in sent["system"]] == developer
-    assert [t["name"] for t in sent["tools"]] == _expected_tools(body)
+    assert [t["name"] for t in sent["tools"]] == [*_expected_tools(body), "web_search"]
+    assert sent["tools"][-1] == {"type": "web_search_20250305", "name": "web_search"}  # Claude's own search
     assert "tool_choice" not in sent  # auto, parallel calls allowed: Anthropic's default
     effort = body["reasoning"].get("effort")
     assert sent.get("thinking") == ({"type": "enabled", "budget_tokens": 8192} if effort == "medium" else None)
@@ -101,10 +102,10 @@ def test_claude_gets_every_field(name, gateway, api_key, upstream):
         assert [(call["id"], call["name"])] == _calls(body)
         results = turns[2]["content"]
         assert [(r["tool_use_id"], r["content"]) for r in results] == _outputs(body)
-    dropped = resp.headers.get("x-aigateway-dropped", "")
-    for field in ("tools[].web_search", "prompt_cache_key", "client_metadata"):
+    dropped = resp.headers.get("x-aigateway-dropped", "").split(", ")
+    for field in ("prompt_cache_key", "client_metadata"):
         assert field in dropped
-    assert "store" not in dropped.split(", ")  # Codex sends store: false
+    assert "store" not in dropped and "tools[].web_search" not in dropped  # Codex sends store: false
 
 
 def test_apply_patch_goes_up_as_one_string_and_comes_back_as_raw_text(gateway, api_key, upstream):

@@ -88,11 +88,19 @@ class ResponsesExchange(Exchange):
         # tool; any other upstream gets both formats through the core as they are.
         json_mode = provider.wire_for(route.upstream_model) != "anthropic"
         native = provider.structured_outputs(route.upstream_model)
+        search = provider.web_search(route.upstream_model)
         t = request.to_ir(
-            self.raw, route.model, route.upstream_model, self.sealer, json_mode=json_mode, native_schema=native
+            self.raw,
+            route.model,
+            route.upstream_model,
+            self.sealer,
+            json_mode=json_mode,
+            native_schema=native,
+            search=search,
         )
         self._shaper = Shaper(route.model, route.upstream_model, self.raw, t.box, self.sealer, t.seal, t.summary)
         self._shaper.json_tool = JSON_TOOL if t.json_tool else None
+        self._shaper.sources = t.sources
         self._ir = t.request
         return t.request, t.dropped
 

@@ -16,7 +16,7 @@ from aigateway.errors import UpstreamError, anthropic_error_for
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic import wire
-from aigateway.providers.anthropic.models import ServesClaude
+from aigateway.providers.anthropic.models import WEB_SEARCH_TOOL, ServesClaude, has_web_search
 from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
@@ -56,6 +56,9 @@ class AnthropicProvider(ServesClaude):
 
     def prompt_cache(self, upstream_model: str) -> PromptCache | None:
         return "automatic"
+
+    def web_search(self, upstream_model: str) -> str | None:
+        return WEB_SEARCH_TOOL if has_web_search(upstream_model) else None
 
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         headers = dict(request.headers)
