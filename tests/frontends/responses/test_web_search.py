@@ -132,6 +132,27 @@ def test_a_failed_search_is_a_failed_web_search_call(gateway, api_key, upstream)
     )
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["create", "stream"])
+def test_a_search_whose_results_never_came_is_incomplete(streamed, oai, gateway, api_key, upstream):
+    """Anthropic paused the turn (pause_turn) after the call, before its results."""
+    answer = ws.answer()
+    cut = answer.stream[: answer.stream.index(b'"type": "web_search_tool_result"')]
+    cut = cut[: cut.rindex(b"event: content_block_start")]
+    cut += b'event: message_delta\ndata: {"type": "message_delta", "delta": {"stop_reason": "pause_turn"}, '
+    cut += b'"usage": {"output_tokens": 30}}\n\nevent: message_stop\ndata: {"type": "message_stop"}\n\n'
+    whole = {**answer.message, "content": answer.message["content"][:2], "stop_reason": "pause_turn"}
+    upstream.expect(Reply(body=cut, headers=SSE) if streamed else Reply(body=json.dumps(whole).encode(), headers=JSON))
+    body = {"model": CLAUDE, "input": "When was Python 3.13 released?", "tools": [CODEX_TOOL], "include": INCLUDE}
+    if streamed:
+        events, _ = stream(gateway.url, api_key, body)
+        assert "response.web_search_call.completed" not in [e["type"] for e in events]
+        response = events[-1]["response"]
+    else:
+        response = oai.responses.create(**body).model_dump(exclude_none=True)
+    assert [i["type"] for i in response["output"]] == ["message", "web_search_call"]
+    assert response["output"][1]["status"] == "incomplete" and response["status"] == "completed"
+
+
 @pytest.mark.parametrize("client", ["sdk", "codex"])
 def test_the_next_turn_gives_claude_its_search_back(client, oai, upstream):
     """The SDK's output items sent back as they are, or as Codex resends them (a web_search_call

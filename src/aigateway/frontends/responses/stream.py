@@ -112,14 +112,14 @@ class ResponsesStreamEncoder:
             self._take_usage(event)
             return b""
         if isinstance(event, MessageStop):
-            return self._stop() + self._settle() + self._end()
+            return self._stop() + self._settle(ended=True) + self._end()
         return b""  # ping: the Responses grammar has no keep-alive event
 
     def failure(self, code: str, message: str) -> bytes:
         """`error` then `response.failed`: the stream's end after an upstream failure."""
         if self._terminated:
             return b""
-        out = self._settle()  # what was whole goes into the failed response
+        out = self._settle(ended=True)  # what was whole goes into the failed response
         self._terminated = True
         out += self._emit("error", code=code, message=message, param=None)
         failed = self._shaper.response("failed", self._output, None)
@@ -264,9 +264,10 @@ class ResponsesStreamEncoder:
         sealed = self._shaper.reasoning(new_id("rs"), [call, block])
         return out + self._added({"id": sealed["id"], "type": "reasoning", "summary": []}) + self._done(sealed)
 
-    def _settle(self) -> bytes:
+    def _settle(self, *, ended: bool = False) -> bytes:
         """Closes what waited for a next block: the message item text blocks may join, and a web
-        search call whose results did not come next (`searching`: they may still come)."""
+        search call whose results did not come next (`searching`: they may still come; once the
+        message has `ended`, `incomplete`: they never came)."""
         out = b""
         if self._held is not None:
             item, self._held = self._held, None
@@ -274,7 +275,8 @@ class ResponsesStreamEncoder:
         if self._searching is not None:
             (item, call), self._searching = self._searching, None
             self._calls[call.id] = call
-            out += self._done(web_search.call_item(item.id, call, None, False, "searching"))
+            status = "incomplete" if ended else "searching"
+            out += self._done(web_search.call_item(item.id, call, None, False, status))
         return out
 
     def _stop_call(self, item: _Open, block: ToolUseBlock, arguments: str) -> bytes:
