@@ -14,7 +14,11 @@ the SDK's, not ours); an `event:` line, where present, equals its JSON `type`;
 `sequence_number` is strictly increasing; the events of an item name its `item_id` and
 `output_index`; content parts and summary parts are added before their deltas and done before
 the item is; the `.done` text, arguments and input equal the concatenated deltas; the terminal
-response's `output` holds the items done, in order.
+response's `output` holds the items done, in order; `web_search_call.in_progress`, `.searching`
+and `.completed` come only inside a `web_search_call` item, each once, in that order, and a call
+done as `completed` had its `.completed`; `output_text.annotation.added` comes inside an open
+`output_text` part, numbered 0, 1, 2... per part, and the part's annotations when it is done
+(and in its item when that is) are the ones added.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ _DELTAS = {
     "response.reasoning_text": "text",
     "response.refusal": "refusal",
 }
+_SEARCH_STEPS = ("response.web_search_call.in_progress", "response.web_search_call.searching")
+_SEARCH_STEPS += ("response.web_search_call.completed",)
 
 
 class _State:
@@ -48,6 +54,8 @@ class _State:
         self.done: list[dict[str, Any]] = []
         self.parts: set[tuple[str, int]] = set()  # open content / summary parts
         self.text: dict[tuple[str, int], str] = {}
+        self.annotations: dict[int, list[Any]] = {}  # content_index -> annotations added
+        self.search_steps: list[str] = []  # web_search_call events of the open item
         self.terminal: str | None = None
         self.errored = False
 
@@ -101,6 +109,19 @@ def _inside(state: _State, data: dict[str, Any], kind: str, where: str) -> None:
     assert item is not None, f"{where}: no item is open"
     assert data.get("item_id") == item["id"], f"{where}: item_id {data.get('item_id')} of {item['id']}"
     assert data["output_index"] == len(state.done), f"{where}: output_index {data['output_index']}"
+    if kind in _SEARCH_STEPS:
+        assert item["type"] == "web_search_call", f"{where}: inside a {item['type']} item"
+        steps = [*state.search_steps, kind]
+        assert steps == [s for s in _SEARCH_STEPS if s in steps], f"{where}: after {state.search_steps}"
+        state.search_steps = steps
+        return
+    if kind == "response.output_text.annotation.added":
+        index = data["content_index"]
+        assert any(p[1] == index for p in state.parts), f"{where}: no output_text part {index} is open"
+        added = state.annotations.setdefault(index, [])
+        assert data["annotation_index"] == len(added), f"{where}: annotation_index {data['annotation_index']}"
+        added.append(data["annotation"])
+        return
     part = (kind.rsplit(".", 2)[0], data.get("content_index", data.get("summary_index", 0)))
     if kind.endswith((".part.added", "_part.added")):
         assert part not in state.parts, f"{where}: part added twice"
@@ -109,6 +130,9 @@ def _inside(state: _State, data: dict[str, Any], kind: str, where: str) -> None:
     if kind.endswith((".part.done", "_part.done")):
         assert part in state.parts, f"{where}: part done before added"
         state.parts.discard(part)
+        if kind == "response.content_part.done" and data["part"]["type"] == "output_text":
+            added = state.annotations.get(part[1], [])
+            assert data["part"]["annotations"] == added, f"{where}: annotations {data['part']['annotations']}"
         return
     stem, _, step = kind.rpartition(".")
     if stem in _DELTAS:
@@ -128,8 +152,16 @@ def _item_done(state: _State, data: dict[str, Any], where: str) -> None:
     assert item is not None, f"{where}: no item is open"
     assert data["item"]["id"] == item["id"] and data["output_index"] == len(state.done), where
     assert not state.parts, f"{where}: parts still open: {state.parts}"
-    state.done.append(data["item"])
-    state.open, state.text = None, {}
+    done = data["item"]
+    if done["type"] == "web_search_call" and done["status"] == "completed":
+        assert _SEARCH_STEPS[-1] in state.search_steps, f"{where}: completed without web_search_call.completed"
+    if done["type"] == "message":
+        for index, part in enumerate(done["content"]):
+            if part["type"] == "output_text":
+                added = state.annotations.get(index, [])
+                assert part["annotations"] == added, f"{where}: annotations {part['annotations']}"
+    state.done.append(done)
+    state.open, state.text, state.annotations, state.search_steps = None, {}, {}, []
 
 
 def _terminal(state: _State, data: dict[str, Any], where: str) -> None:

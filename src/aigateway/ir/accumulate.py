@@ -3,15 +3,19 @@ and unfolds a Message into the events that stand for it.
 
 Used when the upstream answers in the other mode than the client asked (a server that ignores
 `stream`), and by the tests that check that a translated stream and a translated JSON response
-agree. Tool input is the concatenation of every `input_json_delta` parsed once at the end (`{}`
-when there were none), as in the SDK. `fold(events_of(m)) == m`.
+agree. Tool input (a `tool_use`'s or a `server_tool_use`'s) is the concatenation of every
+`input_json_delta` parsed once at the end (`{}` when there were none), as in the SDK; a text
+block's `citations_delta`s are appended to its citations. `fold(events_of(m)) == m`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from aigateway.ir.events import (
+    CitationsDelta,
     ContentBlockDelta,
     ContentBlockStart,
     ContentBlockStop,
@@ -28,7 +32,15 @@ from aigateway.ir.events import (
     TextDelta,
     ThinkingDelta,
 )
-from aigateway.ir.messages import Message, OutputBlock, TextBlock, ThinkingBlock, ToolUseBlock, WireUsage
+from aigateway.ir.messages import (
+    Message,
+    OutputBlock,
+    ServerToolUseBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+    WireUsage,
+)
 
 
 class MessageAccumulator:
@@ -52,7 +64,7 @@ class MessageAccumulator:
             self._apply(msg, event)
         elif isinstance(event, ContentBlockStop):
             block = msg.content[event.index]
-            if isinstance(block, ToolUseBlock) and event.index in self._json:
+            if isinstance(block, ToolUseBlock | ServerToolUseBlock) and event.index in self._json:
                 block.input = msgspec.json.decode("".join(self._json.pop(event.index)) or "{}")
         elif isinstance(event, MessageDelta):
             msg.stop_reason = event.delta.stop_reason
@@ -67,8 +79,10 @@ class MessageAccumulator:
             block.thinking += delta.thinking
         elif isinstance(delta, SignatureDelta) and isinstance(block, ThinkingBlock):
             block.signature = delta.signature
-        elif isinstance(delta, InputJsonDelta) and isinstance(block, ToolUseBlock):
+        elif isinstance(delta, InputJsonDelta) and isinstance(block, ToolUseBlock | ServerToolUseBlock):
             self._json.setdefault(event.index, []).append(delta.partial_json)
+        elif isinstance(delta, CitationsDelta) and isinstance(block, TextBlock):
+            block.citations = [*(block.citations or []), delta.citation]
         else:
             raise AssertionError(f"{type(delta).__name__} sent to a {type(block).__name__}")
 
@@ -104,16 +118,18 @@ def events_of(message: Message) -> list[Event]:
 def _block_events(index: int, block: OutputBlock) -> list[Event]:
     deltas: list[Delta] = []
     if isinstance(block, TextBlock):
-        skeleton: OutputBlock = type(block)(text="")  # a refusal stays one
-        deltas = [TextDelta(text=block.text)] if block.text else []
+        citations: list[dict[str, Any]] | None = None if block.citations is None else []
+        skeleton: OutputBlock = type(block)(text="", citations=citations)  # a refusal stays one
+        deltas = [CitationsDelta(citation=c) for c in block.citations or ()]
+        deltas += [TextDelta(text=block.text)] if block.text else []
     elif isinstance(block, ThinkingBlock):
         skeleton = ThinkingBlock(thinking="", signature="")
         deltas = [ThinkingDelta(thinking=block.thinking)] if block.thinking else []
         deltas += [SignatureDelta(signature=block.signature)] if block.signature else []
-    elif isinstance(block, ToolUseBlock):
-        skeleton = ToolUseBlock(id=block.id, name=block.name, input={})
+    elif isinstance(block, ToolUseBlock | ServerToolUseBlock):
+        skeleton = msgspec.structs.replace(block, input={})
         deltas = [InputJsonDelta(partial_json=msgspec.json.encode(block.input).decode())]
     else:
-        skeleton = block  # redacted_thinking arrives whole
+        skeleton = block  # redacted_thinking and web search results arrive whole
     start = ContentBlockStart(index=index, content_block=skeleton)
     return [start, *(ContentBlockDelta(index=index, delta=d) for d in deltas), ContentBlockStop(index=index)]

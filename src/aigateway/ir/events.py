@@ -40,7 +40,13 @@ class SignatureDelta(_Delta, tag="signature_delta"):
     signature: str
 
 
-Delta = TextDelta | InputJsonDelta | ThinkingDelta | SignatureDelta
+class CitationsDelta(_Delta, tag="citations_delta"):
+    """One citation of the text block under way (a `web_search_result_location`, ...), kept whole."""
+
+    citation: dict[str, Any]
+
+
+Delta = TextDelta | InputJsonDelta | ThinkingDelta | SignatureDelta | CitationsDelta
 
 
 class MessageStart(_Event, tag="message_start"):

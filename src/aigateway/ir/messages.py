@@ -9,7 +9,10 @@ Invariants:
 - output structs encode with `omit_defaults`, so optional fields absent upstream stay absent on
   the wire, exactly as Anthropic's own responses;
 - the one gateway-internal mark, `RefusalBlock`, is a type, not a field: it has nothing of its
-  own to put on Anthropic's wire.
+  own to put on Anthropic's wire;
+- an answer may hold a web search the upstream ran (`server_tool_use`, `web_search_tool_result`,
+  text `citations` of type `web_search_result_location`); in a request, server tool blocks stay
+  `RawBlock`s, so they reach Anthropic as they came and every other upstream sees what they are.
 """
 
 from __future__ import annotations
@@ -104,6 +107,37 @@ class ToolResultBlock(_Tagged, tag="tool_result"):
     tool_use_id: str
     content: str | list[TextBlock | ImageBlock | DocumentBlock] | None = None
     is_error: bool | None = None
+    cache_control: dict[str, Any] | None = None
+
+
+class ServerToolUseBlock(_Tagged, tag="server_tool_use"):
+    """A tool the upstream ran itself (Anthropic's web search): the model's call. The core models
+    web search only, the server tool whose result it also models."""
+
+    id: str
+    name: str
+    input: dict[str, Any] = msgspec.field(default_factory=dict)  # streams open it before the input
+    caller: dict[str, Any] | None = None
+    cache_control: dict[str, Any] | None = None
+
+
+class WebSearchResult(_Tagged, tag="web_search_result"):
+    url: str
+    title: str = ""
+    encrypted_content: str = ""  # what citations point into; goes back as it came
+    page_age: str | None = None
+
+
+class WebSearchError(_Tagged, tag="web_search_tool_result_error"):
+    error_code: str  # invalid_tool_input, unavailable, max_uses_exceeded, too_many_requests, ...
+
+
+class WebSearchToolResultBlock(_Tagged, tag="web_search_tool_result"):
+    """The results of a `server_tool_use` web search (SDK `web_search_tool_result_block.py`)."""
+
+    tool_use_id: str
+    content: list[WebSearchResult] | WebSearchError
+    caller: dict[str, Any] | None = None
     cache_control: dict[str, Any] | None = None
 
 
@@ -219,7 +253,9 @@ class WireUsage(msgspec.Struct, kw_only=True):
     output_tokens_details: OutputTokensDetails | None = None
 
 
-OutputBlock = TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock
+OutputBlock = (
+    TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock | ServerToolUseBlock | WebSearchToolResultBlock
+)
 
 
 class Message(msgspec.Struct, kw_only=True):

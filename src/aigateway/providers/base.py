@@ -219,6 +219,11 @@ class Provider(abc.ABC):
         """Whether the model takes a JSON schema for its output (the core's `output_config.format`)."""
         return True
 
+    def web_search(self, upstream_model: str) -> str | None:
+        """The `type` of the Anthropic web search server tool (the core's `server_tools`) this
+        upstream runs for the model itself; None: it has no search of its own."""
+        return None
+
     def prompt_cache(self, upstream_model: str) -> PromptCache | None:
         """How the model takes Anthropic's prompt-cache breakpoints: `cache_control` on blocks
         ("blocks"), those and the request's top-level automatic one ("automatic"), or not at all

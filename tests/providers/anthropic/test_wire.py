@@ -137,9 +137,10 @@ def test_an_error_event_of_another_shape_is_still_one_stream_error(data):
     assert decoder.feed(_sse("error", data)) == [StreamError(error_type="api_error", message="anthropic: stream error")]
 
 
+# a server tool the core does not model (web search it does: tests/providers/anthropic/test_web_search.py)
 _SERVER_BLOCKS = [
-    {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}},
-    {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+    {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_fetch", "input": {"url": "https://example.com"}},
+    {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_1", "content": {"type": "web_fetch_result"}},
 ]
 
 

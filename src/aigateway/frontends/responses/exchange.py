@@ -153,6 +153,7 @@ class ResponsesExchange(Exchange):
         json_mode = provider.wire_for(route.upstream_model) != "anthropic"
         native = provider.structured_outputs(route.upstream_model)
         raw, history_dropped = self._for_core()
+        search = provider.web_search(route.upstream_model)
         t = request.to_ir(
             raw,
             route.model,
@@ -161,9 +162,11 @@ class ResponsesExchange(Exchange):
             json_mode=json_mode,
             native_schema=native,
             kept=self.keep,
+            search=search,
         )
         self._shaper = Shaper(route.model, route.upstream_model, self.raw, t.box, self.sealer, t.seal, t.summary)
         self._shaper.json_tool = JSON_TOOL if t.json_tool else None
+        self._shaper.sources = t.sources
         self._shaper.store = self.keep
         if self.background is not None:
             self._shaper.id, self._shaper.created_at = self.background

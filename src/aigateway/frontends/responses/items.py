@@ -11,7 +11,10 @@ Invariants of the result:
   user turn, tool results first;
 - a reasoning item gives back, from its sealed `encrypted_content` (sealing.py), the thinking
   blocks the model produced, when they were sealed for this model; otherwise it gives nothing
-  (summaries are not the model's thinking and cannot be signed);
+  (summaries are not the model's thinking and cannot be signed). A web search sealed with them
+  (web_search.py) comes back as the blocks it was, when this request offers the search;
+- a `web_search_call` item holds no results: it gives nothing, and is named dropped unless a
+  sealed web search stood for it;
 - item ids are accepted and never required; an item the core cannot carry is a 400 naming it.
 """
 
@@ -24,7 +27,7 @@ import msgspec
 
 from aigateway.errors import InvalidRequest
 from aigateway.frontends.request_openai import text_parts, url_source
-from aigateway.frontends.responses.sealing import Sealer
+from aigateway.frontends.responses.sealing import SealedBlock, Sealer
 from aigateway.frontends.responses.tools import CUSTOM_INPUT, Toolbox
 from aigateway.ir.messages import (
     Base64Source,
@@ -33,10 +36,12 @@ from aigateway.ir.messages import (
     ImageBlock,
     InputMessage,
     RawBlock,
+    ServerToolUseBlock,
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
     URLSource,
+    WebSearchToolResultBlock,
 )
 
 Role = Literal["user", "assistant"]
@@ -50,6 +55,7 @@ class Conversation:
         self.system: list[TextBlock] = []
         self.turns: list[InputMessage] = []
         self._box, self._sealer, self._model = box, sealer, upstream_model
+        self._searches = self._restored = 0  # web_search_call items; sealed searches given back
         self._items: dict[str, Callable[[dict[str, Any], str], tuple[Role, list[Block | RawBlock]]]] = {
             "message": self._message,
             "function_call": self._function_call,
@@ -57,11 +63,16 @@ class Conversation:
             "function_call_output": self._output,
             "custom_tool_call_output": self._output,
             "reasoning": self._reasoning,
+            "web_search_call": self._search_call,
         }
 
     def carried(self) -> set[str]:
         """The item types this conversation can carry."""
         return set(self._items)
+
+    @property
+    def dropped(self) -> list[str]:
+        return ["input[].web_search_call"] if self._searches > self._restored else []
 
     def add_all(self, value: Any) -> None:
         if isinstance(value, str):
@@ -146,7 +157,24 @@ class Conversation:
         if not isinstance(sealed, str):
             raise InvalidRequest(f"{path}.encrypted_content: must be a string")
         opened = self._sealer.open(sealed, f"{path}.encrypted_content")
-        return "assistant", list(opened.blocks) if opened.model == self._model else []
+        if opened.model != self._model:
+            return "assistant", []
+        return "assistant", [b for b in map(self._sealed, opened.blocks) if b is not None]
+
+    def _sealed(self, block: SealedBlock) -> Block | RawBlock | None:
+        if not isinstance(block, ServerToolUseBlock | WebSearchToolResultBlock):
+            return block
+        if not self._box.server:  # no search offered: Claude would refuse its blocks
+            return None
+        data = msgspec.to_builtins(block)
+        if isinstance(block, ServerToolUseBlock):
+            data["input"] = block.input  # required on input, even when empty
+            self._restored += 1
+        return RawBlock(type=data["type"], data=data)
+
+    def _search_call(self, item: dict[str, Any], path: str) -> tuple[Role, list[Block | RawBlock]]:
+        self._searches += 1
+        return "assistant", []
 
 
 def _call_head(item: dict[str, Any], path: str) -> tuple[str, str]:

@@ -26,6 +26,7 @@ import msgspec
 
 from aigateway.errors import InvalidRequest
 from aigateway.frontends.request_openai import force_json_tool, thinking
+from aigateway.frontends.responses import web_search
 from aigateway.frontends.responses.items import Conversation
 from aigateway.frontends.responses.sealing import Sealer
 from aigateway.frontends.responses.tools import Toolbox, tool_choice, toolbox
@@ -38,7 +39,7 @@ _HANDLED = {
     "tool_choice", "parallel_tool_calls", "reasoning", "text", "safety_identifier", "user", "store",
     "previous_response_id", "include", "stream_options", "background",
 }  # fmt: skip
-_KNOWN_INCLUDES = {"reasoning.encrypted_content"}
+_KNOWN_INCLUDES = {"reasoning.encrypted_content", web_search.SOURCES}
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Translated:
     seal: bool  # include asks for reasoning.encrypted_content
     summary: bool  # reasoning.summary asks for the model's thinking as summary text
     json_tool: bool = False  # text.format answered by the forced JSON_TOOL (its input is the text)
+    sources: bool = False  # include asks for the web search calls' sources
 
 
 def to_ir(
@@ -60,18 +62,20 @@ def to_ir(
     json_mode: bool,
     native_schema: bool,
     kept: bool = False,
+    search: str | None = None,
 ) -> Translated:
     """The typed request for one upstream model; a 400 names the first wrong field.
 
     `native_schema`: the model takes `output_config.format`; `json_mode`: it has a JSON mode of its
     own. Without them, `json_schema` / `json_object` become a forced `JSON_TOOL` call (`json_tool`).
-    `kept`: the gateway keeps the answer (so `store` is not dropped)."""
+    `kept`: the gateway keeps the answer (so `store` is not dropped); `search`: the upstream's own
+    web search tool type, if it has one (`Provider.web_search`)."""
     if raw.get("previous_response_id") is not None:
         raise InvalidRequest(
             f"previous_response_id: the gateway does not keep responses for model '{model}' "
             "(stored_responses is off); send the whole conversation in input (with store: false)"
         )
-    box = toolbox(raw.get("tools"))
+    box = toolbox(raw.get("tools"), search)
     conversation = Conversation(box, sealer, upstream_model)
     instructions = raw.get("instructions")
     if instructions is not None:
@@ -90,6 +94,7 @@ def to_ir(
         temperature=_typed(raw.get("temperature"), float, "temperature"),
         top_p=_typed(raw.get("top_p"), float, "top_p"),
         tools=box.tools or None,
+        server_tools=box.server or None,
         tool_choice=tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"), box),
         thinking=thinking(
             reasoning.get("effort"), max_tokens, field="reasoning.effort", limit_field="max_output_tokens"
@@ -101,11 +106,12 @@ def to_ir(
     include = _typed(raw.get("include"), list[str], "include") or []
     return Translated(
         request=request,
-        dropped=_dropped(raw, include, kept) + box.dropped,
+        dropped=_dropped(raw, include, kept) + box.dropped + conversation.dropped,
         box=box,
         seal="reasoning.encrypted_content" in include,
         summary=reasoning.get("summary") not in (None, "none"),
         json_tool=json_tool,
+        sources=web_search.SOURCES in include,
     )
 
 

@@ -1,10 +1,13 @@
 """The core's Message to a Responses API `response` object (openai-python
 `types/responses/response.py`, `response_output_item.py`, `response_usage.py`).
 
-- each text block is a `message` item with one `output_text` part (a refusal's, one `refusal`
-  part, as OpenAI shows a model's refusal); each thinking block a
-  `reasoning` item (its text as `summary_text` when the client asked for a summary; what the
-  model needs back sealed in `encrypted_content` when it asked with `include`); each redacted
+- consecutive text blocks are one `message` item with one `output_text` part (Claude splits its
+  text where citations change), their web search citations its `url_citation` annotations; a
+  refusal block is a `message` item of its own with one `refusal` part, as OpenAI shows a model's
+  refusal; a web search is a `web_search_call` item, and its call and results, sealed, a reasoning
+  item after it (web_search.py); each thinking block a `reasoning` item (its text as `summary_text`
+  when the client asked for a summary; what the model needs back sealed in `encrypted_content`
+  when it asked with `include`); each redacted
   thinking block a reasoning item with only `encrypted_content`; each tool_use a `function_call`
   (arguments as a JSON string), or a `custom_tool_call` (raw `input`) for freeform tools, with the
   namespace split back out of namespaced names (tools.py); the forced tool standing for
@@ -27,16 +30,19 @@ from typing import Any
 
 import msgspec
 
-from aigateway.frontends.responses.sealing import Sealer
+from aigateway.frontends.responses import web_search
+from aigateway.frontends.responses.sealing import SealedBlock, Sealer
 from aigateway.frontends.responses.tools import CUSTOM_INPUT, Toolbox
 from aigateway.ir.messages import (
     Message,
     OutputBlock,
     RedactedThinkingBlock,
     RefusalBlock,
+    ServerToolUseBlock,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
+    WebSearchToolResultBlock,
 )
 from aigateway.ir.usage import Usage
 
@@ -72,6 +78,7 @@ class Shaper:
     store: bool = False  # the gateway keeps this response
     background: bool = False
     sealed: dict[str, str] = field(default_factory=dict)  # with `store`: reasoning item id -> sealed blocks
+    sources: bool = False  # web_search_call items carry their sources (include)
 
     def is_json_answer(self, block: OutputBlock) -> bool:
         return isinstance(block, ToolUseBlock) and block.name == self.json_tool
@@ -84,7 +91,7 @@ class Shaper:
         body.update(store=self.store, usage=usage)
         return body
 
-    def reasoning(self, item_id: str, blocks: list[ThinkingBlock | RedactedThinkingBlock]) -> dict[str, Any]:
+    def reasoning(self, item_id: str, blocks: list[SealedBlock]) -> dict[str, Any]:
         texts = [b.thinking for b in blocks if isinstance(b, ThinkingBlock) and b.thinking] if self.summary else []
         item: dict[str, Any] = {"id": item_id, "type": "reasoning"}
         item["summary"] = [{"type": "summary_text", "text": t} for t in texts]
@@ -121,7 +128,7 @@ class Shaper:
             return "msg"
         if isinstance(block, ToolUseBlock):
             return "ctc" if block.name in self.box.custom else "fc"
-        return "rs"
+        return "ws" if isinstance(block, ServerToolUseBlock) else "rs"
 
 
 def message_item(item_id: str, text: str, status: str = "completed", *, refusal: bool = False) -> dict[str, Any]:
@@ -163,12 +170,20 @@ def usage_of(usage: Usage, reasoning_tokens: int = 0) -> dict[str, Any]:
     }
 
 
+def add_text(item: dict[str, Any], block: TextBlock) -> None:
+    """Joins a text block to a message item's `output_text`, its web search citations annotated."""
+    part = item["content"][0]
+    start = len(part["text"])
+    part["text"] += block.text
+    part["annotations"] += web_search.url_citations(block.citations or [], start, len(part["text"]))
+
+
 def from_ir(message: Message, usage: Usage, shaper: Shaper) -> bytes:
     return msgspec.json.encode(build(message, usage, shaper))
 
 
 def build(message: Message, usage: Usage, shaper: Shaper) -> dict[str, Any]:
-    output = [_item(shaper, block) for block in message.content]
+    output = _items(shaper, message.content)
     status, incomplete = status_of(message.stop_reason, any(isinstance(b, RefusalBlock) for b in message.content))
     details = message.usage.output_tokens_details
     body = shaper.response(status, output, usage_of(usage, details.thinking_tokens if details else 0))
@@ -176,10 +191,38 @@ def build(message: Message, usage: Usage, shaper: Shaper) -> dict[str, Any]:
     return body
 
 
-def _item(shaper: Shaper, block: OutputBlock) -> dict[str, Any]:
+def _items(shaper: Shaper, blocks: list[OutputBlock]) -> list[dict[str, Any]]:
+    output: list[dict[str, Any]] = []
+    text: dict[str, Any] | None = None  # the message item consecutive text blocks join
+    searches: dict[str, tuple[dict[str, Any], ServerToolUseBlock]] = {}  # by call id: item, call
+    for block in blocks:
+        if isinstance(block, RefusalBlock):  # a part of another type: never joined with text
+            text = None
+            output.append(message_item(new_id("msg"), block.text, refusal=True))
+            continue
+        if isinstance(block, TextBlock):
+            if text is None:
+                output.append(text := message_item(new_id("msg"), ""))
+            add_text(text, block)
+            continue
+        text = None
+        if isinstance(block, ServerToolUseBlock):
+            output.append(item := web_search.call_item(new_id("ws"), block, None, shaper.sources))
+            searches[block.id] = item, block
+        elif isinstance(block, WebSearchToolResultBlock):
+            if block.tool_use_id not in searches:
+                continue  # results of no call shown: nothing to say
+            item, use = searches[block.tool_use_id]
+            item.update(web_search.call_item(item["id"], use, block, shaper.sources))
+            if shaper.seal:
+                output.append(shaper.reasoning(new_id("rs"), [use, block]))
+        else:
+            output.append(_item(shaper, block))
+    return output
+
+
+def _item(shaper: Shaper, block: ToolUseBlock | ThinkingBlock | RedactedThinkingBlock) -> dict[str, Any]:
     item_id = new_id(shaper.item_prefix(block))
-    if isinstance(block, TextBlock):
-        return message_item(item_id, block.text, refusal=isinstance(block, RefusalBlock))
     if isinstance(block, ToolUseBlock) and shaper.is_json_answer(block):
         return message_item(item_id, msgspec.json.encode(block.input).decode())
     if isinstance(block, ToolUseBlock):

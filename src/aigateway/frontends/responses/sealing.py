@@ -3,9 +3,10 @@ item's `encrypted_content` (openai-python `types/responses/response_reasoning_it
 
 Claude's thinking signatures and redacted thinking, and Gemini's thought signatures (carried in
 thinking-block signatures, providers/gemini/signatures.py), must come back exactly as they were
-sent. A Responses client keeps them only as an opaque string, so the gateway seals the blocks
-with AES-256-GCM (authenticated: a changed byte fails to open) under a key derived from a
-gateway secret, and names the model they came from (a signature is only valid for its model).
+sent; so must a web search Claude ran, with its encrypted results (web_search.py). A Responses
+client keeps them only as an opaque string, so the gateway seals the blocks with AES-256-GCM
+(authenticated: a changed byte fails to open) under a key derived from a gateway secret, and
+names the model they came from (a signature is only valid for its model).
 
 Invariants:
 - a value this gateway did not seal, or that was changed, is a 400 naming the item, never a
@@ -32,16 +33,24 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from aigateway.errors import InvalidRequest
-from aigateway.ir.messages import RedactedThinkingBlock, ThinkingBlock
+from aigateway.ir.messages import (
+    RedactedThinkingBlock,
+    ServerToolUseBlock,
+    ThinkingBlock,
+    WebSearchToolResultBlock,
+)
 
 PREFIX = "aigw1."  # versioned, so the format can change without misreading older values
 _LABEL = b"aigateway reasoning seal\0"
 _NONCE = 12  # bytes, GCM's standard nonce
 
 
+SealedBlock = ThinkingBlock | RedactedThinkingBlock | ServerToolUseBlock | WebSearchToolResultBlock
+
+
 class Sealed(msgspec.Struct, frozen=True):
     model: str  # the upstream model that produced the blocks
-    blocks: list[ThinkingBlock | RedactedThinkingBlock]
+    blocks: list[SealedBlock]
 
 
 _decode = msgspec.json.Decoder(Sealed)
@@ -52,7 +61,7 @@ class Sealer:
     def __init__(self, secret: bytes) -> None:
         self._aead = AESGCM(hashlib.sha256(_LABEL + secret).digest())
 
-    def seal(self, model: str, blocks: list[ThinkingBlock | RedactedThinkingBlock]) -> str:
+    def seal(self, model: str, blocks: list[SealedBlock]) -> str:
         nonce = os.urandom(_NONCE)
         sealed = self._aead.encrypt(nonce, msgspec.json.encode(Sealed(model, blocks)), PREFIX.encode())
         return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")

@@ -9,8 +9,9 @@ Shapes: openai-python `types/responses/function_tool.py`, `custom_tool.py` (with
   declares a Lark grammar); its calls come back as `custom_tool_call` with that text as `input`;
 - a `namespace` tool's functions are flattened to `<namespace>__<name>` (a name every upstream
   accepts) and split back into `name` and `namespace` on the way out;
-- hosted tools (`web_search`, file search, ...) have no counterpart through the core: they are
-  left out and named in `x-aigateway-dropped`.
+- `web_search` becomes the upstream's own search where it has one (web_search.py);
+- other hosted tools (file search, ...), and `web_search` where the upstream has no search, have
+  no counterpart through the core: they are left out and named in `x-aigateway-dropped`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aigateway.errors import InvalidRequest
+from aigateway.frontends.responses import web_search
 from aigateway.ir.messages import Tool, ToolChoice, ToolChoiceAny, ToolChoiceAuto, ToolChoiceNone, ToolChoiceTool
 
 SEPARATOR = "__"
@@ -33,6 +35,7 @@ class Toolbox:
     tools: list[Tool] = field(default_factory=list)
     custom: set[str] = field(default_factory=set)  # core names of freeform tools
     namespaced: dict[str, tuple[str, str]] = field(default_factory=dict)  # core name -> (namespace, name)
+    server: list[dict[str, Any]] = field(default_factory=list)  # the upstream's web search, if offered
     dropped: list[str] = field(default_factory=list)
 
     def core_name(self, name: str, namespace: str | None) -> str:
@@ -46,18 +49,19 @@ class Toolbox:
         return core_name, None
 
 
-def toolbox(value: Any) -> Toolbox:
+def toolbox(value: Any, search: str | None = None) -> Toolbox:
+    """`search`: the upstream's web search server tool type (`Provider.web_search`), if it has one."""
     box = Toolbox()
     if value is None:
         return box
     if not isinstance(value, list):
         raise InvalidRequest("tools: must be a list")
     for i, tool in enumerate(value):
-        _add(box, tool, f"tools[{i}]", None)
+        _add(box, tool, f"tools[{i}]", None, search)
     return box
 
 
-def _add(box: Toolbox, tool: Any, path: str, namespace: str | None) -> None:
+def _add(box: Toolbox, tool: Any, path: str, namespace: str | None, search: str | None = None) -> None:
     if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
         raise InvalidRequest(f"{path}.type: Field required")
     kind = tool["type"]
@@ -77,6 +81,10 @@ def _add(box: Toolbox, tool: Any, path: str, namespace: str | None) -> None:
             raise InvalidRequest(f"{path}: a namespace tool needs a name and a list of tools")
         for j, member in enumerate(inner):
             _add(box, member, f"{path}.tools[{j}]", space)
+    elif kind in web_search.TOOL_TYPES and search is not None and not box.server:
+        server, dropped = web_search.server_tool(tool, path, search)
+        box.server += [server] if server is not None else []
+        box.dropped += dropped
     else:
         box.dropped.append(f"tools[].{kind}")  # hosted tools: nothing in the core runs them
 
@@ -112,11 +120,18 @@ def _custom_schema(tool: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def tool_choice(value: Any, parallel: Any, box: Toolbox) -> ToolChoice | None:
-    """`tool_choice` (none, auto, required, or one function / custom tool) and `parallel_tool_calls`."""
-    if not box.tools:
+    """`tool_choice` (none, auto, required, one function / custom tool, or the web search) and
+    `parallel_tool_calls`; a web search choice without the search is named dropped (auto)."""
+    hosted = isinstance(value, dict) and value.get("type") in web_search.TOOL_TYPES
+    if hosted and not box.server:
+        box.dropped.append("tool_choice")
+        value = None
+    if not box.tools and not box.server:
         return None  # without tools a choice means nothing (and Anthropic refuses one)
     choice: ToolChoice | None
-    if value is None or value == "auto":
+    if hosted and box.server:
+        choice = ToolChoiceTool(name=web_search.NAME)
+    elif value is None or value == "auto":
         choice = ToolChoiceAuto() if parallel is False else None
     elif value == "none":
         return ToolChoiceNone()
@@ -125,7 +140,9 @@ def tool_choice(value: Any, parallel: Any, box: Toolbox) -> ToolChoice | None:
     elif isinstance(value, dict) and value.get("type") in ("function", "custom") and isinstance(value.get("name"), str):
         choice = ToolChoiceTool(name=box.core_name(value["name"], value.get("namespace")))
     else:
-        raise InvalidRequest("tool_choice: must be none, auto, required or {type: function | custom, name}")
+        raise InvalidRequest(
+            "tool_choice: must be none, auto, required, {type: function | custom, name} or {type: web_search_preview}"
+        )
     if parallel is False and choice is not None:
         choice.disable_parallel_tool_use = True
     return choice

@@ -17,7 +17,7 @@ from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic import wire
 from aigateway.providers.anthropic.errors import claude_error
-from aigateway.providers.anthropic.models import ServesClaude
+from aigateway.providers.anthropic.models import WEB_SEARCH_TOOL, ServesClaude, has_web_search
 from aigateway.providers.anthropic.request import from_ir
 from aigateway.providers.anthropic.response import to_ir
 from aigateway.providers.anthropic.stream import AnthropicStreamDecoder
@@ -55,6 +55,9 @@ class AnthropicProvider(ServesClaude):
 
     def prompt_cache(self, upstream_model: str) -> PromptCache | None:
         return "automatic"
+
+    def web_search(self, upstream_model: str) -> str | None:
+        return WEB_SEARCH_TOOL if has_web_search(upstream_model) else None
 
     async def passthrough(self, request: PassthroughRequest) -> UpstreamResponse:
         headers = dict(request.headers)

@@ -5,6 +5,13 @@ Structured outputs (`output_config.format`) are documented for Claude 4.5 models
 earlier ones (`claude-3-*`, `claude-sonnet-4-0`, `claude-opus-4-1`, ...) answer 400 to it. An id
 that does not name a Claude family and version (a custom deployment) is assumed to be current.
 
+Web search (platform.claude.com, "Web search tool"): the server tool runs on Claude 3.5 Haiku,
+3.5 and 3.7 Sonnet and every Claude 4 model; the gateway offers `web_search_20250305`, which
+returns only `server_tool_use` and `web_search_tool_result` blocks (the core models both). The
+newer `web_search_20260209` filters results with code execution blocks the core does not model.
+Google documents it on Vertex AI as a Preview (cloud.google.com/vertex-ai/generative-ai/docs/
+partner-models/claude/web-search); AWS documents no web search for Claude on Bedrock.
+
 Thinking: from Claude 4.6 on, adaptive thinking paired with `output_config.effort` is the mode
 (spec §3.7: the default on 4.6, the only one on Opus 4.7 and later; the SDK warns that
 `enabled` with a budget is deprecated there).
@@ -21,6 +28,14 @@ from aigateway.providers.base import PassthroughRequest, PromptCache, StreamRela
 
 _VERSIONED = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d)(?!\d))?")
 _LEGACY = re.compile(r"claude-(?:\d|instant)")  # claude-3-5-sonnet-..., claude-2.1, claude-instant-1
+
+
+WEB_SEARCH_TOOL = "web_search_20250305"
+_SEARCHES_BEFORE_4 = re.compile(r"claude-3-[57]-")  # claude-3-5-haiku, claude-3-5-sonnet, claude-3-7-sonnet
+
+
+def has_web_search(upstream_model: str) -> bool:
+    return bool(_SEARCHES_BEFORE_4.search(upstream_model)) or _at_least(upstream_model, (4, 0))
 
 
 def has_structured_outputs(upstream_model: str) -> bool:

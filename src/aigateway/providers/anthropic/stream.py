@@ -1,9 +1,11 @@
 """Anthropic SSE decoded into typed events, for clients of another protocol.
 
 `AnthropicStreamDecoder` turns the stream into the core's typed events (a stream relayed
-unchanged is only tapped: tap.py). A block of a type the core does not model (server tools, citations deltas) is left
-out with its deltas, and the blocks after it renumbered, so the output keeps the grammar of
-`ir/events.py`; usage is cumulative, later values overwrite earlier ones (spec §5.4).
+unchanged is only tapped: tap.py). A block of a type the core does not model (server tools
+other than web search, and their results) is left out with its deltas, and the blocks after it
+renumbered, so the output keeps the grammar of `ir/events.py`. Usage is read off the wire
+structs as the tap reads it (web searches included): cumulative, later values overwrite earlier
+ones (spec §5.4).
 """
 
 from __future__ import annotations
@@ -16,17 +18,22 @@ from aigateway.ir.events import (
     ContentBlockDelta,
     ContentBlockStart,
     ContentBlockStop,
+    DeltaUsage,
     Event,
     MessageDelta,
     MessageStart,
     MessageStop,
     StreamError,
 )
+from aigateway.ir.messages import WireUsage
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic import wire
+from aigateway.providers.anthropic.response import modelled
+from aigateway.providers.anthropic.usage import apply_usage
 from aigateway.wire.sse import SSEDecoder
 
 _decode_event = msgspec.json.Decoder(Event).decode
+_COUNTERS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 _NO_ERROR = wire.ErrorObject()
 
 
@@ -72,19 +79,19 @@ class AnthropicStreamDecoder:
                     what = f"Upstream provider '{self._provider}' sent an event that is not JSON"
                     out.append(self._fail("api_error", what))
                 continue
-            kept = self._see(event)
+            kept = self._see(event, ev.data)
             if kept is not None:
                 out.append(kept)
         return out
 
-    def _see(self, event: Event) -> Event | None:
+    def _see(self, event: Event, data: str) -> Event | None:
         if isinstance(event, MessageStart):
-            u = event.message.usage
-            self.usage = Usage(
-                u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens
-            )
+            self.usage = Usage()
+            apply_usage(self.usage, _usage(data, event.message.usage, start=True))
             return MessageStart(message=msgspec.structs.replace(event.message, model=self._model))
         if isinstance(event, ContentBlockStart):
+            if not modelled(event.content_block):
+                return None  # left out with its deltas (docstring)
             self._index[event.index] = len(self._index)
             return ContentBlockStart(index=self._index[event.index], content_block=event.content_block)
         if isinstance(event, ContentBlockDelta | ContentBlockStop):
@@ -93,12 +100,8 @@ class AnthropicStreamDecoder:
             return msgspec.structs.replace(event, index=self._index[event.index])
         if isinstance(event, MessageDelta):
             self.stop_reason = event.delta.stop_reason
-            usage = self.usage or Usage()
-            for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-                value = getattr(event.usage, name)
-                if value is not None:
-                    setattr(usage, name, value)
-            self.usage = usage
+            self.usage = self.usage or Usage()
+            apply_usage(self.usage, _usage(data, event.usage, start=False))
         elif isinstance(event, MessageStop):
             self._ended = True
         return event
@@ -114,3 +117,15 @@ class AnthropicStreamDecoder:
         self._ended = True
         self.error = StreamError(error_type=error_type, message=message)
         return self.error
+
+
+def _usage(data: str, typed: WireUsage | DeltaUsage, *, start: bool) -> wire.Usage | None:
+    """A `message_start`'s or `message_delta`'s usage off the wire structs; where a member the
+    typed event does not read has another shape, the typed event's four counters."""
+    try:
+        if start:
+            message = wire.decode_message_start(data).message
+            return message.usage if message is not None else None
+        return wire.decode_message_delta(data).usage
+    except msgspec.DecodeError:  # and its ValidationError
+        return wire.Usage(**{name: getattr(typed, name) for name in _COUNTERS})
