@@ -8,8 +8,9 @@ Invariants:
   started, a failure is one `error` event, then `response.failed`, and the stream ends;
 - each attempt goes to its upstream in the protocol it speaks (exchange.py): passthrough where
   the upstream serves the Responses API, through the core elsewhere;
-- a WebSocket upgrade on `/v1/responses` is refused with 426 (`refuse_websocket`): Codex then
-  uses HTTP at once (a 404 or 405 costs it seven attempts and seconds of backoff).
+- the WebSocket mode is websocket.py; with it off (`server.responses_websocket: false`) an
+  upgrade on `/v1/responses` is refused with 426 (`refuse_websocket`): Codex then uses HTTP at
+  once (a 404 or 405 costs it seven attempts and seconds of backoff).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def _max_output(raw: dict[str, Any]) -> int:
 
 
 async def refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
-    """A WebSocket upgrade: 426 on `/v1/responses` (this gateway serves it over HTTP only), 404
+    """A WebSocket upgrade not served: 426 on `/v1/responses` (the WebSocket mode is off), 404
     elsewhere, as ASGI's WebSocket Denial Response says (or a plain close where the server has
     no denial responses)."""
     message = await receive()
