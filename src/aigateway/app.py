@@ -3,7 +3,8 @@
 Middleware order: there is none. uvicorn hands each request to `App.__call__`, which routes on
 (method, path) with a dict lookup, authenticates where the route needs a key, and renders any
 `GatewayError` into the door's envelope. Streaming bodies go straight from the handler to
-uvicorn; nothing in between buffers them.
+uvicorn; nothing in between buffers them. A WebSocket on `/v1/responses` is the Responses API's
+WebSocket mode (frontends/responses/websocket.py) unless config turns it off; any other is refused.
 
 Lifespan: start-up opens the store (running migrations), loads keys, seeds budget counters and
 starts the background tasks (key refresh, budget seeding, ledger writer, providers' model lists;
@@ -36,6 +37,7 @@ from aigateway.frontends.openai.errors import error_body as openai_error_body
 from aigateway.frontends.openai.errors import send_error as send_openai_error
 from aigateway.frontends.responses import models as responses_models
 from aigateway.frontends.responses import routes as responses_routes
+from aigateway.frontends.responses import websocket as responses_socket
 from aigateway.gateway import Gateway
 from aigateway.observability import tracing
 from aigateway.observability.logging import log
@@ -93,8 +95,8 @@ class App:
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
-        elif kind == "websocket":  # the Responses API's WebSocket mode is not served: HTTP it is
-            await responses_routes.refuse_websocket(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
@@ -124,6 +126,15 @@ class App:
         finally:
             if req.held:
                 req.release()
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The Responses API's WebSocket mode; with it off (or on any other path) a refusal."""
+        gw = self.gw
+        assert gw is not None, "lifespan has not run"
+        if scope.get("path") == "/v1/responses" and self.settings.server.responses_websocket:
+            await responses_socket.serve(gw, scope, receive, send)
+        else:
+            await responses_routes.refuse_websocket(scope, receive, send)
 
     async def _dispatch(self, gw: Gateway, req: Request) -> None:
         method, path = req.method, req.path

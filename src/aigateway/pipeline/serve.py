@@ -165,6 +165,15 @@ def _streamed(gw: Gateway, req: Request, out: Outcome, opened: Streaming, ended:
     record(gw, req, out)
 
 
+async def permit(gw: Gateway, out: Outcome, *, model: str, requested: GatewayOptions | None) -> None:
+    """A request answered without any upstream call (a Responses API prewarm): the routing options
+    and the key's model permissions apply as in `serve`, and its row names the route asked for;
+    no rate limit is taken and nothing is reserved."""
+    model = gw.redirect(model)
+    out.options = options = gw.routing_options(model, out.key.name, requested)
+    await admit(gw, gw.plan(model, options), out, b"", None)
+
+
 async def admit(gw: Gateway, plan: list[Attempt], out: Outcome, body: bytes, max_output: int | None) -> list[Attempt]:
     """The attempts this key may make; for a generation, rate limits taken and the plan's worst
     case (input estimated from `body`, `max_output` tokens out) reserved."""

@@ -1,16 +1,12 @@
 """The Responses door's own behaviour: errors in OpenAI's envelope, what the core cannot carry,
-input token counts, the ledger, Codex's model catalog, and WebSocket upgrades refused with 426."""
+input token counts, the ledger, and Codex's model catalog (the WebSocket mode: test_websocket.py)."""
 
 from __future__ import annotations
-
-import socket
-import time
 
 import httpx
 import openai
 import pytest
 
-from tests.frontends.responses.test_codex import codex_exec
 from tests.support.anthropic_sse import message_stream
 from tests.support.fixtures import exchange
 from tests.support.responses_grammar import validate_responses_stream
@@ -93,35 +89,6 @@ def test_codex_gets_its_catalog_and_openai_clients_their_list(gateway, api_key):
     assert info["apply_patch_tool_type"] == "freeform" and info["shell_type"] == "shell_command"
     assert [lvl["effort"] for lvl in info["supported_reasoning_levels"]] == ["low", "medium", "high"]
     assert "models" not in httpx.get(gateway.url + "/v1/models", headers=_auth(api_key)).json()
-
-
-def test_a_websocket_upgrade_on_responses_is_refused_with_426(gateway):
-    request = (
-        "GET /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: s1dGI3pU9Kzdvzjf+cUmWQ==\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
-        s.sendall(request.encode())
-        status = s.recv(4096).split(b"\r\n", 1)[0]
-    assert status.startswith(b"HTTP/1.1 426"), status
-
-
-def test_codex_asked_to_use_websockets_falls_back_to_http_at_once(gateway, api_key, upstream, tmp_path, monkeypatch):
-    sse = {"content-type": "text/event-stream"}
-    upstream.expect(Reply(body=message_stream([{"type": "text", "text": "hi"}], "end_turn"), headers=sse))
-    import tests.frontends.responses.test_codex as codex
-
-    monkeypatch.setattr(codex, "_config", _with_websockets(codex._config))
-    started = time.monotonic()
-    proc = codex_exec(gateway, api_key, tmp_path, "Say hi.")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "hi" in proc.stdout
-    assert time.monotonic() - started < 5  # a 404 or 405 would cost it about 6.4 s of reconnecting
-    assert "Reconnecting" not in proc.stderr
-
-
-def _with_websockets(config):  # type: ignore[no-untyped-def]
-    return lambda url: config(url) + "supports_websockets = true\n"
 
 
 def _auth(key: str) -> dict[str, str]:

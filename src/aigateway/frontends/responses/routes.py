@@ -13,8 +13,9 @@ Invariants:
   and `previous_response_id` continues a kept conversation on any model; the stored responses
   themselves are read, listed and deleted by retrieve.py; `background: true` runs the response
   in the gateway, detached from its client (background.py);
-- a WebSocket upgrade on `/v1/responses` is refused with 426 (`refuse_websocket`): Codex then
-  uses HTTP at once (a 404 or 405 costs it seven attempts and seconds of backoff).
+- the WebSocket mode is websocket.py; with it off (`server.responses_websocket: false`) an
+  upgrade on `/v1/responses` is refused with 426 (`refuse_websocket`): Codex then uses HTTP at
+  once (a 404 or 405 costs it seven attempts and seconds of backoff).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ async def refuse_http_upgrade(gw: Gateway, req: Request) -> None:
 
 
 async def refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
-    """A WebSocket upgrade: 426 on `/v1/responses` (this gateway serves it over HTTP only), 404
+    """A WebSocket upgrade not served: 426 on `/v1/responses` (the WebSocket mode is off), 404
     elsewhere, as ASGI's WebSocket Denial Response says (or a plain close where the server has
     no denial responses)."""
     message = await receive()
