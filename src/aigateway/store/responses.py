@@ -12,8 +12,9 @@ Invariants:
 - `save` never blocks and never touches the database: the row is buffered and a background
   task writes it at once (rows arriving meanwhile go in the next batch), off the request path;
   until it is written, `load` finds it in the buffer;
-- `load` is one primary-key lookup; `settle` looks a miss up once more shortly after, for a row
-  another replica is writing at that very moment;
+- `load` is one primary-key lookup; `settle` looks a miss up again a few times within about a
+  second, for a row another replica is writing at that very moment (its writer is off the
+  request path, so a client may name a response before any replica has it in the database);
 - a key's rows stay under `max_bytes` (compressed): its total is summed once this process has
   written a hundredth of the cap for it (or a minute after it last was), and its oldest finished
   rows go first, so each replica may overshoot by that hundredth for a while; a response larger
@@ -54,7 +55,7 @@ TERMINAL = ("completed", "incomplete", "failed", "cancelled")
 HEARTBEAT = 10.0  # seconds between two heartbeats of a process's runs
 STALE = 3 * HEARTBEAT  # a run whose heartbeat is older than this has lost its process
 _WATCH = 1.0  # seconds between two looks at this process's runs (cancelled elsewhere?)
-_SETTLE = 0.15  # seconds before a missed `load(settle=True)` looks once more
+_SETTLE = (0.05, 0.1, 0.2, 0.3, 0.4)  # waits before a missed `load(settle=True)` looks again
 _MAX_PENDING = 10_000  # writes buffered while the database is away; past it the oldest are dropped
 _CHUNK = 500
 _CAP_EVERY = 60.0  # seconds: a key's total is summed at least this often while it writes
@@ -224,8 +225,10 @@ class ResponseStore:
         if not is_id(response_id):
             return None
         kept = await self._load(response_id)
-        if kept is None and settle:
-            await asyncio.sleep(_SETTLE)
+        for wait in _SETTLE if settle else ():
+            if kept is not None:
+                break
+            await asyncio.sleep(wait)
             kept = await self._load(response_id)
         if kept is None or kept.key_id != key_id or kept.expires_at <= time.time():
             return None

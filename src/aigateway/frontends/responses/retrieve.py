@@ -57,7 +57,7 @@ async def dispatch(gw: Gateway, req: Request, key: GatewayKey, response_id: str,
 
 
 async def _find(store: ResponseStore, key: GatewayKey, response_id: str) -> Kept:
-    kept = await store.load(key.id, response_id)
+    kept = await store.load(key.id, response_id, settle=True)  # another replica may be writing it
     if kept is None:
         raise _missing(response_id)
     return kept
