@@ -19,6 +19,8 @@ The path says what to answer, so one process serves every benchmark scenario:
 
 Recordings are read at start from ../shared/fixtures (or AIGATEWAY_FIXTURES), never copied.
 
+With `--tls-cert` and `--tls-key` it serves HTTPS instead (client_compare.py --tls).
+
 Usage: python bench/fake_upstream.py --port 9100 [--events 50] [--ttfb-ms 10] [--gap-ms 10]
 """
 
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import os
 import re
+import ssl
 from pathlib import Path
 
 import httptools
@@ -189,10 +192,12 @@ class FakeUpstream(asyncio.Protocol):
                 self.transport.write(b"0\r\n\r\n")
 
 
-async def serve(port: int, events: int, pacing: dict[bytes, tuple[float, float]]) -> None:
+async def serve(
+    port: int, events: int, pacing: dict[bytes, tuple[float, float]], tls: ssl.SSLContext | None = None
+) -> None:
     res = Responses(fixtures_dir(), events)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: FakeUpstream(res, pacing), "127.0.0.1", port, backlog=4096)
+    server = await loop.create_server(lambda: FakeUpstream(res, pacing), "127.0.0.1", port, backlog=4096, ssl=tls)
     print(f"fake upstream listening on 127.0.0.1:{port}", flush=True)
     async with server:
         await server.serve_forever()
@@ -205,14 +210,20 @@ def main() -> None:
     p.add_argument("--ttfb-ms", type=float, default=10.0, help="/paced streams: delay before the first byte")
     p.add_argument("--gap-ms", type=float, default=10.0, help="/paced streams: delay between events")
     p.add_argument("--slow-gap-ms", type=float, default=100.0, help="/slow streams: delay between events")
+    p.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
     a = p.parse_args()
+    tls = None
+    if a.tls_cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(a.tls_cert, a.tls_key)
     pacing = {
         b"": (0.0, 0.0),
         b"/paced": (a.ttfb_ms / 1000, a.gap_ms / 1000),
         b"/slow": (0.0, a.slow_gap_ms / 1000),
         b"/fail": (0.0, 0.0),
     }
-    uvloop.run(serve(a.port, a.events, pacing))
+    uvloop.run(serve(a.port, a.events, pacing, tls))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,24 @@ PRICED = [("anthropic/claude-sonnet-4.5", p) for p in ("paced", "slow", "broken"
 ]
 
 
+def peer_python(name: str, requirements: list[str]) -> Path:
+    """The interpreter of a venv of its own under bench/.peers/<name> (git-ignored) holding exactly
+    `requirements` (pinned): created on first use, installed again when the list changes."""
+    venv = BENCH / ".peers" / name
+    python, stamp = venv / "bin" / "python", venv / "requirements.txt"
+    wanted = "\n".join(requirements) + "\n"
+    if not python.exists():
+        subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)], check=True)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        stamp.write_text(wanted)
+        try:
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(stamp)], check=True)
+        except subprocess.CalledProcessError:
+            stamp.unlink()
+            raise
+    return python
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
