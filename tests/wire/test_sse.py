@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 from aigateway.wire.sse import ServerSentEvent, SSEDecoder, SSEScanner, encode_event
 from tests.support import fixtures
 
+Read = tuple[bytes, list[ServerSentEvent]]
 
-def decode_all(chunks: list[bytes]) -> tuple[bytes, list[ServerSentEvent]]:
-    dec = SSEDecoder()
+
+def decode_all(chunks: list[bytes], reader: SSEDecoder | SSEScanner | None = None) -> Read:
+    """Every chunk fed to `reader` (a new decoder by default), then its end: the bytes and events."""
+    dec = reader or SSEDecoder()
     out, events = b"", []
     for chunk in chunks:
         done, evs = dec.feed(chunk)
@@ -43,15 +46,8 @@ def test_any_split_gives_the_same_events_and_bytes(sse, cuts):
     assert bytes_ == whole_bytes == sse
 
 
-def scan_all(chunks: list[bytes], needles: tuple[bytes, ...]) -> tuple[bytes, list[ServerSentEvent]]:
-    scanner = SSEScanner(needles)
-    out, events = b"", []
-    for chunk in chunks:
-        done, evs = scanner.feed(chunk)
-        out += done
-        events += evs
-    rest, evs = scanner.finish()
-    return out + rest, events + evs
+def scan_all(chunks: list[bytes], needles: tuple[bytes, ...]) -> Read:
+    return decode_all(chunks, SSEScanner(needles))
 
 
 def in_order(part: list[ServerSentEvent], whole: list[ServerSentEvent]) -> bool:
