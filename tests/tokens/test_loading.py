@@ -120,3 +120,12 @@ async def test_tasks_that_waited_for_the_tokenizer_count_the_same_body_once(
     held.release.set()
     results = await asyncio.wait_for(asyncio.gather(*burst), 30)
     assert len(set(results)) == 1 and counted == ["gpt-4o"]
+
+
+async def test_a_built_encoding_keeps_no_python_copy_of_its_vocabulary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tiktoken's Python dict of ranks (27 MiB for o200k_base) is only for pickling; counts come
+    from its Rust core, which keeps its own copy."""
+    monkeypatch.setattr(encodings, "_built", {})
+    enc = await load_encoding("cl100k_base")
+    assert enc._mergeable_ranks == {}
+    assert enc.encode("hello world") == [15339, 1917] and enc.decode([15339, 1917]) == "hello world"

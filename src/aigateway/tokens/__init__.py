@@ -12,7 +12,7 @@ Public API:
   `tiktoken.Encoding` ("o200k_base", "cl100k_base").
 
 Nothing is loaded ahead of use: a vocabulary is built the first time a count needs it (about
-half a second and 75 MiB for o200k_base, 30 MiB for cl100k_base), in a thread of its own; only
+half a second and 48 MiB for o200k_base, 23 MiB for cl100k_base), in a thread of its own; only
 the requests that need it wait. Counting itself is synchronous CPU work (a few milliseconds for
 Claude Code's 88 KB first turn).
 
