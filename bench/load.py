@@ -7,7 +7,8 @@
   between chunk arrivals inside each stream (`gap_p50_ms`/`gap_p99_ms`: with a paced upstream one
   chunk is one event); events read (blank-line terminated SSE events) in total and per stream;
 - the CPU time (utime + stime from /proc, every thread of the process and of its children) that
-  the given server processes spent during the measured phase, per request.
+  the given server processes spent during the measured phase, per request, and their largest
+  resident memory (VmRSS summed over the process tree, sampled every 100 ms) during it.
 A response whose status differs from `target.status`, or a stream without `target.last`, counts as
 an error and is not timed. `compare()` runs the same load straight to the upstream and through
 the gateway; the difference is what the gateway adds.
@@ -204,12 +205,23 @@ async def run_load(
         sample.errors.clear()
         n, seconds = (1 << 62, duration) if duration else (requests, 600.0)  # both bounded
         cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
+        peak = [0.0]
+        sampler = asyncio.create_task(_sample_rss(server_pid, peak)) if server_pid else None
         elapsed = await phase(n, seconds, sample)
         cpu = cpu_seconds(server_pid) - cpu0 if server_pid else None
-    return summarise(sample, elapsed, cpu)
+        if sampler is not None:
+            sampler.cancel()
+            peak[0] = max(peak[0], rss_mib(server_pid))  # type: ignore[arg-type]
+    return summarise(sample, elapsed, cpu, peak[0] if server_pid else None)
 
 
-def summarise(s: Sample, elapsed: float, cpu: float | None) -> dict[str, object]:
+async def _sample_rss(pid: int, peak: list[float]) -> None:
+    while True:
+        peak[0] = max(peak[0], rss_mib(pid))
+        await asyncio.sleep(0.1)
+
+
+def summarise(s: Sample, elapsed: float, cpu: float | None, rss_max: float | None = None) -> dict[str, object]:
     for values in (s.latencies, s.ttfts, s.gaps):
         values.sort()
     ms = lambda v: None if v is None else round(v * 1000, 3)  # noqa: E731
@@ -230,6 +242,7 @@ def summarise(s: Sample, elapsed: float, cpu: float | None) -> dict[str, object]
         "events_min": min(s.events) if s.events else None,
         "events_max": max(s.events) if s.events else None,
         "server_cpu_us": None if cpu is None or not n else round(cpu / n * 1e6, 1),
+        "server_rss_max_mib": rss_max,
     }
 
 

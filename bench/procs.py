@@ -9,6 +9,10 @@ meets the failing provider.
 
 CPU pinning: when `taskset` exists and there are 2+ CPUs, the gateway runs on CPU 0 alone and the
 fake upstream and the load generator share CPU 1 (gateway with several workers: both CPUs).
+
+The gateway runs from `src` (default: this checkout's src/) on PYTHONPATH, whatever the venv has
+installed, so `run.py --compare REF` can run a second checkout beside it; two Bench objects may
+share one fake upstream (`upstream=`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+SRC = BENCH.parent / "src"
 PINNED = bool(shutil.which("taskset")) and (os.cpu_count() or 1) >= 2
 MODEL = "claude-sonnet-4-5"
 CONFIG = """\
@@ -51,6 +56,24 @@ TRANSLATED = """\
   oai: {{type: openai_compatible, base_url: "{up}/openai", api_key: anything}}
   oaipaced: {{type: openai_compatible, base_url: "{up}/paced/openai", api_key: anything}}
 """
+# Every provider kind, for the idle-RSS measurement: none is called, all are built.
+_EVERY_KIND = """\
+providers:
+{providers}listings: {{enabled: false}}
+ledger: {{spool: true}}
+logging: {{level: {log_level}}}
+"""
+_KIND_FIELDS = {
+    "anthropic": "api_key: k",
+    **dict.fromkeys(
+        ("openai", "deepseek", "groq", "xai", "mistral", "together", "fireworks", "cerebras", "openrouter", "gemini"),
+        "api_key: k",
+    ),
+    **dict.fromkeys(("ollama", "vllm", "lmstudio", "openai_compatible"), ""),
+    "azure": "api_key: k, api_version: '2024-10-21'",
+    "vertex": "project: p, location: us-east5, credentials_file: /nonexistent.json",
+    "bedrock": "region: us-east-1",  # SigV4 by the AWS credential chain
+}
 _PRICE = (
     "  - {{model: {model}, provider: {provider}, input: 3, output: 15, cache_write_5m: 3.75,"
     " cache_write_1h: 6, cache_read: 0.3}}"
@@ -59,6 +82,11 @@ PRICED = [("anthropic/claude-sonnet-4.5", p) for p in ("paced", "slow", "broken"
     ("oai/gpt-4o", "oai"),
     ("oaipaced/gpt-4o", "oaipaced"),
 ]
+
+
+def every_kind_config(up: str, log_level: str) -> str:
+    lines = "".join(f"  {k}: {{base_url: '{up}', {f}}}\n".replace(", }", "}") for k, f in _KIND_FIELDS.items())
+    return _EVERY_KIND.format(providers=lines, log_level=log_level)
 
 
 def peer_python(name: str, requirements: list[str]) -> Path:
@@ -131,22 +159,43 @@ class Bench:
     """Owns the work directory, the fake upstream, the gateway key and the gateway process."""
 
     def __init__(
-        self, work: Path, events: int, ttfb_ms: float, gap_ms: float, log_level: str, translation: bool = True
+        self,
+        work: Path,
+        events: int,
+        ttfb_ms: float,
+        gap_ms: float,
+        log_level: str,
+        translation: bool = True,
+        *,
+        src: Path = SRC,
+        upstream: Bench | None = None,
+        config: str | None = None,
     ):
         self.work = work
-        self.up_port, self.gw_port = free_port(), free_port()
+        self.src = src
+        self.shared_up = upstream
+        self.up_port = upstream.up_port if upstream else free_port()
+        self.gw_port = free_port()
         self.up_url = f"http://127.0.0.1:{self.up_port}"
         self.gw_url = f"http://127.0.0.1:{self.gw_port}"
         priced = PRICED if translation else PRICED[:3]
         prices = "\n".join(_PRICE.format(model=m, provider=p) for m, p in priced)
         translated = TRANSLATED.format(up=self.up_url) if translation else ""
-        cfg = CONFIG.format(up=self.up_url, model=MODEL, log_level=log_level, prices=prices, translated=translated)
-        (work / "config.yaml").write_text(cfg)
+        if config is None:
+            config = CONFIG.format(
+                up=self.up_url, model=MODEL, log_level=log_level, prices=prices, translated=translated
+            )
+        (work / "config.yaml").write_text(config)
         self.common = ["--config", str(work / "config.yaml"), "--data-dir", str(work / "data")]
         self.events, self.ttfb_ms, self.gap_ms = events, ttfb_ms, gap_ms
-        self.up: subprocess.Popen | None = None  # type: ignore[type-arg]
+        self.up: subprocess.Popen | None = upstream.up if upstream else None  # type: ignore[type-arg]
         self.gw: subprocess.Popen | None = None  # type: ignore[type-arg]
         self.key = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of the gateway and its CLI: `src` first on the path."""
+        return {**os.environ, "PYTHONPATH": str(self.src)}
 
     def start_upstream(self) -> None:
         log = self.work / "upstream.log"
@@ -159,7 +208,7 @@ class Bench:
         """A key with every policy on, limits far above any run (checked on every request, never hit)."""
         limits = ["--rpm", "100000000", "--tpm", "1000000000", "--budget", "1000000", "--budget-period", "month"]
         argv = [sys.executable, "-m", "aigateway", "keys", "create", "--name", "bench", *limits, *self.common]
-        made = subprocess.run(argv, capture_output=True, text=True, check=True)
+        made = subprocess.run(argv, capture_output=True, text=True, check=True, env=self.env)
         self.key = made.stdout.strip().splitlines()[-1]
 
     def start_gateway(self, workers: int = 1) -> float:
@@ -170,7 +219,7 @@ class Bench:
             argv += ["--workers", str(workers)]
         cpus = "0" if workers == 1 else "0-1"
         t0 = time.monotonic()
-        self.gw = subprocess.Popen(on_cpu(cpus, argv), stdout=log.open("a"), stderr=subprocess.STDOUT)
+        self.gw = subprocess.Popen(on_cpu(cpus, argv), stdout=log.open("a"), stderr=subprocess.STDOUT, env=self.env)
         wait_until(lambda: health_ok(self.gw_port), "gateway", self.gw, log, step=0.005)
         took = time.monotonic() - t0
         if workers > 1:  # every worker up: a few dozen connections all answered
@@ -187,7 +236,7 @@ class Bench:
 
     def close(self) -> None:
         self.stop_gateway()
-        if self.up is not None:
+        if self.up is not None and self.shared_up is None:
             stop(self.up, signal.SIGTERM)
             self.up = None
 

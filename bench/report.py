@@ -23,7 +23,8 @@ def main_table(rows: list[dict[str, Any]], workers: bool = False) -> str:
     head = "| scenario | c | " + ("workers | " if workers else "")
     head += (
         "direct p50 ms | gateway p50 ms | added p50 ms | added p99 ms | direct req/s | gateway req/s "
-        "| gateway CPU ms/1k req | added TTFT p50 | added TTFT p99 | added gap p99 | events lost | errors |"
+        "| gateway CPU ms/1k req | added TTFT p50 | added TTFT p99 | added gap p99 | gateway peak RSS MiB "
+        "| events lost | errors |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
@@ -34,7 +35,37 @@ def main_table(rows: list[dict[str, Any]], workers: bool = False) -> str:
             + f"{_f(d['p50_ms'])} | {_f(g['p50_ms'])} | {_f(o['p50_ms'], True)} | {_f(o['p99_ms'], True)} "
             f"| {_f(d['rps'], digits=0)} | {_f(g['rps'], digits=0)} | {_f(g['server_cpu_us'], digits=0)} "
             f"| {_f(o['ttft_p50_ms'], True)} | {_f(o['ttft_p99_ms'], True)} | {_f(o['gap_p99_ms'], True)} "
-            f"| {_f(r['events_lost'], digits=0)} | {r['errors']} |"
+            f"| {_f(g.get('server_rss_max_mib'), digits=1)} | {_f(r['events_lost'], digits=0)} | {r['errors']} |"
+        )
+    return "\n".join(lines)
+
+
+def _pair(this: Any, ref: Any, digits: int = 3, signed: bool = False) -> str:
+    """`this / ref (ratio)`: ratio = this checkout / the reference."""
+    ratio = f" ({this / ref:.2f}x)" if isinstance(this, int | float) and isinstance(ref, int | float) and ref else ""
+    return f"{_f(this, signed, digits)} / {_f(ref, signed, digits)}{ratio}"
+
+
+def compare_table(rows: list[dict[str, Any]], ref: str) -> str:
+    """This checkout beside the reference, same run and rounds; ratio = this / reference."""
+    head = (
+        f"| scenario | c | added p50 ms (this / {ref}) | added p99 ms | gateway req/s | gateway CPU µs/req "
+        "| added TTFT p50 ms | added gap p99 ms | peak RSS MiB | events lost | errors |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        m = r["median"]
+        if "ref" not in m:
+            continue
+        g, f, o, q = m["gateway"], m["ref"], m["overhead"], m["ref_overhead"]
+        lines.append(
+            f"| {r['name']} | {r['concurrency']} | {_pair(o['p50_ms'], q['p50_ms'], signed=True)} "
+            f"| {_pair(o['p99_ms'], q['p99_ms'], signed=True)} | {_pair(g['rps'], f['rps'], 0)} "
+            f"| {_pair(g['server_cpu_us'], f['server_cpu_us'], 0)} "
+            f"| {_pair(o['ttft_p50_ms'], q['ttft_p50_ms'], signed=True)} "
+            f"| {_pair(o['gap_p99_ms'], q['gap_p99_ms'], signed=True)} "
+            f"| {_pair(g.get('server_rss_max_mib'), f.get('server_rss_max_mib'), 1)} "
+            f"| {_f(r['events_lost'], digits=0)} / {_f(r.get('ref_events_lost'), digits=0)} | {r['errors']} |"
         )
     return "\n".join(lines)
 
@@ -62,13 +93,15 @@ def targets(res: dict[str, Any]) -> list[str]:
         verdict("paced c=256 added TTFT p50", r["median"]["overhead"]["ttft_p50_ms"], 1.0, "ms")
         verdict("paced c=256 added inter-event p99", r["median"]["overhead"]["gap_p99_ms"], 1.0, "ms")
         verdict("paced c=256 events lost", r["events_lost"], 0, "")
+        verdict("paced c=256 gateway peak RSS", r["median"]["gateway"].get("server_rss_max_mib"), 150, "MiB")
     for tg, pg in (("translation", "stream"), ("tpaced", "paced")):
         t, p = _find(rows, tg, 32), _find(rows, pg, 32)
         if t and p and t["median"]["gateway"]["server_cpu_us"] and p["median"]["gateway"]["server_cpu_us"]:
             ratio = t["median"]["gateway"]["server_cpu_us"] / p["median"]["gateway"]["server_cpu_us"]
             verdict(f"translation / passthrough CPU per event ({pg}, c=32)", round(ratio, 2), 2.0, "x")
     mem = res.get("memory", {})
-    verdict("idle RSS, with OpenAI-shaped providers (tokenizers loaded)", mem.get("idle_mib"), 80, "MiB")
+    verdict("idle RSS, the bench's gateway (Anthropic and OpenAI-compatible providers)", mem.get("idle_mib"), 80, "MiB")
+    verdict("idle RSS, every provider kind configured (restarts)", res.get("every_kind", {}).get("idle_mib"), 80, "MiB")
     ao = res.get("anthropic_only", {})
     verdict("idle RSS, Anthropic upstreams only", ao.get("idle_mib"), 80, "MiB")
     verdict("RSS growth extrapolated to 1M requests", mem.get("extrapolated_1m_growth_pct"), 5, "%")
@@ -76,6 +109,10 @@ def targets(res: dict[str, Any]) -> list[str]:
     verdict("launch to healthy /health (median of restarts)", st.get("median_s"), 1.0, "s")
     verdict("launch to healthy /health, Anthropic only, fresh store", ao.get("median_s"), 1.0, "s")
     return out
+
+
+def mem_of(res: dict[str, Any]) -> Any:
+    return res.get("memory", {}).get("idle_mib")
 
 
 def render(res: dict[str, Any]) -> str:
@@ -125,9 +162,27 @@ def render(res: dict[str, Any]) -> str:
         ]
     if ao := res.get("anthropic_only"):
         parts += [
-            f"Anthropic upstreams only (no OpenAI-shaped provider, so no tokenizer built): healthy after "
-            f"{ao['starts_s']} s (median {ao['median_s']} s), idle RSS {ao['idle_mib']} MiB."
+            f"Anthropic upstreams only: healthy after {ao['starts_s']} s (median {ao['median_s']} s), "
+            f"idle RSS {ao['idle_mib']} MiB."
         ]
+    if ek := res.get("every_kind"):
+        parts += [
+            "",
+            f"Every provider kind configured: idle RSS {ek['idle_mib']} MiB (median of restarts {ek['restarts_mib']}); "
+            f"{ek['first_start_mib']} MiB after the first start on an empty store (migrations).",
+        ]
+    if cmp := res.get("compare"):
+        idle = f"Idle RSS {mem_of(res)} / {cmp.get('idle_mib')} MiB"
+        if "every_kind" in cmp:
+            ek_idle = res.get("every_kind", {}).get("idle_mib")
+            idle += f"; with every provider kind configured {ek_idle} / {cmp['every_kind']['idle_mib']} MiB"
+        parts += [
+            "",
+            f"Compared with {cmp['ref']} ({cmp['commit'][:12]}), same run, interleaved rounds; "
+            f"ratio = this checkout / {cmp['ref']}. {idle}.",
+        ]
+        if any("ref" in r["median"] for r in res.get("scenarios", [])):
+            parts += ["", compare_table(res.get("scenarios", []), cmp["ref"])]
     if w := res.get("workers"):
         parts += ["", main_table(w, workers=True)]
     if pe := res.get("peers"):

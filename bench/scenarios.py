@@ -96,45 +96,60 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_spec(s: Spec, b: Bench, repeats: int) -> dict[str, Any]:
+def run_spec(s: Spec, b: Bench, repeats: int, ref: tuple[Spec, Bench] | None = None) -> dict[str, Any]:
+    """`repeats` rounds of direct then gateway (and, with `ref`, the same scenario through the
+    reference checkout's gateway, the two taking turns after direct), so that both meet the same
+    machine in every round."""
     assert b.up is not None and b.gw is not None
-    pids = {"direct": b.up.pid, "gateway": b.gw.pid}
+    sides = [("direct", s.direct, b.up.pid), ("gateway", s.gateway, b.gw.pid)]
+    if ref is not None:
+        assert ref[1].gw is not None
+        sides.append(("ref", ref[0].gateway, ref[1].gw.pid))
+    names = [name for name, _, _ in sides]
     runs: list[dict[str, Any]] = []
     warmup = max(min(200, s.requests // 5), s.concurrency)
     for i in range(repeats):
         r: dict[str, Any] = {}
-        for name, target in (("direct", s.direct), ("gateway", s.gateway)):
+        # with a reference, the two gateways take turns going first after direct
+        for name, target, pid in sides if i % 2 == 0 else [sides[0], *reversed(sides[1:])]:
             r[name] = uvloop.run(
-                run_load(target, concurrency=s.concurrency, requests=s.requests, warmup=warmup, server_pid=pids[name])
+                run_load(target, concurrency=s.concurrency, requests=s.requests, warmup=warmup, server_pid=pid)
             )
         runs.append(r)
-        print(
-            f"  {s.name} c={s.concurrency} run {i + 1}/{repeats}: p50 direct {r['direct']['p50_ms']} ms, "
-            f"gateway {r['gateway']['p50_ms']} ms; errors {r['direct']['errors']}/{r['gateway']['errors']}",
-            flush=True,
-        )
-    med = {t: _median([r[t] for r in runs]) for t in ("direct", "gateway")}
+        p50 = ", ".join(f"{n} {r[n]['p50_ms']} ms" for n in names)
+        errors = "/".join(str(r[n]["errors"]) for n in names)
+        print(f"  {s.name} c={s.concurrency} run {i + 1}/{repeats}: p50 {p50}; errors {errors}", flush=True)
+    med = {t: _median([r[t] for r in runs]) for t in names}
     med["overhead"] = overhead(med["direct"], med["gateway"])
-    lost = []
-    for r in runs:
-        d, g = r["direct"], r["gateway"]
-        if g["events"] is None:
-            continue
-        per_stream = d["events_max"] if s.passthrough else g["events_max"]
-        lost.append(per_stream * g["requests"] - g["events"])
-    return {
+    out = {
         "group": s.group,
         "name": s.name,
         "concurrency": s.concurrency,
         "requests": s.requests,
         "median": med,
-        "events_lost": sum(lost) if lost else None,
-        "errors": sum(r[t]["errors"] for r in runs for t in ("direct", "gateway")),
+        "events_lost": _lost(s, runs, "gateway"),
+        "errors": sum(r[t]["errors"] for r in runs for t in names),
         "first_error": next(
-            (r[t]["first_error"] for r in runs for t in ("gateway", "direct") if r[t]["first_error"]), None
+            (r[t]["first_error"] for r in runs for t in ("gateway", "ref", "direct") if t in r and r[t]["first_error"]),
+            None,
         ),
         "runs": runs,
     }
+    if ref is not None:
+        med["ref_overhead"] = overhead(med["direct"], med["ref"])
+        out["ref_events_lost"] = _lost(s, runs, "ref")
+    return out
+
+
+def _lost(s: Spec, runs: list[dict[str, Any]], side: str) -> int | None:
+    lost = []
+    for r in runs:
+        d, g = r["direct"], r[side]
+        if g["events"] is None:
+            continue
+        per_stream = d["events_max"] if s.passthrough else g["events_max"]
+        lost.append(per_stream * g["requests"] - g["events"])
+    return sum(lost) if lost else None
 
 
 async def _together(main: Target, c: int, requests: int, side: Target, side_c: int, pid: int) -> dict[str, Any]:

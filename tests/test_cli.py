@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -9,6 +10,9 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
+from aigateway.cli import worker_count
 from tests.support.gateway import BIN, ISSUED_KEYS, cli
 
 
@@ -122,3 +126,15 @@ def test_models_lists_providers_prices_context_and_status(tmp_path):
     (offer,) = sonnet["providers"]
     assert (offer["status"], offer["successor"]) == ("retired", "anthropic/claude-sonnet-4.6")
     assert offer["pricing"]["source"].startswith("aigateway ") and offer["pricing"]["long_context"]
+
+
+def test_workers_is_a_positive_count_or_auto_one_per_usable_core(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5})  # e.g. under taskset -c 0,2,5
+    assert worker_count("auto") == 3
+    assert worker_count("4") == 4
+    for bad in ("0", "-1", "two", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            worker_count(bad)
+    env = {"PATH": "/usr/bin", **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
+    refused = run("serve", "--workers", "0", check=False, env=env)
+    assert refused.returncode == 2 and "--workers: must be 1 or more" in refused.stderr

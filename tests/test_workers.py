@@ -1,5 +1,5 @@
 """`aigateway serve --workers N`: N processes share the port, stop together on SIGINT, and any of
-them answers `/metrics` for all of them."""
+them answers `/metrics` for all of them; `--workers auto` runs one per core."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from aigateway.observability.snapshots import SUFFIX, read
@@ -41,13 +42,19 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def _two_workers_up(proc: subprocess.Popen[bytes], port: int, log: Path) -> list[int]:
+def _env(**extra: str) -> dict[str, str]:
+    """A bare environment (no config or keys from the caller's), keeping this checkout's sources."""
+    path = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+    return {"PATH": "/usr/bin", **path, **extra}
+
+
+def _two_workers_up(proc: subprocess.Popen[bytes], port: int, log: Path, count: int = 2) -> list[int]:
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (len(_children(proc.pid)) == 2 and _healthy(port)):
+    while time.monotonic() < deadline and not (len(_children(proc.pid)) == count and _healthy(port)):
         assert proc.poll() is None, log.read_text()
         time.sleep(0.1)
     workers = _children(proc.pid)
-    assert len(workers) == 2
+    assert len(workers) == count
     return workers
 
 
@@ -55,7 +62,7 @@ def test_two_workers_share_the_port_and_stop_on_sigint(tmp_path):
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     argv = [str(BIN / "aigateway"), "serve", "--workers", "2", "--port", str(port), "--data-dir", str(tmp_path / "d")]
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={"PATH": "/usr/bin"})
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=_env())
     try:
         workers = _two_workers_up(proc, port, tmp_path / "serve.log")
         time.sleep(1.0)  # both workers listening
@@ -64,6 +71,29 @@ def test_two_workers_share_the_port_and_stop_on_sigint(tmp_path):
         assert proc.wait(20) == 0
         for pid in workers:
             assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPU cores")
+def test_workers_auto_runs_one_worker_per_core_it_may_use(tmp_path):
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    argv = [str(BIN / "aigateway"), "serve", "--workers", "auto", "--port", str(port), "--data-dir", str(tmp_path)]
+    cores = sorted(os.sched_getaffinity(0))[:2]  # the gateway may run on these two only
+
+    def pin() -> None:
+        os.sched_setaffinity(0, cores)
+
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=_env(), preexec_fn=pin)
+    try:
+        _two_workers_up(proc, port, tmp_path / "serve.log", count=2)
+        time.sleep(0.5)
+        assert len(_children(proc.pid)) == 2  # and no more
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -97,7 +127,7 @@ def _scraped_requests(port: int) -> float:
 def test_metrics_sum_every_worker_whichever_answers(tmp_path):
     data, tmp = str(tmp_path / "d"), tmp_path / "tmp"
     tmp.mkdir()
-    env = {"PATH": "/usr/bin", "AIGATEWAY_ADMIN_KEY": ADMIN, "TMPDIR": str(tmp)}
+    env = _env(AIGATEWAY_ADMIN_KEY=ADMIN, TMPDIR=str(tmp))
     secret = cli("keys", "create", "--name", "w", "--data-dir", data, env=env).stdout.strip().splitlines()[-1]
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")

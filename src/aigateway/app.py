@@ -57,7 +57,6 @@ from aigateway.routing.prices import PriceTable
 from aigateway.settings import Settings
 from aigateway.store.responses import ResponseStore, runner_id
 from aigateway.store.sql import open_store
-from aigateway.tokens import warm_up
 
 Handler = Callable[[Gateway, Request, GatewayKey], Awaitable[None]]
 _KEYED: dict[tuple[str, str], Handler] = {
@@ -242,10 +241,6 @@ async def start_gateway(settings: Settings, metrics_dir: Path | None = None, sta
         gw.tasks.append(asyncio.create_task(gw.shared.run(), name="metrics-snapshots"))
     gw.tasks.append(asyncio.create_task(keys.run_refresher(), name="key-refresh"))
     gw.tasks.append(asyncio.create_task(seeder.run(keys), name="budget-seed"))
-    if any(DESCRIPTORS[kind].tokenizer for kind in gw.kinds.values()):
-        # The gateway counts tokens itself only for upstreams without Anthropic's usage; building
-        # the tokenizers takes half a second and about 100 MiB, so only then, and off the loop.
-        gw.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="tokenizer-warm-up"))
     return gw
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -34,6 +35,20 @@ def _policy_flags(parser: argparse.ArgumentParser) -> None:
     add("--tags", help="comma-separated tags")
 
 
+def worker_count(value: str) -> int:
+    """`--workers`: a number of processes, or `auto`: one per CPU core this process may run on
+    (its affinity mask, so `taskset` and cpusets are honoured)."""
+    if value == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: a number, or auto (one per core)") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return count
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aigateway", description="Self-hosted AI gateway (Anthropic Messages API).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -44,10 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default from config, else 8080)")
     serve.add_argument(
         "--workers",
-        type=int,
+        type=worker_count,
+        metavar="N|auto",
         default=1,
-        help="processes sharing the port (SO_REUSEPORT); without redis_url each counts rate limits on its own;"
-        " /metrics shows them all (default 1)",
+        help="processes sharing the port (SO_REUSEPORT), or auto: one per CPU core this process may run on;"
+        " without redis_url each counts rate limits on its own; /metrics shows them all (default 1)",
     )
 
     keys = sub.add_parser("keys", help="manage gateway keys")
@@ -136,9 +152,6 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
             }
         },
     )
-    if args.workers < 1:
-        print("--workers must be 1 or more", file=sys.stderr)
-        return 2
     raise_fd_limit(settings.server)
     config = uvicorn.Config(
         App(settings),

@@ -74,8 +74,8 @@ class Exchange(abc.ABC):
         """A whole translated answer in the door's protocol."""
 
     @abc.abstractmethod
-    def encode(self, decoder: StreamDecoder, route: Route) -> StreamRelay:
-        """A translated stream in the door's protocol."""
+    def encode(self, decoder: StreamDecoder, route: Route, input_tokens: int) -> StreamRelay:
+        """A translated stream in the door's protocol (`input_tokens`: `input_tokens(route)`)."""
 
     def members(self, body: bytes) -> dict[str, msgspec.Raw]:
         """The body's top-level members as their exact bytes (the response cache's key). A door
@@ -90,8 +90,9 @@ class Exchange(abc.ABC):
         """Whether a 200 to a stream request is a stream (a server may ignore `stream`)."""
         return True
 
-    def input_tokens(self, route: Route) -> int:
-        """The gateway's count of the input, for streams whose upstream reports usage late."""
+    async def input_tokens(self, route: Route) -> int:
+        """The gateway's count of the input, for streams whose upstream reports usage late (the
+        first count for a model family waits for its tokenizer to load, off the event loop)."""
         return 0
 
     # --- the two ways to an upstream -------------------------------------------------------------
@@ -134,8 +135,9 @@ class Exchange(abc.ABC):
             if not request.stream:
                 message, usage = await read_message(provider, upstream, request, route)
                 return Whole(self.render(message, usage, route), JSON, headers, usage, message.stop_reason)
-            decoder = decoder_for(provider, upstream, request, route.model, self.input_tokens(route))
-            return await until_commit(route, upstream, self.encode(decoder, route), headers, started)
+            tokens = await self.input_tokens(route)
+            decoder = decoder_for(provider, upstream, request, route.model, tokens)
+            return await until_commit(route, upstream, self.encode(decoder, route, tokens), headers, started)
         except BaseException:
             upstream.close()
             raise

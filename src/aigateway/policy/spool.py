@@ -21,10 +21,10 @@ import shutil
 from pathlib import Path
 
 import msgspec
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.observability.logging import log
+from aigateway.store.dialects import insert_for
 from aigateway.store.rows import LedgerRow
 from aigateway.store.tables import ledger
 
@@ -107,8 +107,7 @@ def _read(directory: Path) -> list[LedgerRow]:
 
 async def replay(engine: AsyncEngine, root: Path) -> int:
     """Writes the rows spooled by dead processes; returns how many rows were read."""
-    insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(ledger)
-    statement = insert.on_conflict_do_nothing(index_elements=["request_id"])
+    statement = insert_for(engine.dialect.name)(ledger).on_conflict_do_nothing(index_elements=["request_id"])
     total = 0
     for directory in _orphans(root):
         rows = _read(directory)

@@ -60,9 +60,6 @@ class Descriptor:
     telemetry_name: str  # OpenTelemetry's `gen_ai.provider.name` for it
     config: type[ProviderConfig] = ProviderConfig  # its config block, with its own fields
     checks: Callable[[ProviderConfig], list[str]] = no_checks  # what the fields cannot say alone
-    # Whether the gateway counts this upstream's tokens itself (its usage is not Anthropic's, so
-    # streams and count_tokens need a tokenizer), or the upstream counts them.
-    tokenizer: bool = True
     # Pricing: genai-prices' provider id for this kind (None: the package does not price it), whether
     # it runs on the operator's own hardware (zero cost unless config gives a price), and upstream
     # ids the package knows under another model id (an Azure deployment -> the model it serves).

@@ -20,9 +20,9 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
+from aigateway.store.dialects import insert_for
 from aigateway.store.tables import BINS, ROLLUP_HISTOGRAMS, ROLLUP_SUMS, ledger_rollup
 
 WIDTHS = (60, 900, 3600)  # each divides the next
@@ -125,8 +125,7 @@ class Upsert:
     """The upsert adding a batch to the rollups, compiled once for a dialect, and its parameters."""
 
     def __init__(self, dialect: Dialect) -> None:
-        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(ledger_rollup)
+        stmt = insert_for(dialect.name)(ledger_rollup)
         adds = {name: ledger_rollup.c[name] + stmt.excluded[name] for name in ROLLUP_SUMS + ROLLUP_HISTOGRAMS}
         stmt = stmt.on_conflict_do_update(index_elements=list(_KEY), set_=adds)
         self.sql = str(stmt.compile(dialect=dialect, column_keys=[*_KEY, *ROLLUP_SUMS, *ROLLUP_HISTOGRAMS]))

@@ -18,6 +18,7 @@ definitions), checked against recorded `usage.prompt_tokens`:
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 ESTIMATE_ENCODING = "o200k_base"
@@ -38,6 +39,11 @@ def _bare(model: str) -> str:
 
 def _reasoning(name: str) -> bool:
     return name.startswith(("o1", "o3", "o4", "gpt-5")) and not name.startswith("gpt-5-chat")
+
+
+def table_loaded() -> bool:
+    """Whether `model_family` answers without importing tiktoken (its first call imports it)."""
+    return "tiktoken.model" in sys.modules
 
 
 def model_family(upstream_model: str) -> Family:

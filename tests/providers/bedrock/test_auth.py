@@ -101,6 +101,33 @@ def test_refreshable_credentials_refresh_off_the_event_loop(signer):
         refresh_using=refresh,
         method="test",
     )
+    signer._resolved = True  # the chain gave these
     headers = _sign(signer)
     assert "Credential=AKIDREFRESHED/" in headers["Authorization"]
     assert threads and threads[0] != threading.get_ident()
+
+
+def test_the_credential_chain_is_asked_once_on_the_first_signed_request_off_the_event_loop(signer, monkeypatch):
+    """Building the provider asks nothing (botocore is not even imported then); the first requests,
+    however many arrive together, share one resolution in a worker thread."""
+    import threading
+
+    import botocore.session
+
+    asked: list[int] = []
+    real = botocore.session.Session.get_credentials
+
+    def get_credentials(self):  # type: ignore[no-untyped-def]
+        asked.append(threading.get_ident())
+        return real(self)
+
+    monkeypatch.setattr(botocore.session.Session, "get_credentials", get_credentials)
+    assert asked == []
+
+    async def burst() -> list[dict[str, str]]:
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        return await asyncio.gather(*(signer.headers(URL, BODY, headers) for _ in range(8)))
+
+    signed = asyncio.run(burst())
+    assert all(h["Authorization"] == KNOWN_GOOD for h in signed)
+    assert len(asked) == 1 and asked[0] != threading.get_ident()

@@ -89,16 +89,16 @@ class MessagesExchange(Exchange):
     def render(self, message: Message, usage: Usage, route: Route) -> bytes:
         return _encode(message)
 
-    def encode(self, decoder: StreamDecoder, route: Route) -> StreamRelay:
+    def encode(self, decoder: StreamDecoder, route: Route, input_tokens: int) -> StreamRelay:
         request_id = self.req.id
 
         def error(event: StreamError) -> bytes:
             return stream_error_event(event.error_type, event.message, request_id)
 
-        return EncodedStream(decoder, _anthropic_event, error, self.input_tokens(route))
+        return EncodedStream(decoder, _anthropic_event, error, input_tokens)
 
-    def input_tokens(self, route: Route) -> int:
-        return self.gw.token_counts.count(self.body, route.upstream_model, self.raw).input_tokens
+    async def input_tokens(self, route: Route) -> int:
+        return (await self.gw.token_counts.count_async(self.body, route.upstream_model, self.raw)).input_tokens
 
 
 class CountTokensExchange(MessagesExchange):
@@ -119,7 +119,7 @@ class CountTokensExchange(MessagesExchange):
         if counted is not None:
             by_provider = (COUNT_HEADER.encode(), f"counted; provider={route.provider}".encode())
             return Whole(b'{"input_tokens":%d}' % counted, JSON, [*route_names(route), by_provider])
-        count = self.gw.token_counts.count(self.body, route.upstream_model, self.raw)
+        count = await self.gw.token_counts.count_async(self.body, route.upstream_model, self.raw)
         name, value = count_header(count)
         body = b'{"input_tokens":%d}' % count.input_tokens
         return Whole(body, JSON, [*route_names(route), (name.encode(), value.encode())])

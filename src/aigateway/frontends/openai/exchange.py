@@ -86,7 +86,7 @@ class ChatExchange(Exchange):
     def render(self, message: Message, usage: Usage, route: Route) -> bytes:
         return response.from_ir(message, usage, model=route.model, json_tool=self._json_tool)
 
-    def encode(self, decoder: StreamDecoder, route: Route) -> StreamRelay:
+    def encode(self, decoder: StreamDecoder, route: Route, input_tokens: int) -> StreamRelay:
         encoder = OpenAIChatStreamEncoder(
             completion_id=response.new_completion_id(),
             model=route.model,
@@ -98,7 +98,7 @@ class ChatExchange(Exchange):
             failure = UpstreamError(event.message, provider=route.provider, status=502, error_type=event.error_type)
             return stream_error_chunk(failure)
 
-        return EncodedStream(decoder, encoder.encode, error)
+        return EncodedStream(decoder, encoder.encode, error, input_tokens)
 
 
 class EmbeddingsExchange(ChatExchange):

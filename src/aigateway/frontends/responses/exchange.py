@@ -54,7 +54,7 @@ from aigateway.providers.base import (
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import Attempt
 from aigateway.store.responses import Kept
-from aigateway.tokens import COUNT_HEADER, count_header
+from aigateway.tokens import COUNT_HEADER, TokenCount, count_header
 from aigateway.wire.sse import encode_event
 
 _encode = msgspec.json.encode
@@ -191,22 +191,23 @@ class ResponsesExchange(Exchange):
         self._answer = body
         return _encode(body)
 
-    def encode(self, decoder: StreamDecoder, route: Route) -> StreamRelay:
+    def encode(self, decoder: StreamDecoder, route: Route, input_tokens: int) -> StreamRelay:
         assert self._shaper is not None
         encoder = self._encoder = ResponsesStreamEncoder(self._shaper)
 
         def error(event: StreamError) -> bytes:
             return encoder.failure(_code(event.error_type), event.message)
 
-        return EncodedStream(decoder, encoder.encode, error, self.input_tokens(route))
+        return EncodedStream(decoder, encoder.encode, error, input_tokens)
 
-    def input_tokens(self, route: Route) -> int:
-        return self._count(route).input_tokens if self._ir is not None else 0
+    async def input_tokens(self, route: Route) -> int:
+        return (await self._count(route)).input_tokens if self._ir is not None else 0
 
-    def _count(self, route: Route) -> Any:
+    async def _count(self, route: Route) -> TokenCount:
         assert self._ir is not None
         anthropic_shaped = _encode(self._ir)
-        return self.gw.token_counts.count(anthropic_shaped, route.upstream_model, msgspec.json.decode(anthropic_shaped))
+        counts = self.gw.token_counts
+        return await counts.count_async(anthropic_shaped, route.upstream_model, msgspec.json.decode(anthropic_shaped))
 
     # --- what the store keeps ----------------------------------------------------------------------
 
@@ -289,7 +290,7 @@ class InputTokensExchange(ResponsesExchange):
         if counted is not None:
             header = (COUNT_HEADER.encode(), f"counted; provider={route.provider}".encode())
         else:
-            count = self._count(route)
+            count = await self._count(route)
             counted, (name, value) = count.input_tokens, count_header(count)
             header = (name.encode(), value.encode())
         body = _encode({"object": "response.input_tokens", "input_tokens": counted})

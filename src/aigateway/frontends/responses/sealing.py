@@ -15,7 +15,9 @@ Invariants:
 - the key is derived, never the secret itself: SHA-256 over a purpose label and the secret,
   which is the admin key where one is set (as the dashboard's session MAC), else 32 random
   bytes kept in the data directory, so every worker and every restart opens what the others
-  sealed.
+  sealed;
+- `cryptography` (about 6 MiB of OpenSSL bindings) is imported by the first seal or open, i.e.
+  only by a gateway that serves reasoning through the Responses door.
 """
 
 from __future__ import annotations
@@ -27,10 +29,9 @@ import os
 import time
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from aigateway.errors import InvalidRequest
 from aigateway.ir.messages import (
@@ -39,6 +40,9 @@ from aigateway.ir.messages import (
     ThinkingBlock,
     WebSearchToolResultBlock,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "aigw1."  # versioned, so the format can change without misreading older values
 _LABEL = b"aigateway reasoning seal\0"
@@ -59,7 +63,16 @@ _KEY_FILE = "reasoning-seal.key"
 
 class Sealer:
     def __init__(self, secret: bytes) -> None:
-        self._aead = AESGCM(hashlib.sha256(_LABEL + secret).digest())
+        self._key = hashlib.sha256(_LABEL + secret).digest()
+        self._cipher: AESGCM | None = None
+
+    @property
+    def _aead(self) -> AESGCM:
+        if self._cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._cipher = AESGCM(self._key)
+        return self._cipher
 
     def seal(self, model: str, blocks: list[SealedBlock]) -> str:
         nonce = os.urandom(_NONCE)
@@ -70,6 +83,8 @@ class Sealer:
         """The sealed blocks; a 400 naming `path` for a value this gateway did not seal as it is."""
         if not value.startswith(PREFIX):
             raise InvalidRequest(f"{path}: was not produced by this gateway (reasoning from another service)")
+        from cryptography.exceptions import InvalidTag
+
         try:
             text = value[len(PREFIX) :]
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -22,7 +22,6 @@ DESCRIPTORS = [
         auth="key",
         build=client("aigateway.providers.anthropic.client:AnthropicProvider"),
         telemetry_name="anthropic",
-        tokenizer=False,  # usage comes in Anthropic's shape; count_tokens is Anthropic's own
         prices_id="anthropic",
         spell=spell,
         lists_models=True,  # GET /v1/models

@@ -3,7 +3,10 @@
 Invariants:
 - signing is botocore's `SigV4Auth` on an `AWSRequest` (service `bedrock`), never by hand;
 - credentials come from the standard AWS chain (environment, shared files, SSO, container and
-  instance roles) through `botocore.session`; the chain is resolved once, at start-up;
+  instance roles) through `botocore.session`; the chain is resolved once, on the first signed
+  request, in a worker thread (botocore's import alone is about 9 MiB and 100 ms, and the chain
+  may do network I/O), so a gateway with a Bedrock API key, or whose Bedrock provider is never
+  used, never loads it;
 - refreshable credentials are frozen once per request, and a refresh (which does network I/O)
   runs in a worker thread, never on the event loop;
 - secrets never leave this module except inside the signed headers sent to AWS.
@@ -13,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-
-import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
-from botocore.exceptions import BotoCoreError
+import threading
+from typing import TYPE_CHECKING
 
 from aigateway.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from botocore.credentials import Credentials, ReadOnlyCredentials
 
 SERVICE = "bedrock"  # the SigV4 signing name of bedrock-runtime
 TOKEN_ENV = "AWS_BEARER_TOKEN_BEDROCK"
@@ -31,6 +33,8 @@ def resolve_region(configured: str | None) -> str | None:
     region = configured or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region:
         return region
+    import botocore.session
+
     found = botocore.session.get_session().get_config_variable("region")
     return str(found) if found else None
 
@@ -41,12 +45,9 @@ class BedrockAuth:
         self.region = region
         self._token = api_key or os.environ.get(TOKEN_ENV) or None
         self._credentials: Credentials | None = None
+        self._resolved = self._token is not None  # the credential chain was asked (SigV4 only)
+        self._resolving = threading.Lock()
         self._problem = "no credentials were found"
-        if self._token is None:
-            try:
-                self._credentials = botocore.session.get_session().get_credentials()
-            except BotoCoreError as exc:  # e.g. an expired SSO session: reported on each request
-                self._problem = type(exc).__name__
 
     @property
     def mode(self) -> str:
@@ -57,11 +58,36 @@ class BedrockAuth:
         if self._token is not None:
             return {**headers, "authorization": "Bearer " + self._token}
         frozen = await self._frozen()
+        from botocore.auth import SigV4Auth  # imported by then, with the credential chain
+        from botocore.awsrequest import AWSRequest
+
         request = AWSRequest(method="POST", url=url, data=body, headers=headers)
         SigV4Auth(frozen, SERVICE, self.region).add_auth(request)
         return dict(request.headers.items())
 
+    def _resolve(self) -> None:
+        """The AWS credential chain, asked once (in a worker thread: the first call imports
+        botocore, and the chain may reach an instance's metadata service)."""
+        with self._resolving:
+            if self._resolved:
+                return
+            import botocore.auth
+            import botocore.awsrequest
+            import botocore.session
+            from botocore.exceptions import BotoCoreError
+
+            try:
+                self._credentials = botocore.session.get_session().get_credentials()
+            except BotoCoreError as exc:  # e.g. an expired SSO session: reported on each request
+                self._problem = type(exc).__name__
+            self._resolved = True
+
     async def _frozen(self) -> ReadOnlyCredentials:
+        if not self._resolved:
+            await asyncio.to_thread(self._resolve)
+        from botocore.credentials import RefreshableCredentials
+        from botocore.exceptions import BotoCoreError
+
         creds = self._credentials
         if creds is None:
             raise UpstreamError(

@@ -32,7 +32,7 @@ from aigateway.providers.gemini.response import to_ir
 from aigateway.providers.gemini.stream import GeminiStreamDecoder
 from aigateway.providers.gemini.usage import total_tokens
 from aigateway.routing.catalog import ListedModel, Route
-from aigateway.tokens import COUNT_HEADER, get_encoding
+from aigateway.tokens import COUNT_HEADER, load_encoding
 
 _encode = msgspec.json.encode
 _COUNTED = ("contents", "systemInstruction", "tools", "toolConfig")  # what makes up the prompt
@@ -98,7 +98,7 @@ class GeminiProvider(TranslatingProvider):
         data = await upstream.read()
         if upstream.status >= 400:
             raise self.error(upstream.status, data, upstream.headers)
-        encoding = get_encoding("o200k_base")
+        encoding = await load_encoding("o200k_base")
         counted = sum(len(encoding.encode(text, disallowed_special=())) for text in embeddings.inputs_of(raw))
         answer = embeddings.from_gemini(
             data,
