@@ -10,20 +10,37 @@ import uuid
 import msgspec
 import pytest
 
-from aigateway.pipeline.response_cache import Entry, MemoryStore, RedisStore, ResponseCache
+from aigateway.pipeline.response_cache import Entry, MemoryStore, RedisStore, ResponseCache, from_members, from_values
 from aigateway.settings import ResponseCacheConfig
 from tests.policy.conftest import REDIS, drop_prefix
 
 BODY = {"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content": "hello"}]}
 
 
-def key(body: dict, *, key_id: str = "k1", endpoint: str = "messages", stream: bool = False, shared: bool = False):
+def key(
+    body: dict,
+    *,
+    key_id: str = "k1",
+    endpoint: str = "messages",
+    stream: bool = False,
+    shared: bool = False,
+    read: str = "members",
+):
+    """`read`: the body's members as bytes (the Messages door), or its decoded values (the OpenAI doors)."""
     cache = ResponseCache(ResponseCacheConfig(shared=shared), MemoryStore(10, 10_000))
-    members = msgspec.json.decode(json.dumps(body).encode(), type=dict[str, msgspec.Raw])
-    return cache.key(key_id, endpoint, "anthropic/claude-sonnet-4.5", stream, members)
+    data = json.dumps(body).encode()
+    if read == "members":
+        material = from_members(msgspec.json.decode(data, type=dict[str, msgspec.Raw]))
+    else:
+        material = from_values(msgspec.json.decode(data))
+    return cache.key(key_id, endpoint, "anthropic/claude-sonnet-4.5", stream, material)
 
 
-def test_the_key_ignores_fields_that_cannot_change_the_answer_and_member_order():
+READS = pytest.mark.parametrize("read", ["members", "values"])
+
+
+@READS
+def test_the_key_ignores_fields_that_cannot_change_the_answer_and_member_order(read):
     noisy = {
         "metadata": {"user_id": "u-1"},
         "user": "someone",
@@ -32,7 +49,7 @@ def test_the_key_ignores_fields_that_cannot_change_the_answer_and_member_order()
         "providerOptions": {"gateway": {"responseCache": {"ttl": 5}}},
         **{k: BODY[k] for k in reversed(list(BODY))},
     }
-    assert key(noisy) == key(BODY)
+    assert key(noisy, read=read) == key(BODY, read=read)
 
 
 @pytest.mark.parametrize(
@@ -44,8 +61,22 @@ def test_the_key_ignores_fields_that_cannot_change_the_answer_and_member_order()
         {"stream_options": {"include_usage": True}},  # it changes the events sent
     ],
 )
-def test_the_key_changes_with_anything_that_can_change_the_answer(change):
-    assert key(BODY | change) != key(BODY)
+@READS
+def test_the_key_changes_with_anything_that_can_change_the_answer(change, read):
+    assert key(BODY | change, read=read) != key(BODY, read=read)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {**BODY, "messages": [{"role": "user", "content": "hello", "name": None}]},
+        {**BODY, "messages": [{"content": "hello", "role": "user"}]},  # nested order is the sender's
+        {**BODY, "max_tokens": 64.0},
+        {**BODY, "messages": [{"role": "user", "content": ["hello"]}]},
+    ],
+)
+def test_decoded_values_keep_apart_what_json_keeps_apart(other):
+    assert key(other, read="values") != key(BODY, read="values")
 
 
 def test_keys_doors_and_streaming_each_have_their_own_entries():

@@ -25,7 +25,7 @@ from aigateway.asgi import JSON, Request
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
-from aigateway.pipeline import caching
+from aigateway.pipeline import caching, response_cache
 from aigateway.pipeline.attempt import Streaming, Whole, route_headers, until_commit
 from aigateway.pipeline.translate import decoder_for, dropped_header, prepare, read_message
 from aigateway.providers.base import (
@@ -77,10 +77,10 @@ class Exchange(abc.ABC):
     def encode(self, decoder: StreamDecoder, route: Route, input_tokens: int) -> StreamRelay:
         """A translated stream in the door's protocol (`input_tokens`: `input_tokens(route)`)."""
 
-    def members(self, body: bytes) -> dict[str, msgspec.Raw]:
-        """The body's top-level members as their exact bytes (the response cache's key). A door
-        that read them already returns those."""
-        return _members(body)
+    def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
+        """What the response cache's key hashes of this request (response_cache.py). A door that
+        has read the body's members or values already gives those, so nothing reads it again."""
+        return response_cache.from_members(_members(body))
 
     def mark_passthrough(self, request: PassthroughRequest, route: Route, provider: Provider) -> int:
         """Adds the gateway's prompt-cache breakpoints to a passthrough body, if it should; how many."""

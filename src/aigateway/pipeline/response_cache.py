@@ -4,7 +4,8 @@ Invariants:
 - an entry's key is a hash of: the scope (the gateway key's id, or one scope for every key when
   the operator sets `response_cache.shared`), the door (its stored bytes are in that door's
   protocol), the resolved model, whether the answer streams, and the body's top-level members in
-  a canonical order, apart from those that cannot change the answer (`_IGNORED`), hashed with
+  a canonical order (as their bytes, or as the values a door decoded), apart from those that
+  cannot change the answer (`_IGNORED`), hashed with
   BLAKE3 (a third of SHA-256's time on a Claude Code body); nothing in it is kept in clear, so no
   key id or body text can be read from a store;
 - only complete answers are stored (serve.py decides): a JSON answer with status 200, or a stream
@@ -20,7 +21,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 from blake3 import blake3
@@ -37,6 +38,8 @@ log = logging.getLogger("aigateway.response_cache")
 _IGNORED = frozenset({"stream", "metadata", "user", "providerOptions", "model"})
 _SHARED = "*"  # the scope of every key when the operator shares entries
 _encode = msgspec.json.encode
+_pack = msgspec.msgpack.Encoder().encode
+Buffer = bytes | msgspec.Raw
 
 
 class Entry(msgspec.Struct, array_like=True, frozen=True):
@@ -115,21 +118,33 @@ class RedisStore:
         await self._redis.aclose()
 
 
+def from_members(members: dict[str, msgspec.Raw]) -> list[Buffer]:
+    """A body's top-level members, as their exact bytes, sorted by name (a door that read them)."""
+    parts: list[Buffer] = []
+    for name in sorted(members.keys() - _IGNORED):
+        parts += (_encode(name), members[name])
+    return parts
+
+
+def from_values(raw: dict[str, Any]) -> list[Buffer]:
+    """A body's top-level members as decoded values, sorted by name, in one msgpack blob: for a
+    door that decoded the body into objects, half the CPU of scanning its bytes for the members
+    again (41 KB Codex turn: 16 µs against 27)."""
+    return [_pack([(name, raw[name]) for name in sorted(raw.keys() - _IGNORED)])]
+
+
 class ResponseCache:
     """The key of a request, and its store, for serve.py."""
 
     def __init__(self, config: ResponseCacheConfig, store: Store) -> None:
         self.config, self.store = config, store
 
-    def key(self, key_id: str, endpoint: str, model: str, stream: bool, members: dict[str, msgspec.Raw]) -> bytes:
-        """The entry's key: one BLAKE3 over the scope and the top-level members as their exact
-        bytes, sorted by name. NUL separates the parts: raw JSON never holds one, so no two
-        requests hash the same parts."""
+    def key(self, key_id: str, endpoint: str, model: str, stream: bool, material: list[Buffer]) -> bytes:
+        """The entry's key: one BLAKE3 over the scope and the request's `material` (`from_members`
+        or `from_values`). NUL separates the parts: no scope part holds one, and the material is
+        either name/raw-JSON pairs (raw JSON never holds a NUL) or one msgpack blob."""
         scope = _SHARED if self.config.shared else key_id
-        parts = [f"{scope}\n{endpoint}\n{model}\n{int(stream)}".encode()]
-        for name in sorted(members.keys() - _IGNORED):
-            parts += (_encode(name), members[name])
-        return blake3(b"\0".join(parts)).digest(20)
+        return blake3(b"\0".join([f"{scope}\n{endpoint}\n{model}\n{int(stream)}".encode(), *material])).digest(20)
 
     async def get(self, key: bytes) -> Entry | None:
         try:

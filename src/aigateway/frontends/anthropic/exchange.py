@@ -18,7 +18,7 @@ from aigateway.gateway import Gateway
 from aigateway.ir.events import EVENT_NAMES, Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest, parse_request
 from aigateway.ir.usage import Usage
-from aigateway.pipeline import caching
+from aigateway.pipeline import caching, response_cache
 from aigateway.pipeline.attempt import Streaming, Whole, route_names
 from aigateway.pipeline.exchange import Exchange
 from aigateway.pipeline.relay import Ending
@@ -50,8 +50,8 @@ class MessagesExchange(Exchange):
         self._raw: dict[str, Any] | None = None
         self._request: MessagesRequest | None = None
 
-    def members(self, body: bytes) -> Members:
-        return self._members  # read with the head: the body is not scanned again
+    def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
+        return response_cache.from_members(self._members)  # read with the head: no second scan
 
     @property
     def raw(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from aigateway.frontends.request_openai import JSON_TOOL, with_model
 from aigateway.ir.events import StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
+from aigateway.pipeline import response_cache
 from aigateway.pipeline.attempt import Streaming, Whole, route_names
 from aigateway.pipeline.exchange import Exchange
 from aigateway.pipeline.translate import EncodedStream, is_sse
@@ -48,6 +49,9 @@ class ChatExchange(Exchange):
         self.include_usage = isinstance(options, dict) and options.get("include_usage") is True
         self._hide_usage = self.stream and not self.include_usage  # stream usage asked for by us
         self._json_tool: str | None = None  # set by `to_ir` for the attempt under way
+
+    def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
+        return response_cache.from_values(self.raw)  # decoded already: not read again
 
     # --- passthrough -----------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from aigateway.gateway import Gateway
 from aigateway.ir.events import StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
+from aigateway.pipeline import response_cache
 from aigateway.pipeline.attempt import Streaming, Whole, route_names
 from aigateway.pipeline.exchange import Exchange
 from aigateway.pipeline.relay import Ending
@@ -99,6 +100,9 @@ class ResponsesExchange(Exchange):
         if isinstance(opened, Streaming):
             self._relay = opened.relay  # for `failure_event`
         return opened
+
+    def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
+        return response_cache.from_values(self.raw)  # decoded already: not read again
 
     def ending(self) -> Ending:
         """How this door's streams finish and fail (pipeline/relay.py)."""
