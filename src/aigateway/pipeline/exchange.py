@@ -19,8 +19,6 @@ from __future__ import annotations
 import abc
 import time
 
-import msgspec
-
 from aigateway.asgi import JSON, Request
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
@@ -38,8 +36,7 @@ from aigateway.providers.base import (
 )
 from aigateway.routing.catalog import Route
 from aigateway.routing.plan import Attempt
-
-_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
+from aigateway.wire.body import read_members
 
 
 class Exchange(abc.ABC):
@@ -80,7 +77,7 @@ class Exchange(abc.ABC):
     def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
         """What the response cache's key hashes of this request (response_cache.py). A door that
         has read the body's members or values already gives those, so nothing reads it again."""
-        return response_cache.from_members(_members(body))
+        return response_cache.from_members(read_members(body))
 
     def mark_passthrough(self, request: PassthroughRequest, route: Route, provider: Provider) -> int:
         """Adds the gateway's prompt-cache breakpoints to a passthrough body, if it should; how many."""

@@ -10,6 +10,10 @@ import msgspec
 
 _WS = b" \t\r\n"
 
+Members = dict[str, msgspec.Raw]
+# A JSON object's top-level members as their exact bytes (views of the body, no copies).
+read_members = msgspec.json.Decoder(Members).decode
+
 
 def replace_model(body: bytes, raw_model: bytes, new_model: str) -> bytes:
     """`body` with its top-level model value (exactly `raw_model`) replaced by `new_model`."""
@@ -39,6 +43,6 @@ def replace_model(body: bytes, raw_model: bytes, new_model: str) -> bytes:
 
 def _rebuild(body: bytes, encoded_model: bytes) -> bytes:
     """Fallback when the value is ambiguous: re-join the top-level members, each kept raw."""
-    members = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+    members = read_members(body)
     parts = [msgspec.json.encode(k) + b":" + (encoded_model if k == "model" else bytes(v)) for k, v in members.items()]
     return b"{" + b",".join(parts) + b"}"

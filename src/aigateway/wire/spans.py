@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import msgspec
 
+from aigateway.wire.body import read_members
+
 _WS = b" \t\r\n"
 _SEPARATORS = _WS + b","
 
@@ -21,7 +23,7 @@ Span = tuple[int, int]
 def member(body: bytes, within: Span, key: str) -> Span | None:
     """The span of the value of member `key` of the JSON object at `within`, if found exactly."""
     start, end = within
-    members = msgspec.json.decode(body[start:end], type=dict[str, msgspec.Raw])
+    members = read_members(body[start:end])
     raw = members.get(key)
     if raw is None:
         return None

@@ -13,7 +13,7 @@ import msgspec
 
 from aigateway.asgi import JSON, Request
 from aigateway.frontends.anthropic.errors import stream_error_event
-from aigateway.frontends.anthropic.request import CountTokensHead, Members, MessagesHead
+from aigateway.frontends.anthropic.request import CountTokensHead, MessagesHead
 from aigateway.gateway import Gateway
 from aigateway.ir.events import EVENT_NAMES, Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest, parse_request
@@ -27,7 +27,7 @@ from aigateway.providers.base import PassthroughRequest, Provider, StreamDecoder
 from aigateway.routing.catalog import Route
 from aigateway.tokens import COUNT_HEADER, count_header
 from aigateway.wire import document
-from aigateway.wire.body import replace_model
+from aigateway.wire.body import Members, replace_model
 from aigateway.wire.sse import encode_event
 
 _encode = msgspec.json.encode

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 
 from aigateway.errors import InvalidRequest
+from aigateway.wire.body import Members, read_members
 
 
 class CountTokensHead(msgspec.Struct, kw_only=True):
@@ -42,8 +43,6 @@ _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _AT = re.compile(r"^(.*?) - at `\$\.?([^`]*)`$")
 
 
-Members = dict[str, msgspec.Raw]
-_decode_members = msgspec.json.Decoder(Members).decode
 _max_tokens = msgspec.json.Decoder(MaxTokens).decode
 _flag = msgspec.json.Decoder(bool | None).decode
 _ARRAY = 0x5B  # "["
@@ -58,7 +57,7 @@ def parse_head(body: bytes, kind: type[T]) -> tuple[T, str]:
 def read_head(body: bytes, kind: type[T]) -> tuple[T, str, Members]:
     """`parse_head`, and the body's top-level members as their exact bytes (no copies)."""
     try:
-        members = _decode_members(body)
+        members = read_members(body)
         head = _head_of(members, kind, body)
         model = msgspec.json.decode(head.model)
     except msgspec.ValidationError as exc:

@@ -10,13 +10,13 @@ from aigateway.ir.messages import Message, OutputBlock, ServerToolUseBlock
 from aigateway.ir.usage import Usage
 from aigateway.providers.anthropic import wire
 from aigateway.providers.anthropic.usage import apply_usage
+from aigateway.wire.body import read_members
 
 _OUTPUT_TYPES = frozenset(
     {"text", "thinking", "redacted_thinking", "tool_use", "server_tool_use", "web_search_tool_result"}
 )
 WEB_SEARCH = "web_search"  # the one server tool whose call and result the core models
 _decode_message = msgspec.json.Decoder(Message).decode
-_decode_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 
 def to_ir(body: bytes, *, model: str, provider: str) -> tuple[Message, Usage]:
@@ -52,7 +52,7 @@ def _kept(body: bytes, model: str) -> bytes:
     members written back as the upstream sent them."""
     blocks = wire.decode_answer(body).content or ()
     kept = [raw for raw in blocks if wire.decode_block_head(raw).type in _OUTPUT_TYPES]
-    members = _decode_members(body)
+    members = read_members(body)
     members["content"] = msgspec.Raw(b"[" + b",".join(bytes(raw) for raw in kept) + b"]")
     members["model"] = msgspec.Raw(msgspec.json.encode(model))
     return msgspec.json.encode(members)

@@ -20,6 +20,7 @@ import msgspec
 
 from aigateway.errors import InvalidRequest
 from aigateway.providers.bedrock import wire
+from aigateway.wire.body import read_members
 
 BEDROCK_VERSION = "bedrock-2023-05-31"
 _WS = b" \t\r\n"
@@ -36,7 +37,7 @@ class InvokeBody:
 def invoke_body(body: bytes, beta_header: str | None, *, extra: dict[str, Any] | None = None) -> InvokeBody:
     """The body for InvokeModel, and the model and stream flag taken out of it."""
     try:
-        members = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+        members = read_members(body)
     except msgspec.DecodeError as exc:  # routes validated it; a count_tokens body may not be
         raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
     model = msgspec.json.decode(members["model"]) if "model" in members else ""

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import msgspec
 
+from aigateway.wire.body import read_members
+
 VERTEX_VERSION = "vertex-2023-10-16"
 _WS = b" \t\r\n"
 
 
 def to_vertex(body: bytes, *, keep_model: bool = False) -> bytes:
-    members = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+    members = read_members(body)
     if not keep_model and "model" in members:
         body = _remove_model(body, bytes(members["model"]), members)
     if "anthropic_version" in members:

@@ -33,6 +33,7 @@ from aigateway.providers.vertex import claude
 from aigateway.providers.vertex.auth import GoogleToken
 from aigateway.providers.vertex.body import to_vertex
 from aigateway.providers.vertex.config import VertexConfig
+from aigateway.wire.body import read_members
 
 _FORWARDED = ("anthropic-beta",)
 
@@ -117,6 +118,6 @@ class VertexProvider(GeminiProvider, ServesClaude):
 
 
 def _model_of(body: bytes) -> str:
-    model = msgspec.json.decode(body, type=dict[str, msgspec.Raw]).get("model")
+    model = read_members(body).get("model")
     value = msgspec.json.decode(model) if model is not None else ""
     return value if isinstance(value, str) else ""
