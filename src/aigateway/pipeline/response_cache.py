@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("aigateway.response_cache")
 
 # Members that cannot change the answer: how it is delivered (`stream` is part of the key on its
-# own), the client's labels, the gateway's own options; `model` is replaced by the resolved one.
-_IGNORED = frozenset({"stream", "metadata", "user", "providerOptions", "model"})
+# own), the client's labels, the gateway's own options. `model` stays: an answer names the model
+# as the client named it, so two aliases of one model get answers that differ in that name.
+_IGNORED = frozenset({"stream", "metadata", "user", "providerOptions"})
 _SHARED = "*"  # the scope of every key when the operator shares entries
 _encode = msgspec.json.encode
 _pack = msgspec.msgpack.Encoder().encode
@@ -140,11 +141,15 @@ class ResponseCache:
         self.config, self.store = config, store
 
     def key(self, key_id: str, endpoint: str, model: str, stream: bool, material: list[Buffer]) -> bytes:
-        """The entry's key: one BLAKE3 over the scope and the request's `material` (`from_members`
-        or `from_values`). NUL separates the parts: no scope part holds one, and the material is
-        either name/raw-JSON pairs (raw JSON never holds a NUL) or one msgpack blob."""
+        """The entry's key: one BLAKE3 over the request's `material` (`from_members` or
+        `from_values`), then the scope. NUL separates the parts: the scope holds none, so the
+        last NUL ends the material, which is either name/raw-JSON pairs (raw JSON never holds a
+        NUL) or one msgpack blob. A blob is hashed where it lies, from its first byte: BLAKE3
+        runs fastest on a long input that starts a hash (88 KB: 18 µs, 23 behind a short prefix)."""
         scope = _SHARED if self.config.shared else key_id
-        return blake3(b"\0".join([f"{scope}\n{endpoint}\n{model}\n{int(stream)}".encode(), *material])).digest(20)
+        tail = f"\0{scope}\n{endpoint}\n{model}\n{int(stream)}".encode()
+        head = material[0] if len(material) == 1 else b"\0".join(material)
+        return blake3(head).update(tail).digest(20)
 
     async def get(self, key: bytes) -> Entry | None:
         try:
