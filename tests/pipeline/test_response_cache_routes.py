@@ -230,3 +230,26 @@ def test_a_shared_cache_in_redis_answers_every_key(shared, upstream):
         assert len(list(client.scan_iter(match=prefix + "rc:*"))) == 1
     finally:
         client.close()
+
+
+def test_a_shared_cache_keeps_responses_door_answers_to_their_key(shared, upstream):
+    """A Responses answer carries a response id readable only by the key that made it: another
+    key gets an answer of its own, with an id it can read."""
+    process, _ = shared
+    a, b = process.create_key("resp-a"), process.create_key("resp-b")
+    body = {
+        "model": SONNET,
+        "input": f"hello {uuid.uuid4().hex}",
+        "max_output_tokens": 64,
+        "providerOptions": {"gateway": {"responseCache": {"ttl": 60}}},
+    }
+    upstream.expect(json_answer(), json_answer())
+    first = httpx.post(f"{process.url}/v1/responses", json=body, headers={"authorization": f"Bearer {a}"})
+    again = httpx.post(f"{process.url}/v1/responses", json=body, headers={"authorization": f"Bearer {a}"})
+    other = httpx.post(f"{process.url}/v1/responses", json=body, headers={"authorization": f"Bearer {b}"})
+    assert [r.headers["x-aigateway-cache"] for r in (first, again, other)] == ["miss", "hit", "miss"]
+    assert len(upstream.received) == 2
+    mine = other.json()["id"]
+    assert mine != first.json()["id"]
+    read = httpx.get(f"{process.url}/v1/responses/{mine}", headers={"authorization": f"Bearer {b}"})
+    assert read.status_code == 200 and read.json()["id"] == mine

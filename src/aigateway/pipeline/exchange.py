@@ -43,6 +43,7 @@ class Exchange(abc.ABC):
     protocol: str  # the upstream wire this door passes requests through to
     stream: bool  # the client asked for a stream
     caching: str | None = None  # the request's `caching` option, set by serve.py
+    shares_cache = True  # its response-cache entries may serve other keys (`response_cache.shared`)
 
     def __init__(self, req: Request) -> None:
         self.req = req

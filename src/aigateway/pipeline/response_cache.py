@@ -140,13 +140,16 @@ class ResponseCache:
     def __init__(self, config: ResponseCacheConfig, store: Store) -> None:
         self.config, self.store = config, store
 
-    def key(self, key_id: str, endpoint: str, model: str, stream: bool, material: list[Buffer]) -> bytes:
+    def key(
+        self, key_id: str, endpoint: str, model: str, stream: bool, material: list[Buffer], *, shareable: bool = True
+    ) -> bytes:
         """The entry's key: one BLAKE3 over the request's `material` (`from_members` or
         `from_values`), then the scope. NUL separates the parts: the scope holds none, so the
         last NUL ends the material, which is either name/raw-JSON pairs (raw JSON never holds a
         NUL) or one msgpack blob. A blob is hashed where it lies, from its first byte: BLAKE3
-        runs fastest on a long input that starts a hash (88 KB: 18 µs, 23 behind a short prefix)."""
-        scope = _SHARED if self.config.shared else key_id
+        runs fastest on a long input that starts a hash (88 KB: 18 µs, 23 behind a short prefix).
+        `shareable`: False keeps the entry to `key_id` even in a shared cache."""
+        scope = _SHARED if self.config.shared and shareable else key_id
         tail = f"\0{scope}\n{endpoint}\n{model}\n{int(stream)}".encode()
         head = material[0] if len(material) == 1 else b"\0".join(material)
         return blake3(head).update(tail).digest(20)

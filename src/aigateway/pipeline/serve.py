@@ -70,7 +70,8 @@ async def serve(
     plan = gw.plan(model, options, signed_history=signed_history(body))
     cached = None
     if options.response_cache is not None and max_output is not None:  # generations only
-        key = gw.response_cache.key(out.key.id, out.endpoint, model, out.streamed, exchange.cache_material(body))
+        material, shareable = exchange.cache_material(body), exchange.shares_cache
+        key = gw.response_cache.key(out.key.id, out.endpoint, model, out.streamed, material, shareable=shareable)
         cached = Cached(key, options.response_cache.ttl)
         if await _from_cache(gw, req, out, plan, cached, body):
             return

@@ -64,6 +64,7 @@ _encode = msgspec.json.encode
 class ResponsesExchange(Exchange):
     protocol = "responses"
     endpoint = "responses"
+    shares_cache = False  # an answer carries a response id that only its own key may read or continue
 
     def __init__(
         self, gw: Gateway, req: Request, body: bytes, raw: dict[str, Any], had_options: bool, *, keep: bool = False
