@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import openai
@@ -17,6 +18,7 @@ from openai.types.chat.chat_completion import Choice
 from openai.types.chat.chat_completion_message_tool_call import Function
 
 from tests.support.anthropic_sse import message_stream
+from tests.support.gateway import REPO
 from tests.support.upstream import Reply
 
 SSE = {"content-type": "text/event-stream"}
@@ -53,7 +55,7 @@ def _gemini(part: dict[str, Any]) -> bytes:
     """A generateContent answer in the shape of the recorded ones (gemini/text-sync)."""
     candidate = {"content": {"parts": [part], "role": "model"}, "finishReason": "STOP", "index": 0}
     usage = {"promptTokenCount": 40, "candidatesTokenCount": 12, "totalTokenCount": 52}
-    return json.dumps({"candidates": [candidate], "usageMetadata": usage, "modelVersion": "gemini-2.5-pro"}).encode()
+    return json.dumps({"candidates": [candidate], "usageMetadata": usage, "modelVersion": "gemini-3.5-flash"}).encode()
 
 
 def _chat(message: ChatCompletionMessage, finish: str) -> bytes:
@@ -70,8 +72,8 @@ CALL = ChatCompletionMessageToolCall(
     id="call_add1", type="function", function=Function(name="add", arguments='{"a": 4200, "b": 42}')
 )
 OTHERS = {  # the README's other two models: their upstream path, the call, the final answer
-    "google/gemini-2.5-pro": (
-        "/gemini/v1beta/models/gemini-2.5-pro:generateContent",
+    "google/gemini-3.5-flash": (
+        "/gemini/v1beta/models/gemini-3.5-flash:generateContent",
         _gemini({"functionCall": {"name": "add", "args": {"a": 4200, "b": 42}}}),
         _gemini({"text": "4242"}),
     ),
@@ -81,6 +83,11 @@ OTHERS = {  # the README's other two models: their upstream path, the call, the 
         _chat(ChatCompletionMessage(role="assistant", content="4242"), "stop"),
     ),
 }
+
+
+def test_the_readmes_loop_names_the_models_run_here():
+    loop = re.search(r"for model in \((.*?)\):", (REPO / "README.md").read_text())
+    assert loop and re.findall(r'"([^"]+)"', loop.group(1)) == ["anthropic/claude-sonnet-4.5", *OTHERS]
 
 
 @pytest.mark.parametrize("model", OTHERS)
