@@ -17,6 +17,7 @@ frontends/admin/) live in their own modules; app.py only dispatches to them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aigateway.asgi import ClientGone, InFlight, Message, Receive, Request, Scope, Send
 from aigateway.dashboard import routes as dashboard
-from aigateway.errors import GatewayError, NotFound
+from aigateway.errors import GatewayError, NotFound, Overloaded
 from aigateway.frontends.admin import generation, health, usage
 from aigateway.frontends.admin import keys as admin
 from aigateway.frontends.admin.metrics import get_metrics
@@ -42,6 +43,7 @@ from aigateway.gateway import Gateway
 from aigateway.observability import tracing
 from aigateway.observability.logging import log
 from aigateway.observability.snapshots import Shared
+from aigateway.pipeline.accounting import SHUT_DOWN, SHUTTING_DOWN
 from aigateway.policy.admission import Admission
 from aigateway.policy.budget import BudgetSeeder
 from aigateway.policy.counters import Counters, LocalCounters
@@ -115,6 +117,12 @@ class App:
                 await (send_openai_error if _openai_envelope(req) else send_error)(req, exc)
         except ClientGone:
             pass
+        except asyncio.CancelledError:  # the server's shutdown timeout cut the request
+            if not started:
+                cut = Overloaded(SHUTTING_DOWN, status=SHUT_DOWN[0])
+                with contextlib.suppress(Exception):
+                    await (send_openai_error if _openai_envelope(req) else send_error)(req, cut)
+            raise
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": req.id, "path": req.path}})
             if not started:

@@ -160,6 +160,7 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
         loop="uvloop",
         http=protocol_for(settings.server),  # httptools, with the server.* limits (connections.py)
         timeout_keep_alive=settings.server.keep_alive_timeout,
+        timeout_graceful_shutdown=settings.server.shutdown_timeout,  # an agent's stream can last for hours
         ws_max_size=settings.server.max_body_bytes,  # a WebSocket message is a request body
         ws_per_message_deflate=True,  # the Responses API's WebSocket mode: Codex offers it
         lifespan="on",

@@ -98,6 +98,9 @@ class ServerConfig(_Strict):
     header_timeout: float = Field(default=10.0, gt=0, description="seconds from a connection or request to its headers")
     body_timeout: float = Field(default=60.0, gt=0, description="seconds to receive a whole body once it began; a 408")
     keep_alive_timeout: float = Field(default=5.0, gt=0, description="seconds an idle connection is kept open")
+    shutdown_timeout: float = Field(
+        default=30.0, gt=0, description="seconds SIGTERM waits for requests in flight before it cuts them"
+    )
     max_connections: int = Field(default=4096, ge=1, description="open client connections; past it a 503 and close")
     responses_websocket: bool = Field(
         default=True, description="the Responses API's WebSocket mode on /v1/responses; off, an upgrade gets 426"

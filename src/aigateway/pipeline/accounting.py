@@ -10,6 +10,7 @@ the same error has as a response (529 for `overloaded_error`, 502 for a cut stre
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 
@@ -27,6 +28,8 @@ from aigateway.routing.options import GatewayOptions
 from aigateway.store.rows import LedgerRow
 
 CLIENT_CLOSED = 499  # nginx's convention for "client closed request", used in the ledger only
+SHUT_DOWN = 503, "shutdown"  # cut by the server's shutdown timeout (server.shutdown_timeout)
+SHUTTING_DOWN = "The gateway is shutting down; retry"
 
 
 class Outcome:
@@ -82,6 +85,9 @@ def accounted(gw: Gateway, req: Request, key: GatewayKey, endpoint: str) -> Iter
         raise
     except ClientGone:
         out.status, out.error_type = CLIENT_CLOSED, "client_closed"
+        raise
+    except asyncio.CancelledError:  # the server cut it at shutdown: a client leaving is ClientGone
+        out.status, out.error_type = SHUT_DOWN
         raise
     except Exception:  # a bug: the client gets app.py's 500, and the row must say so
         out.status, out.error_type = 500, "api_error"

@@ -9,12 +9,13 @@ upstream at once (the connection is dropped, not returned to the pool).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aigateway.asgi import SSE, Request
 from aigateway.errors import UpstreamError, UpstreamUnavailable
-from aigateway.pipeline.accounting import CLIENT_CLOSED
+from aigateway.pipeline.accounting import CLIENT_CLOSED, SHUT_DOWN, SHUTTING_DOWN
 from aigateway.pipeline.attempt import Headers, Streaming, stream_error_status
 from aigateway.providers.base import StreamRelay
 from aigateway.routing.catalog import Route
@@ -71,9 +72,18 @@ async def relay_stream(
         await pump_task
         finished = True
     except asyncio.CancelledError:
+        if not gone.done():  # we are being cancelled ourselves (shutdown), not the client leaving
+            ended.status, ended.error_type = SHUT_DOWN
+            if before_end is not None:  # the row, with the usage the stream showed so far
+                before_end(ended)
+            cut = UpstreamUnavailable(SHUTTING_DOWN, provider=route.provider, status=SHUT_DOWN[0])
+            with contextlib.suppress(Exception):  # the client is told in its protocol, if it is still there
+                await req.send(
+                    {"type": "http.response.body", "body": ending.error(cut, req.id, b""), "more_body": True}
+                )
+                await req.send({"type": "http.response.body", "body": b"", "more_body": False})
+            raise
         ended.status, ended.error_type, ended.client_gone = CLIENT_CLOSED, "client_closed", True
-        if not gone.done():
-            raise  # we are being cancelled ourselves (shutdown), not the client leaving
     finally:
         gone.cancel()
         if finished:
