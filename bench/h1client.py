@@ -9,6 +9,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from aigateway.providers.http import Client, ConnectError, H1Error, ReadTimeout, Response  # noqa: E402
+from aigateway.providers.http import Client, ConnectError, H1Error, ReadTimeout, Response
 
 __all__ = ["Client", "ConnectError", "H1Error", "ReadTimeout", "Response"]

@@ -337,9 +337,19 @@ def test_an_abandoned_stream_closes_its_connection(run):
                 break
             resp.close()
             assert await up.conns[0].closed_by_client()
+
+            up.handle = streams
+            resp = await client.request("POST", "/", b"")
+            chunks = resp.chunks()
+            assert await anext(chunks) == b"first"
+            reader = asyncio.create_task(anext(chunks))  # waits for more...
+            await asyncio.sleep(0.05)
+            resp.close()  # ...and is told at once when the stream is closed under it
+            with pytest.raises(http.H1Error, match="abandoned"):
+                await asyncio.wait_for(reader, 1)
             up.handle = keep_answering
             assert await (await client.request("POST", "/", b"")).read() == b"ok"
-            assert len(up.conns) == 2
+            assert len(up.conns) == 3
 
     run(go())
 

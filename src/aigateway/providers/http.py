@@ -367,7 +367,9 @@ class _Conn(asyncio.Protocol):
 
     def finish(self, keep: bool) -> None:
         """The current answer is over: keep the connection for the next, or close it."""
-        self.resp = None
+        resp, self.resp = self.resp, None
+        if resp is not None and not resp.done:  # closed under a reader: it must not wait forever
+            resp._fail(H1Error("the answer was abandoned"))
         self._disarm()
         if keep and not self.lost and not self.transport.is_closing():
             self.resume()
