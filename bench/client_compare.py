@@ -1,11 +1,12 @@
-"""Upstream HTTP clients on the same load: aiohttp (the gateway's today), pyreqwest, rnet and a minimal
-asyncio-protocol + httptools client (h1client.py); on request httpx, and `aiohttp-lean` (aiohttp
-without its per-read timeout and decompression layer: what tuning aiohttp alone would give).
+"""Upstream HTTP clients on the same load: aiohttp (the gateway's until G12), pyreqwest, rnet and the
+gateway's own asyncio-protocol + httptools client (src/aigateway/providers/http.py, through
+h1client.py); on request httpx, and `aiohttp-lean` (aiohttp without its per-read timeout and
+decompression layer: what tuning aiohttp alone would give).
 
 Starts bench/fake_upstream.py on CPU 0; every run is a fresh process on CPU 1 that drives one
 pooled client on uvloop for `--seconds` at one concurrency, and reports requests/s and its own
 CPU time (every thread: the Rust clients do their I/O on threads of their own) per request.
-Each client is set up as the gateway sets up aiohttp (providers/base.py): a pool of 256
+Each client is set up as the gateway set up aiohttp (providers/base.py before G12): a pool of 256
 connections, 10 s to connect, 600 s of upstream silence allowed, no decompression, no redirects,
 HTTP/1.1, no User-Agent; every request reads the status, one header (content-type) and the body
 as Python `bytes` (what the gateway's taps and decoders take), so the work per request is the
@@ -180,7 +181,7 @@ async def h1_post(base: str, body: bytes, stream: bool, ca: str | None) -> Async
     ) as client:
 
         async def post() -> int:
-            resp = await client.post(PATH, body, HEADERS)
+            resp = await client.request("POST", PATH, body, HEADERS)
             _check(resp.status, resp.headers.get("content-type"))
             if not stream:
                 return len(await resp.read())

@@ -20,6 +20,7 @@ LAZY = (
     "cryptography",  # the Responses door's reasoning seal, on its first seal or open
     "sqlalchemy.dialects.postgresql",
     "opentelemetry",  # only with OTEL_EXPORTER_OTLP_ENDPOINT set
+    "aiohttp",  # not at all: upstreams are called with providers/http.py (a test dependency only)
 )
 ANTHROPIC_ONLY = "providers:\n  anthropic: {base_url: 'http://127.0.0.1:9', api_key: k}\n"
 _URL = "base_url: 'http://127.0.0.1:9'"

@@ -1,19 +1,20 @@
 """The Provider interface and the upstream HTTP plumbing every provider shares.
 
-Nothing here is provider-specific. A provider owns one pooled aiohttp session for its upstream
-(measured faster than httpx at concurrency 32 and up; see bench/README.md), and turns transport
-failures into `UpstreamUnavailable` naming itself, so no caller ever sees a raw aiohttp error.
+Nothing here is provider-specific. A provider owns one keep-alive pool for its upstream (the
+gateway's own HTTP/1.1 client, http.py: a fraction of aiohttp's CPU, see bench/README.md), and
+turns transport failures into `UpstreamUnavailable` naming itself, so no caller ever sees a raw
+client error. Error messages never carry a header, hence never a credential.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 import copy
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Self
 
-import aiohttp
 import msgspec
 
 from aigateway.errors import (
@@ -26,6 +27,7 @@ from aigateway.errors import (
 from aigateway.ir.events import Event, StreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
+from aigateway.providers import http
 from aigateway.routing.catalog import ListedModel, Route
 from aigateway.settings import ProviderConfig
 
@@ -48,26 +50,25 @@ class UpstreamResponse:
 
     __slots__ = ("_provider", "_resp", "headers", "status")
 
-    def __init__(self, resp: aiohttp.ClientResponse, provider: str):
+    def __init__(self, resp: http.Response, provider: str):
         self._resp = resp
         self._provider = provider
         self.status = resp.status
-        self.headers: Mapping[str, str] = resp.headers
+        self.headers: Mapping[str, str] = resp.headers  # lower-case names
 
     async def read(self) -> bytes:
+        """The whole body; the connection goes back to the pool (or is closed on failure)."""
         try:
             return await self._resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             raise _unavailable(self._provider, exc) from None
-        finally:
-            self._resp.release()
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Bytes as they arrive from the socket: no re-chunking, no waiting for more."""
         try:
-            async for chunk in self._resp.content.iter_any():
+            async for chunk in self._resp.chunks():
                 yield chunk
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             raise _unavailable(self._provider, exc) from None
 
     def close(self) -> None:
@@ -92,15 +93,31 @@ def json_object(body: bytes, provider: str) -> dict[str, Any]:
 
 
 def _unavailable(provider: str, exc: BaseException) -> UpstreamUnavailable:
-    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+    """A transport failure: a timeout (504), no connection (move on to the next upstream), or a
+    connection that failed under the request. http.py's messages name no header or body."""
+    if isinstance(exc, TimeoutError):
         return UpstreamUnavailable(f"Upstream provider '{provider}' timed out", provider=provider, status=504)
-    if isinstance(exc, aiohttp.ClientConnectorError):
+    if isinstance(exc, http.ConnectError):
         return UpstreamUnavailable(
-            f"Upstream provider '{provider}' is unreachable: {exc.os_error.strerror or 'connection failed'}",
-            provider=provider,
-            move_on=True,
+            f"Upstream provider '{provider}' is unreachable: {exc.reason}", provider=provider, move_on=True
         )
-    return UpstreamUnavailable(f"Upstream provider '{provider}' failed: {type(exc).__name__}", provider=provider)
+    what = str(exc) if isinstance(exc, http.H1Error) else type(exc).__name__
+    return UpstreamUnavailable(f"Upstream provider '{provider}' failed: {what}", provider=provider)
+
+
+def decoded(resp: http.Response, provider: str) -> http.Response:
+    """The answer, unless its body is in an encoding the gateway cannot read: the client asks for
+    none and decompresses gzip and deflate itself, so anything else is a 502 naming the provider."""
+    encoding = resp.headers.get("content-encoding")
+    if encoding is None or encoding.strip().lower() == "identity":
+        return resp
+    resp.close()
+    raise UpstreamError(
+        f"Upstream provider '{provider}' answered in an encoding the gateway does not decode "
+        f"(content-encoding: {encoding[:40]})",
+        provider=provider,
+        status=502,
+    )
 
 
 class _ErrorDetail(msgspec.Struct):
@@ -134,7 +151,7 @@ class Provider(abc.ABC):
     def __init__(self, name: str, config: ProviderConfig):
         self.name = name
         self.config = config
-        self._session: aiohttp.ClientSession | None = None
+        self._session: http.Client | None = None
         self._owner: Provider | None = None  # set on credential copies, which share its pool
         self.byok = False  # the credential is the client's own (a request's `byok`), not the gateway's
 
@@ -153,37 +170,41 @@ class Provider(abc.ABC):
         """Providers that precompute auth headers refresh them here."""
 
     @property
-    def session(self) -> aiohttp.ClientSession:
+    def session(self) -> http.Client:
+        """The upstream's connection pool (a credential copy's is its owner's). No User-Agent;
+        `accept-encoding: identity`: upstreams are a data-centre hop away, so relaying costs no
+        decompression (CPU is what a gateway spends)."""
         if self._owner is not None:
             return self._owner.session
         if self._session is None:
             t = self.config.timeouts
-            self._session = aiohttp.ClientSession(
-                base_url=self.config.base_url + "/",
-                connector=aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=t.connect, sock_read=t.read),
-                auto_decompress=True,
-                # No Accept-Encoding: upstreams answer uncompressed, so relaying costs no
-                # decompression (they are a data-centre hop away; CPU is what a gateway spends).
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            self._session = http.Client(
+                self.config.base_url,
+                max_connections=self.config.max_connections,
+                connect_timeout=t.connect,
+                read_timeout=t.read,
             )
         return self._session
 
-    async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> UpstreamResponse:
+    async def _request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> http.Response:
+        """`path` relative to the base URL; an answer in an encoding the gateway reads."""
         try:
-            resp = await self.session.post(path.lstrip("/"), data=body, headers=headers)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            resp = await self.session.request(method, "/" + path.lstrip("/"), body, headers)
+        except (OSError, TimeoutError) as exc:
             raise _unavailable(self.name, exc) from None
-        return UpstreamResponse(resp, self.name)
+        return decoded(resp, self.name)
+
+    async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> UpstreamResponse:
+        return UpstreamResponse(await self._request("POST", path, body, headers), self.name)
 
     async def _get(self, path: str, headers: dict[str, str], timeout: float) -> bytes:
-        """A GET answered 200, or UpstreamError/UpstreamUnavailable naming this provider."""
+        """A GET answered 200 within `timeout` seconds, or UpstreamError/UpstreamUnavailable
+        naming this provider."""
         try:
-            async with self.session.get(
-                path.lstrip("/"), headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
-            ) as resp:
+            async with asyncio.timeout(timeout):
+                resp = await self._request("GET", path, b"", headers)
                 body = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             raise _unavailable(self.name, exc) from None
         if resp.status != 200:
             raise UpstreamError(

@@ -3,8 +3,8 @@ model by Converse (translated through the core). See models.py for which is whic
 
 Invariants:
 - every request is authenticated by auth.py (SigV4 by botocore, or a Bedrock API key) for the
-  exact URL and body sent; URLs are sent as built (`encoded=True`), so the path signed is the
-  path AWS sees;
+  exact URL and body sent; the path goes on the request line byte for byte as signed (already
+  percent-encoded, never re-encoded), so the path signed is the path AWS sees;
 - the base URL is `https://bedrock-runtime.{region}.amazonaws.com` unless the provider block
   sets `base_url` (which may contain `{region}`);
 - no Bedrock error body reaches a client: both paths map them with errors.py.
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 
-import aiohttp
 import msgspec
-from yarl import URL
 
 from aigateway.errors import UpstreamError
 from aigateway.ir.messages import Message, MessagesRequest
 from aigateway.ir.usage import Usage
 from aigateway.observability.logging import log
+from aigateway.providers import http
 from aigateway.providers.anthropic.models import ServesClaude
 from aigateway.providers.base import (
     PassthroughRequest,
@@ -29,7 +28,6 @@ from aigateway.providers.base import (
     PromptCache,
     StreamDecoder,
     UpstreamResponse,
-    _unavailable,
 )
 from aigateway.providers.bedrock import betas, models
 from aigateway.providers.bedrock.auth import BedrockAuth, resolve_region
@@ -63,7 +61,7 @@ class BedrockProvider(ServesClaude):
         """Claude by InvokeModel or by Converse (`cache_control` becomes a `cachePoint`)."""
         return "blocks" if models.is_invoke(upstream_model) or models.is_claude(upstream_model) else None
 
-    async def _send(self, path: str, body: bytes, accept: str) -> aiohttp.ClientResponse:
+    async def _send(self, path: str, body: bytes, accept: str) -> http.Response:
         if self._auth is None:
             raise UpstreamError(
                 f"Provider '{self.name}' has no AWS region: set providers.{self.name}.region or AWS_REGION",
@@ -74,10 +72,7 @@ class BedrockProvider(ServesClaude):
         url = f"{self.config.base_url}/{path}"
         headers = {"content-type": "application/json", "accept": accept, **self.config.headers}
         headers = await self._auth.headers(url, body, headers)
-        try:
-            return await self.session.post(URL(url, encoded=True), data=body, headers=headers)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _unavailable(self.name, exc) from None
+        return await self._request("POST", path, body, headers)  # the base URL's path, then `path`: `url`'s
 
     # -- Claude: InvokeModel with the client's Anthropic body
 
@@ -97,7 +92,7 @@ class BedrockProvider(ServesClaude):
             log.warning("beta flags refused", extra={"fields": {"provider": self.name, "dropped": left_out}})
         return (InvokeStreamResponse if stream else UpstreamResponse)(resp, self.name)
 
-    async def _invoke(self, body: bytes, beta: str | None) -> tuple[bool, aiohttp.ClientResponse]:
+    async def _invoke(self, body: bytes, beta: str | None) -> tuple[bool, http.Response]:
         invoke = invoke_body(body, beta)
         if invoke.stream:
             path = models.model_path(invoke.model, "invoke-with-response-stream")
