@@ -5,6 +5,7 @@ gateway's)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import gzip
 import ipaddress
@@ -646,6 +647,21 @@ def test_paths_go_as_given_and_unsafe_characters_are_encoded(run):
             lines = [c[0].split(b"\r\n")[0] for c in up.conns[0].requests]
             assert lines[0] == b"POST /model/us.x%3Av1%3A0/invoke?a=b HTTP/1.1"  # Bedrock's signed paths
             assert lines[1] == b"POST /models/a%20b%0D%0Ax:%20y HTTP/1.1"
+
+    run(go())
+
+
+def test_credentials_in_the_base_url_are_basic_auth_unless_a_request_sets_its_own(run):
+    async def go():
+        async with Upstream() as up:
+            url = up.url.replace("://", "://ol%40ma:s%3Acret@")
+            async with http.Client(url) as client:
+                await (await client.request("POST", "/a", b"")).read()
+                await (await client.request("POST", "/b", b"", {"Authorization": "Bearer own"})).read()
+            first, second = (head for head, _ in up.conns[0].requests)
+            assert b"\r\nauthorization: Basic " + base64.b64encode(b"ol@ma:s:cret") + b"\r\n" in first
+            assert b"host: 127.0.0.1:%d\r\n" % up.port in first and b"ol%40ma" not in first
+            assert second.lower().count(b"authorization:") == 1 and b"Bearer own" in second
 
     run(go())
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.staggered
+import base64
 import collections
 import functools
 import re
@@ -41,7 +42,7 @@ import ssl as _ssl
 import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httptools
 
@@ -426,6 +427,9 @@ class Client:
         self.port = url.port or (443 if self.tls else 80)
         host = f"[{self.host}]" if ":" in self.host else self.host.encode("idna").decode("ascii")
         self.authority = host if self.port == (443 if self.tls else 80) else f"{host}:{self.port}"
+        # user:password@ in the URL is Basic auth (as aiohttp did), unless a request sets its own
+        basic = f"{unquote(url.username)}:{unquote(url.password or '')}" if url.username is not None else None
+        self._basic = f"authorization: Basic {base64.b64encode(basic.encode()).decode()}\r\n" if basic else ""
         prefix = url.path.rstrip("/")
         self.prefix = quote(prefix, safe=_PATH_SAFE) if _PATH_UNSAFE.search(prefix) else prefix
         self.ssl = (ssl or default_tls()) if self.tls else None
@@ -487,8 +491,11 @@ class Client:
         n = len(headers) if headers else 0
         if lines.count("\n") != n or lines.count("\r") != n:
             raise H1Error("a request header holds a line break")
-        if "\naccept-encoding:" not in ("\n" + lines).lower():
+        named = ("\n" + lines).lower()
+        if "\naccept-encoding:" not in named:
             lines += "accept-encoding: identity\r\n"
+        if self._basic and "\nauthorization:" not in named:
+            lines += self._basic
         if length or method not in ("GET", "HEAD"):
             lines += f"content-length: {length}\r\n"
         return f"{method} {self.prefix}{path} HTTP/1.1\r\nhost: {self.authority}\r\n{lines}\r\n".encode()
