@@ -24,7 +24,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from aigateway.asgi import BODY_TIMEOUT
+from aigateway.asgi import BODY_TIMEOUT, GONE, Watch
 from aigateway.observability.logging import log
 from aigateway.settings import ServerConfig
 
@@ -62,6 +62,11 @@ class GuardedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
         super().connection_lost(exc)
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            watch = cycle.scope.get(GONE)
+            if isinstance(watch, Watch):  # the request watches for its client leaving (asgi.Request.when_gone)
+                watch.fire()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -82,6 +87,7 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+        self.scope[GONE] = None  # type: ignore[literal-required]  # connection_lost tells the request
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
