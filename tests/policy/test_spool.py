@@ -56,7 +56,8 @@ async def test_a_live_process_spool_is_left_alone(engine, tmp_path):
 
 
 def _spooled(root) -> list[str]:
-    return [msgspec.json.decode(line)[0] for p in sorted(root.glob("*/*.jsonl")) for line in p.read_bytes().splitlines()]
+    lines = [line for p in sorted(root.glob("*/*.jsonl")) for line in p.read_bytes().splitlines()]
+    return [msgspec.json.decode(line)[0] for line in lines]
 
 
 async def test_rows_of_one_loop_iteration_go_out_in_one_write(tmp_path, monkeypatch):
