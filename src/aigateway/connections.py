@@ -12,8 +12,11 @@ uvicorn's httptools protocol, with the limits it lacks (server.* settings, READM
 - connections: past `max_connections` open ones, a new connection gets a 503 and is closed at
   once, so file descriptors are left for the upstreams, the store and /health;
 - idle keep-alive connections are closed after `keep_alive_timeout` (uvicorn's own timer).
-Per request: one event-loop timer armed at its first byte and cancelled at its last header
-(about 2 µs measured), and one comparison per read.
+Per request: the header timer is armed only when a request's headers span reads (at the end
+of the read that brought its first bytes, so the limit still runs from them): a request whose
+headers arrive in one read, nearly all of them, arms no timer. What is left is an overridden
+method or two per parser callback and a comparison per read: about 1 µs of CPU per request
+over plain uvicorn (measured 3-8 µs with a timer armed and cancelled for every request).
 """
 
 from __future__ import annotations
@@ -74,13 +77,14 @@ class GuardedProtocol(HttpToolsProtocol):
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header_bytes:
                 self._refuse(_HEADERS_BIG)
+            elif self._header_timer is None:  # a request's headers span reads: now they are timed
+                self._arm_header_timer()
         elif self._body_timer is None and self.cycle is not None and self.cycle.more_body and not self._in_headers:
             self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_late)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_headers, self._header_bytes = True, 0
-        self._arm_header_timer()
+        self._in_headers, self._header_bytes = True, 0  # timed only if they span reads (data_received)
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
