@@ -8,7 +8,7 @@ event-loop iteration (as at c=32, where several requests finish in one iteration
 `--src A B ...` each checkout's `src/` in turn, interleaved, so two checkouts are compared in the
 same minutes of a shared machine.
 
-Usage: .venv/bin/python bench/request_work.py [--src src /tmp/main/src] [--repeats 7]
+Usage: .venv/bin/python bench/request_work.py [--src src ../other-checkout/src] [--repeats 7]
        [--requests 20000] [--batch 32]
 """
 

@@ -14,9 +14,10 @@ uvicorn's httptools protocol, with the limits it lacks (server.* settings, READM
 - idle keep-alive connections are closed after `keep_alive_timeout` (uvicorn's own timer).
 Per request: the header timer is armed only when a request's headers span reads (at the end
 of the read that brought its first bytes, so the limit still runs from them): a request whose
-headers arrive in one read, nearly all of them, arms no timer. What is left is an overridden
-method or two per parser callback and a comparison per read: about 1 µs of CPU per request
-over plain uvicorn (measured 3-8 µs with a timer armed and cancelled for every request).
+headers arrive in one read, nearly all of them, arms no timer (arming and cancelling one cost
+2.3 µs). What is left is an overridden method per parser callback and a comparison per read:
+bench/server_compare.py measured 0-5 µs of CPU per request over plain uvicorn, within its
+noise on the shared machine (3-8 µs with the per-request timer; bench/README.md, G12).
 """
 
 from __future__ import annotations
