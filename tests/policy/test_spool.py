@@ -104,3 +104,20 @@ async def test_a_rotated_segment_holds_every_row_appended_before_it(tmp_path):
     await spool.sync()
     assert _spooled(root) == [row(1).request_id, row(2).request_id]
     spool.close(committed=False)
+
+
+async def test_a_failed_spool_write_keeps_the_flush_going(engine, tmp_path, monkeypatch):
+    """The spool is a second copy: a disk error while rotating must not lose the rows the
+    ledger is taking to the database."""
+    root = tmp_path / "spool"
+    led = Ledger(engine, spool=Spool(root))
+    led.record(row(1))
+
+    def failing(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spool_module.os, "write", failing)
+    await led.flush()
+    monkeypatch.undo()
+    assert await count(engine) == 1
+    await led.close()

@@ -94,7 +94,7 @@ class Spool:
 
     def rotate(self) -> list[Path]:
         """Closes the current segment; returns every closed segment not yet released."""
-        self._write()
+        self._written()  # a failed write must not fail the flush that is taking these rows
         os.close(self._fd)
         self._closed.append(self._dir / f"{self._seq:012d}.jsonl")
         self._fd = self._open_segment()
