@@ -103,6 +103,21 @@ def test_half_sent_headers_get_a_408_and_the_connection_closes(guarded):
     assert took < 3 and status_of(got) == 408
 
 
+def test_half_sent_headers_after_a_kept_alive_request_get_a_408(guarded):
+    """The header timer is armed when a request's headers span reads, also on a reused connection."""
+    with connect(guarded) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += sock.recv(65536)
+        assert status_of(first) == 200
+        time.sleep(0.3)  # whatever is left of the first response arrives
+        sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\nx-something: ")
+        began = time.monotonic()
+        got, _ = read_until_closed(sock)
+    assert time.monotonic() - began < 3 and b"408 Request Timeout" in got
+
+
 def test_headers_past_the_limit_get_a_431(guarded):
     with connect(guarded) as sock:  # in one write: the server reads it all before it answers
         sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n" + b"x-filler: " + b"a" * 20_000 + b"\r\n")

@@ -25,6 +25,9 @@ def _gateway(upstream, tmp_path) -> tuple[GatewayProcess, str]:
         "providers": {"anthropic": {"base_url": upstream.url, "api_key": UPSTREAM_KEY_REF}},
         "server": {"shutdown_timeout": 1.0},
         "routing": ONE_CALL,
+        # No background read of the model list: the tests wait for the request they sent to reach the
+        # upstream, and under load that read could arrive first (and take the held reply).
+        "listings": {"enabled": False},
     }
     gw = GatewayProcess(yaml.safe_dump(config), tmp_path, env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY}).start()
     return gw, gw.create_key()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aigateway.asgi import ClientGone, InFlight, Message, Receive, Request, Scope, Send
+from aigateway.asgi import ClientGone, InFlight, Receive, Request, Scope, Send
 from aigateway.dashboard import routes as dashboard
 from aigateway.errors import GatewayError, NotFound, Overloaded
 from aigateway.frontends.admin import generation, health, usage
@@ -100,32 +100,25 @@ class App:
             await self._websocket(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        req = Request(scope, receive, tracked_send)
+        req = Request(scope, receive, send)  # `req.responded`: the response has started
         gw = self.gw
         assert gw is not None, "lifespan has not run"
         try:
             await self._dispatch(gw, req)
         except GatewayError as exc:
-            if not started:
+            if not req.responded:
                 await (send_openai_error if _openai_envelope(req) else send_error)(req, exc)
         except ClientGone:
             pass
         except asyncio.CancelledError:  # the server's shutdown timeout cut the request
-            if not started:
+            if not req.responded:
                 cut = Overloaded(SHUTTING_DOWN, status=SHUT_DOWN[0])
                 with contextlib.suppress(Exception):
                     await (send_openai_error if _openai_envelope(req) else send_error)(req, cut)
             raise
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": req.id, "path": req.path}})
-            if not started:
+            if not req.responded:
                 body = error_body("api_error", "Internal gateway error", req.id)
                 if _openai_envelope(req):
                     body = openai_error_body("Internal gateway error", "server_error", None)

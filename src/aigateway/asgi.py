@@ -7,6 +7,7 @@ request, and nothing may buffer a streaming body.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -23,6 +24,9 @@ Send = Callable[[Message], Awaitable[None]]
 JSON = b"application/json"
 SSE = b"text/event-stream; charset=utf-8"
 BODY_TIMEOUT = "aigateway.body_timeout"  # scope key: the server cut the body off (connections.py)
+# Scope key set by the server's protocol (connections.py), which calls the `Watch` stored under it
+# when the connection is lost; absent under any other server, where a task watches `receive`.
+GONE = "aigateway.gone"
 
 
 class InFlight:
@@ -33,8 +37,58 @@ class InFlight:
     held = 0
 
 
+class _Ids:
+    """Request ids: "req_" and 24 hex digits, a random 64-bit prefix per process (drawn again in a
+    forked child, and when the counter wraps) and a 32-bit counter: unique across processes and
+    restarts without a system call per request."""
+
+    prefix = ""
+    counter: itertools.count[int] = itertools.count()
+
+    @classmethod
+    def reseed(cls) -> None:
+        cls.prefix = "req_" + os.urandom(8).hex()
+        cls.counter = itertools.count()
+
+
+_Ids.reseed()
+os.register_at_fork(after_in_child=_Ids.reseed)
+
+
 def new_request_id() -> str:
-    return "req_" + os.urandom(12).hex()
+    n = next(_Ids.counter)
+    if n > 0xFFFFFFFF:
+        _Ids.reseed()
+        n = next(_Ids.counter)
+    return f"{_Ids.prefix}{n:08x}"
+
+
+class Watch:
+    """Calls `callback` once when the client disconnects, until `stop`; `left` tells whether it
+    did. Under the gateway's own server the protocol calls it from `connection_lost` (no task, no
+    wake-up per request); under any other server a task reads `receive` until the disconnect."""
+
+    __slots__ = ("_callback", "_task", "left", "stopped")
+
+    def __init__(self, callback: Callable[[], object]):
+        self._callback = callback
+        self._task: asyncio.Task[None] | None = None
+        self.left = False
+        self.stopped = False
+
+    def fire(self) -> None:
+        if not self.stopped and not self.left:
+            self.left = True
+            self._callback()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self.fire()
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self._task is not None:
+            self._task.cancel()
 
 
 class Request:
@@ -49,6 +103,7 @@ class Request:
         "method",
         "path",
         "query",
+        "responded",
         "send",
         "started",
         "started_mono",
@@ -65,6 +120,7 @@ class Request:
         self._scope = scope
         self.held = 0  # body bytes counted in InFlight.held, given back by app.py when it is over
         self.send = send
+        self.responded = False  # http.response.start sent (`start` is its only sender)
         self.id = new_request_id()
         self.started = time.time()
         self.started_mono = time.monotonic()
@@ -118,14 +174,24 @@ class Request:
         while (await self._receive())["type"] != "http.disconnect":
             pass
 
-    def watch_disconnect(self) -> asyncio.Task[None]:
-        return asyncio.get_running_loop().create_task(self.wait_disconnect())
+    def when_gone(self, callback: Callable[[], object]) -> Watch:
+        """Calls `callback` if the client disconnects before the returned watch is stopped.
+        Only call once the body has been read; one watch at a time per request."""
+        watch = Watch(callback)
+        scope = self._scope
+        if GONE in scope:
+            scope[GONE] = watch
+        else:
+            watch._task = task = asyncio.get_running_loop().create_task(self.wait_disconnect())
+            task.add_done_callback(watch._done)
+        return watch
 
     async def start(self, status: int, headers: list[tuple[bytes, bytes]], content_type: bytes | None) -> None:
         """Sends status and headers; every response carries our `request-id`."""
         headers.insert(0, (b"request-id", self.id.encode()))
         if content_type is not None:
             headers.append((b"content-type", content_type))
+        self.responded = True
         await self.send({"type": "http.response.start", "status": status, "headers": headers})
 
     async def respond(

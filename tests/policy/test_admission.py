@@ -109,3 +109,50 @@ async def test_the_reservation_is_the_dearest_attempt_and_the_cost_the_one_that_
     assert admission.settle(ticket, haiku, Usage(10, 20)) == 10 * 1000 + 20 * 5000  # Haiku answered
     await admission.aclose()
     assert await counters.spent(ticket.spend.name) == 110_000
+
+
+def _haiku():
+    from aigateway.routing.catalog import Catalog, Route
+
+    return Route(
+        "anthropic/claude-haiku-4.5", "anthropic", "claude-haiku-4-5", Catalog.load().get("anthropic/claude-haiku-4.5")
+    )
+
+
+async def test_in_process_counters_are_settled_at_once_without_a_task():
+    from aigateway.ir.usage import Usage
+    from aigateway.policy.admission import Admission
+    from aigateway.policy.counters import LocalCounters
+    from aigateway.policy.keys import GatewayKey, KeyPolicy
+    from aigateway.routing.prices import PriceBook, PriceTable
+
+    counters = LocalCounters()
+    admission = Admission(counters, PriceTable.load(books={"anthropic": PriceBook("anthropic", "anthropic")}))
+    key = GatewayKey("s", "s", "h", KeyPolicy(tpm=1_000_000, budget_nanousd=10**12, budget_period="day"))
+    ticket = await admission.admit(key, [_haiku()], b"{}", 100)
+    assert ticket.spend is not None and admission.reserved(ticket.spend.name) == ticket.spend.amount
+    cost = admission.settle(ticket, _haiku(), Usage(10, 20))
+    assert not admission._pending  # nothing left to run in the background
+    assert admission.reserved(ticket.spend.name) == 0
+    assert counters._spend[ticket.spend.name] == cost  # no await between settle and this
+    level, _ = counters._buckets[f"tpm:{key.id}"]
+    assert level // 60_000 >= 1_000_000 - 30 - 1  # the reservation (1126 tokens) was given back but 30
+
+
+async def test_limits_follow_a_changed_key_and_headers_name_the_tightest_bucket():
+    from aigateway.policy.admission import Admission
+    from aigateway.policy.counters import LocalCounters
+    from aigateway.policy.keys import GatewayKey, KeyPolicy
+    from aigateway.routing.prices import PriceTable
+
+    admission = Admission(LocalCounters(), PriceTable.load())
+    before = GatewayKey("c", "c", "h", KeyPolicy(rpm=100, rpm_per_model=5, tpm=10_000))
+    headers = dict((await admission.admit(before, [_haiku()], b"{}", 100)).headers)
+    assert headers[b"anthropic-ratelimit-requests-limit"] == b"5"  # the per-model bucket is the tighter
+    assert headers[b"anthropic-ratelimit-requests-remaining"] == b"4"
+    assert headers[b"anthropic-ratelimit-tokens-limit"] == b"10000"
+    assert headers[b"anthropic-ratelimit-tokens-reset"].endswith(b"Z")
+    after = GatewayKey("c", "c", "h", KeyPolicy(rpm=3))  # the key was edited and refreshed
+    headers = dict((await admission.admit(after, [_haiku()], b"{}", 100)).headers)
+    assert headers[b"anthropic-ratelimit-requests-limit"] == b"3" and b"anthropic-ratelimit-tokens-limit" not in headers
+    assert (await admission.admit(GatewayKey("c", "c", "h", KeyPolicy()), [_haiku()], b"{}", 100)).headers == []

@@ -41,6 +41,69 @@ def test_row_fields_follow_the_table():
     assert LedgerRow._fields == tuple(c.name for c in ledger.columns)
 
 
+def test_a_built_row_puts_every_value_in_its_own_field():
+    """`build` fills the tuple positionally: the order must be the fields' own."""
+    from aigateway.ir.usage import Usage
+
+    usage = Usage(
+        input_tokens=1,
+        output_tokens=2,
+        cache_read_input_tokens=3,
+        cache_creation_input_tokens=4,
+        cache_creation_1h_input_tokens=5,
+        web_search_requests=6,
+    )
+    row = LedgerRow.build(
+        request_id="req_1",
+        started=100.0,
+        started_mono=50.0,
+        key_id="key_1",
+        endpoint="messages",
+        model="a/m",
+        provider="a",
+        upstream_model="m",
+        streamed=True,
+        status=201,
+        error_type="e",
+        stop_reason="end_turn",
+        usage=usage,
+        ttft=50.25,
+        cost=7,
+        attempts=2,
+        end_user="u",
+        tags=["x", "y"],
+        cache_hit=True,
+    )
+    expected = {
+        "request_id": "req_1",
+        "created_at": 100.0,
+        "key_id": "key_1",
+        "endpoint": "messages",
+        "model": "a/m",
+        "provider": "a",
+        "upstream_model": "m",
+        "streamed": True,
+        "status": 201,
+        "error_type": "e",
+        "stop_reason": "end_turn",
+        "input_tokens": 1,
+        "output_tokens": 2,
+        "cache_read_tokens": 3,
+        "cache_write_tokens": 4,
+        "ttft_ms": 250.0,
+        "cache_write_1h_tokens": 5,
+        "cost_nanousd": 7,
+        "attempts": 2,
+        "end_user": "u",
+        "tags": "x,y",
+        "web_search_requests": 6,
+        "cache_hit": True,
+    }
+    got = row._asdict()
+    assert got.pop("latency_ms") > 0
+    assert got == expected and type(row) is LedgerRow
+
+
 async def test_rows_are_written_in_chunks_and_read_back(engine):
     led = Ledger(engine, flush_interval=3600)
     for n in range(257):
@@ -91,3 +154,36 @@ async def test_an_outage_keeps_every_row_for_the_next_attempt(tmp_path):
     await led.close()
     assert await count(eng) == 2
     await eng.dispose()
+
+
+def test_the_request_line_is_the_rows_members_after_the_fixed_ones(capfd):
+    import json
+    import logging
+
+    from aigateway.observability.logging import log_request
+
+    logger = logging.getLogger("aigateway")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        log_request(row(1))
+        log_request(row(2)._replace(error_type='quote " and \n newline', tags=None, ttft_ms=None))
+        log_request(row(3), {"prompt": "p"})
+        lines = capfd.readouterr().err.splitlines()
+    finally:
+        logger.setLevel(level)
+    assert len(lines) == 3
+    docs = [json.loads(line) for line in lines]
+    for doc, n in zip(docs, (1, 2, 3), strict=True):
+        assert list(doc)[:4] == ["ts", "level", "logger", "msg"]
+        assert (doc["level"], doc["logger"], doc["msg"]) == ("info", "aigateway.request", "request")
+        assert list(doc)[4 : 4 + len(LedgerRow._fields)] == list(LedgerRow._fields)
+        assert doc["request_id"] == row(n).request_id
+    assert docs[1]["error_type"] == 'quote " and \n newline' and docs[1]["ttft_ms"] is None
+    assert docs[2]["prompt"] == "p"
+    logger.setLevel(logging.WARNING)
+    try:
+        log_request(row(4))
+    finally:
+        logger.setLevel(level)
+    assert capfd.readouterr().err == ""  # INFO off: no line

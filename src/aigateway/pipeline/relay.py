@@ -65,14 +65,13 @@ async def relay_stream(
     ended = Ended(keep)
     await req.start(200, [*headers, (b"cache-control", b"no-cache")], SSE)
     pump_task = asyncio.ensure_future(_pump(req, route, opened, ended, deadline, before_end, ending))
-    gone = req.watch_disconnect()
-    gone.add_done_callback(lambda _: pump_task.cancel())  # the client left: stop generating for nobody
+    gone = req.when_gone(pump_task.cancel)  # the client left: stop generating for nobody
     finished = False
     try:
         await pump_task
         finished = True
     except asyncio.CancelledError:
-        if not gone.done():  # we are being cancelled ourselves (shutdown), not the client leaving
+        if not gone.left:  # we are being cancelled ourselves (shutdown), not the client leaving
             ended.status, ended.error_type = SHUT_DOWN
             if before_end is not None:  # the row, with the usage the stream showed so far
                 before_end(ended)
@@ -85,7 +84,7 @@ async def relay_stream(
             raise
         ended.status, ended.error_type, ended.client_gone = CLIENT_CLOSED, "client_closed", True
     finally:
-        gone.cancel()
+        gone.stop()
         if finished:
             opened.upstream.release()
         else:

@@ -199,27 +199,20 @@ def signed_history(body: bytes) -> bool:
 
 async def _unless_gone(req: Request, work: Awaitable[T]) -> T:
     """Runs `work` in this task, cancelling it (and so its upstream call) the moment the client
-    leaves. One watcher task, not a second task for the work: this runs on every request."""
+    leaves. No second task for the work, and under the gateway's server no watcher task either
+    (`Request.when_gone`): this runs on every request."""
     me = asyncio.current_task()
     assert me is not None
-    watching = True
-
-    def client_left(_: object) -> None:
-        if watching:  # the callback may run after `work` is over: then it must do nothing
-            me.cancel()
-
-    gone = req.watch_disconnect()
-    gone.add_done_callback(client_left)
+    gone = req.when_gone(me.cancel)
     try:
         return await work
     except asyncio.CancelledError:
-        if gone.done() and not gone.cancelled():
+        if gone.left:
             me.uncancel()
             raise ClientGone from None
         raise
     finally:
-        watching = False
-        gone.cancel()
+        gone.stop()
 
 
 def _measure(gw: Gateway, attempt: Attempt, out: Outcome, *, first: float | None, started: float = 0.0) -> None:

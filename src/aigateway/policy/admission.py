@@ -122,6 +122,9 @@ class Admission:
         self._pending: set[asyncio.Task[None]] = set()
         self.seeder: Seeder | None = None  # set by BudgetSeeder
         self._reserved: dict[str, int] = {}  # budget counter -> reserved here, not yet settled
+        self._limits: dict[tuple[str, str], _Limits] = {}  # (key id, model) -> its buckets
+        # In-process counters settle in the caller's step: no task per request (counters.py).
+        self._settle_now = getattr(counters, "settle_now", None)
 
     def reserved(self, name: str) -> int:
         return self._reserved.get(name, 0)
@@ -138,8 +141,12 @@ class Admission:
     def refusal(self, key: GatewayKey, route: Route, *, spends: bool) -> str | None:
         """Why this key may not use this route, or None."""
         policy = key.policy
-        names = {route.model, route.entry.id if route.entry else route.model}
-        if policy.allowed_models and not names & set(policy.allowed_models):
+        allowed = policy.allowed_models
+        if (
+            allowed
+            and route.model not in allowed
+            and (route.entry is None or route.entry.id not in allowed)  # an alias's catalog id
+        ):
             return f"This API key may not use model '{route.model}'"
         if policy.allowed_providers and route.provider not in policy.allowed_providers:
             return f"This API key may not use provider '{route.provider}'"
@@ -149,6 +156,9 @@ class Admission:
 
     def usable(self, key: GatewayKey, routes: list[Route], *, spends: bool) -> list[bool]:
         """Which routes of a plan the key may use; PermissionDenied (the first reason) if none."""
+        policy = key.policy
+        if not (policy.allowed_models or policy.allowed_providers) and (not spends or policy.budget_nanousd is None):
+            return [True] * len(routes)  # nothing to refuse (most keys)
         reasons = [self.refusal(key, r, spends=spends) for r in routes]
         if routes and all(reasons):
             raise PermissionDenied(reasons[0] or "")
@@ -156,28 +166,41 @@ class Admission:
 
     async def admit(self, key: GatewayKey, routes: list[Route], body: bytes, max_tokens: int) -> Ticket:
         """Takes the key's rate limits and reserves the dearest worst case among `routes` (the plan)."""
-        policy = key.policy
-        if not (policy.rpm or policy.tpm or policy.rpm_per_model or policy.tpm_per_model) and (
-            policy.budget_nanousd is None
-        ):  # nothing to count: no estimate, no round trip to the counters
+        limits = self._limits_for(key, routes[0])
+        if limits.nothing:  # nothing to count: no estimate, no round trip to the counters
             return Ticket([], [], None, 0, [])
         est_input = estimate_input_tokens(body)
         tokens = est_input + max_tokens
-        buckets, token_buckets = _buckets(key, routes[0], tokens)
+        buckets = [Bucket(name, limit, 1) for name, limit in limits.requests]
+        token_buckets = [Bucket(name, limit, tokens) for name, limit in limits.tokens]
         spend = None
-        budget = budget_key(key.id, policy, time.time())
-        if budget is not None:
+        budget = None
+        if limits.budget is not None:
+            window, start, ttl = budget_window(limits.budget[0], time.time())
+            budget = limits.budget[1] + window, start, ttl
             prices = [p for p in map(self.price_for, routes) if p is not None]  # `usable` kept priced ones
             worst = max(p.worst_case(est_input, max_tokens) for p in prices)
-            spend = Spend(budget[0], policy.budget_nanousd or 0, worst, budget[2])
-        all_buckets = buckets + token_buckets
+            spend = Spend(budget[0], limits.budget[2], worst, ttl)
+        all_buckets = buckets + token_buckets if token_buckets else buckets
         verdict = await self._acquire(key.id, all_buckets, spend, budget)
-        headers = _limit_headers(all_buckets, verdict)
+        headers = _limit_headers(all_buckets, len(buckets), verdict)
         if not verdict.ok:
             _refuse(all_buckets, spend, verdict, headers)
         if spend is not None:
             self._reserved[spend.name] = self._reserved.get(spend.name, 0) + spend.amount
         return Ticket(buckets, token_buckets, spend, tokens, headers)
+
+    def _limits_for(self, key: GatewayKey, route: Route) -> _Limits:
+        """The key's bucket names and limits for the route's model, built once per (key, model)
+        and rebuilt when the key's policy changes (a refreshed key is a new object)."""
+        model = route.entry.id if route.entry is not None else route.model  # aliases share one bucket
+        cached = self._limits.get((key.id, model))
+        if cached is not None and cached.policy is key.policy:
+            return cached
+        if len(self._limits) >= 4096:  # bounded: model ids come from clients
+            self._limits.clear()
+        limits = self._limits[(key.id, model)] = _Limits(key, model)
+        return limits
 
     async def _acquire(
         self, key_id: str, buckets: list[Bucket], spend: Spend | None, budget: tuple[str, float, int | None] | None
@@ -207,7 +230,11 @@ class Admission:
         spend = None
         if ticket.spend is not None:
             spend = Spend(ticket.spend.name, ticket.spend.limit, (cost or 0) - ticket.spend.amount, ticket.spend.ttl)
-        if corrections or spend is not None:
+        if (corrections or spend is not None) and self._settle_now is not None:
+            self._settle_now(corrections, spend)
+            if ticket.spend is not None:
+                self._release(ticket.spend)
+        elif corrections or spend is not None:
             task = asyncio.ensure_future(self._settle(corrections, spend, ticket.spend))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
@@ -226,11 +253,14 @@ class Admission:
             log.exception("settling counters failed")
         finally:  # only now: a seed made before the settle landed must count the reservation
             if reservation is not None:
-                left = self._reserved.get(reservation.name, 0) - reservation.amount
-                if left:
-                    self._reserved[reservation.name] = left
-                else:
-                    self._reserved.pop(reservation.name, None)
+                self._release(reservation)
+
+    def _release(self, reservation: Spend) -> None:
+        left = self._reserved.get(reservation.name, 0) - reservation.amount
+        if left:
+            self._reserved[reservation.name] = left
+        else:
+            self._reserved.pop(reservation.name, None)
 
     async def aclose(self) -> None:
         while self._pending:
@@ -242,52 +272,68 @@ def unavailable() -> GatewayError:
     return GatewayError("Rate limits cannot be checked right now", status=503)
 
 
-def _buckets(key: GatewayKey, route: Route, tokens: int) -> tuple[list[Bucket], list[Bucket]]:
-    p = key.policy
-    model = route.entry.id if route.entry is not None else route.model  # aliases share one bucket
-    requests, token_buckets = [], []
-    if p.rpm:
-        requests.append(Bucket(f"rpm:{key.id}", p.rpm, 1))
-    if p.rpm_per_model:
-        requests.append(Bucket(f"rpm:{key.id}:{model}", p.rpm_per_model, 1))
-    if p.tpm:
-        token_buckets.append(Bucket(f"tpm:{key.id}", p.tpm, tokens))
-    if p.tpm_per_model:
-        token_buckets.append(Bucket(f"tpm:{key.id}:{model}", p.tpm_per_model, tokens))
-    return requests, token_buckets
+class _Limits:
+    """What admission counts for one key and one model, worked out once: bucket names and limits
+    (requests first, then tokens), and the budget's (period, counter name prefix, limit)."""
+
+    __slots__ = ("budget", "nothing", "policy", "requests", "tokens")
+
+    def __init__(self, key: GatewayKey, model: str):
+        p = self.policy = key.policy
+        self.requests: list[tuple[str, int]] = []
+        self.tokens: list[tuple[str, int]] = []
+        if p.rpm:
+            self.requests.append((f"rpm:{key.id}", p.rpm))
+        if p.rpm_per_model:
+            self.requests.append((f"rpm:{key.id}:{model}", p.rpm_per_model))
+        if p.tpm:
+            self.tokens.append((f"tpm:{key.id}", p.tpm))
+        if p.tpm_per_model:
+            self.tokens.append((f"tpm:{key.id}:{model}", p.tpm_per_model))
+        self.budget: tuple[str, str, int] | None = None
+        if p.budget_nanousd is not None and p.budget_period is not None:
+            self.budget = (p.budget_period, f"budget:{key.id}:{p.budget_period}:", p.budget_nanousd)
+        self.nothing = not (self.requests or self.tokens) and p.budget_nanousd is None
 
 
-def _limit_headers(buckets: list[Bucket], verdict: Verdict) -> list[tuple[bytes, bytes]]:
+def _limit_headers(buckets: list[Bucket], requests: int, verdict: Verdict) -> list[tuple[bytes, bytes]]:
     """Anthropic's `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}` (spec §2),
-    for the tightest bucket of each kind; reset is RFC 3339, when the bucket is full again."""
+    for the tightest bucket of each kind; reset is RFC 3339, when the bucket is full again.
+    `buckets`: the request buckets (the first `requests`), then the token buckets."""
     headers: list[tuple[bytes, bytes]] = []
+    if not buckets:
+        return headers
     now = time.time()
-    for kind in ("requests", "tokens"):
-        prefix = "rpm:" if kind == "requests" else "tpm:"
-        best: tuple[int, int, Bucket] | None = None
-        for i, b in enumerate(buckets):
-            if not b.name.startswith(prefix):
-                continue
-            remaining = verdict.remaining[i] if verdict.ok else 0
-            reset = verdict.reset_ms[i] if verdict.ok else verdict.retry_after_ms
-            if best is None or remaining < best[0]:
-                best = (remaining, reset, b)
-        if best is None:
+    ok = verdict.ok
+    for names, lo, hi in ((_REQUESTS, 0, requests), (_TOKENS, requests, len(buckets))):
+        if lo == hi:
             continue
-        remaining, reset, b = best
-        limit, left, at = _HEADER_NAMES[kind]
+        best = lo
+        if ok:
+            remaining = verdict.remaining
+            for i in range(lo + 1, hi):
+                if remaining[i] < remaining[best]:
+                    best = i
+            left, reset = remaining[best], verdict.reset_ms[best]
+        else:
+            left, reset = 0, verdict.retry_after_ms
         headers += [
-            (limit, str(b.limit).encode()),
-            (left, str(remaining).encode()),
-            (at, _rfc3339(int(now + reset / 1000))),
+            (names[0], _decimal(buckets[best].limit)),
+            (names[1], str(left).encode()),
+            (names[2], _rfc3339(int(now + reset / 1000))),
         ]
     return headers
 
 
-_HEADER_NAMES = {
-    kind: tuple(f"anthropic-ratelimit-{kind}-{part}".encode() for part in ("limit", "remaining", "reset"))
+_REQUESTS, _TOKENS = (
+    tuple(f"anthropic-ratelimit-{kind}-{part}".encode() for part in ("limit", "remaining", "reset"))
     for kind in ("requests", "tokens")
-}
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decimal(limit: int) -> bytes:
+    return str(limit).encode()
 
 
 @functools.lru_cache(maxsize=256)

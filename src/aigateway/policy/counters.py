@@ -22,31 +22,27 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 SCALE = 60_000  # milliseconds in a minute: a bucket of `limit`/minute refills `limit` units a ms
 BUDGET = -1  # Verdict.failed: the budget refused
 UNSEEDED = -2  # Verdict.failed: the budget counter does not exist; seed it, then ask again
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(NamedTuple):  # tuples: built several times per request, cheaper than frozen dataclasses
     name: str
     limit: int  # per minute, >= 1
     amount: int  # taken now (acquire) or signed correction (settle)
 
 
-@dataclass(frozen=True, slots=True)
-class Spend:
+class Spend(NamedTuple):
     name: str
     limit: int  # nano-dollars
     amount: int  # reserved now (acquire) or signed correction (settle)
     ttl: int | None = None  # seconds to keep the counter after its last change; None: forever
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     ok: bool
     failed: int | None  # index of the refusing bucket, or BUDGET, or UNSEEDED
     retry_after_ms: int
@@ -91,15 +87,25 @@ class LocalCounters:
         self._spend: dict[str, int] = {}
 
     async def acquire(self, buckets: list[Bucket], spend: Spend | None) -> Verdict:
-        # No await below: the check and the take are one step of the event loop.
+        # No await below: the check and the take are one step of the event loop. `refill` and
+        # `refusal` inlined (this runs on every request).
         now = int(time.time() * 1000)
         levels = []
+        stored = self._buckets
         for i, b in enumerate(buckets):
-            level, stamp = self._buckets.get(b.name, (None, now))
-            current = refill(level, stamp, now, b.limit)
-            wait = refusal(current, b.amount * SCALE, b.limit)
-            if wait:
-                return Verdict(False, i, wait, (), (), None)
+            limit = b.limit
+            cap = limit * SCALE
+            held = stored.get(b.name)
+            if held is None:
+                current = cap
+            else:  # levels are whole numbers here: no int() needed
+                level, stamp = held
+                current = level + (now - stamp) * limit if now > stamp else level
+                if current > cap:
+                    current = cap
+            need = b.amount * SCALE
+            if need > current and current < cap:
+                return Verdict(False, i, math.ceil((min(need, cap) - current) / limit), (), (), None)
             levels.append(current)
         spent = None
         if spend is not None:
@@ -110,12 +116,16 @@ class LocalCounters:
         remaining, resets = [], []
         for b, current in zip(buckets, levels, strict=True):
             level = current - b.amount * SCALE
-            self._buckets[b.name] = (level, now)
-            remaining.append(max(0, level // SCALE))
-            resets.append(math.ceil((b.limit * SCALE - level) / b.limit))
+            stored[b.name] = (level, now)
+            remaining.append(level // SCALE if level > 0 else 0)
+            resets.append(-((level - b.limit * SCALE) // b.limit))  # ceil((cap - level) / limit)
         return Verdict(True, None, 0, tuple(remaining), tuple(resets), spent)
 
     async def settle(self, buckets: list[Bucket], spend: Spend | None) -> None:
+        self.settle_now(buckets, spend)
+
+    def settle_now(self, buckets: list[Bucket], spend: Spend | None) -> None:
+        """`settle` in the caller's step, no task: admission calls it directly (policy/admission.py)."""
         now = int(time.time() * 1000)
         for b in buckets:
             level, stamp = self._buckets.get(b.name, (None, now))

@@ -7,8 +7,9 @@ Invariants:
   them, so a flush never stalls requests; a failed write keeps its rows and retries next tick;
 - `close` writes everything still buffered, so a clean shutdown loses nothing;
 - a batch's rows and its rollup deltas (store/rollups.py) commit in one transaction;
-- with a spool (policy/spool.py) every row is also on disk before `record` returns, and its
-  segment is deleted only once the row is committed, so a killed process loses no finished row.
+- with a spool (policy/spool.py) every row is also on disk once the loop iteration in which
+  `record` returned ends (one `write` per iteration for all its rows), and its segment is deleted
+  only once the row is committed, so a killed process loses no finished row.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The ledger's write-ahead spool: rows survive a killed process and are written on the next start.
 
 Invariants:
-- `append` writes the row to the current segment file with one `write` before the ledger buffers
-  it, so once `record` returns, a SIGKILL cannot lose the row (it is in the kernel's page cache);
-  segments are fsync'd every ledger tick, which bounds a power loss to `ledger.flush_interval`;
+- `append` encodes the row into a buffer, and the rows appended during one event-loop iteration
+  go to the current segment file with one `write` as that iteration ends (a `call_soon`
+  callback): once the iteration in which `record` returned is over, a SIGKILL cannot lose the row
+  (it is in the kernel's page cache). `rotate`, `sync` and `close` write the buffer first, so a
+  rotated segment holds every row appended before it and a shutdown loses nothing; segments are
+  fsync'd every ledger tick, which bounds a power loss to `ledger.flush_interval`;
 - a segment is deleted only after every row in it is committed to the database (`rotate` closes
   the segments whose rows a flush takes; `release` deletes them once that flush succeeded);
 - each process spools into a directory of its own, locked (flock) while it lives; at start-up,
@@ -29,6 +32,7 @@ from aigateway.store.rows import LedgerRow
 from aigateway.store.tables import ledger
 
 _CHUNK = 500
+_encoder = msgspec.json.Encoder()
 
 
 class Spool:
@@ -45,6 +49,8 @@ class Spool:
         self._seq = 0
         self._closed: list[Path] = []
         self._dirty = False
+        self._pending = bytearray()  # rows appended in this loop iteration, not yet written
+        self._scheduled = False
         self._fd = self._open_segment()
 
     def _open_segment(self) -> int:
@@ -53,11 +59,42 @@ class Spool:
         return os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
 
     def append(self, row: LedgerRow) -> None:
-        os.write(self._fd, msgspec.json.encode(row) + b"\n")
+        pending = self._pending
+        _encoder.encode_into(row, pending, -1)
+        pending += b"\n"
+        if not self._scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a script): written at once
+                self._write()
+                return
+            self._scheduled = True
+            loop.call_soon(self._written)
+
+    def _written(self) -> None:
+        """The end of the loop iteration: this iteration's rows in one `write`."""
+        try:
+            self._write()
+        except OSError:  # the rows are still in the ledger's buffer: only a crash would lose them
+            log.exception("ledger spool write failed")
+
+    def _write(self) -> None:
+        self._scheduled = False
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = bytearray()
+        view, done = memoryview(pending), 0
+        try:
+            while done < len(view):
+                done += os.write(self._fd, view[done:])
+        finally:
+            view.release()
         self._dirty = True
 
     def rotate(self) -> list[Path]:
         """Closes the current segment; returns every closed segment not yet released."""
+        self._written()  # a failed write must not fail the flush that is taking these rows
         os.close(self._fd)
         self._closed.append(self._dir / f"{self._seq:012d}.jsonl")
         self._fd = self._open_segment()
@@ -69,12 +106,16 @@ class Spool:
             self._closed.remove(path)
 
     async def sync(self) -> None:
+        self._write()
         if self._dirty:
             self._dirty = False
             await asyncio.to_thread(os.fsync, self._fd)
 
     def close(self, *, committed: bool) -> None:
-        os.close(self._fd)
+        try:
+            self._write()
+        finally:
+            os.close(self._fd)
         if committed and not self._closed:
             shutil.rmtree(self._dir, ignore_errors=True)
         os.close(self._lock)

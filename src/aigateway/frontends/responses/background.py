@@ -328,13 +328,12 @@ async def send_events(req: Request, events: AsyncIterator[bytes]) -> None:
         await req.send({"type": "http.response.body", "body": b"", "more_body": False})
 
     task = asyncio.ensure_future(pump())
-    gone = req.watch_disconnect()
-    gone.add_done_callback(lambda _: task.cancel())
+    gone = req.when_gone(task.cancel)
     try:
         await task
     except asyncio.CancelledError:
-        if not gone.done():
+        if not gone.left:
             raise
         log.debug("background stream reader left", extra={"fields": {"request_id": req.id}})
     finally:
-        gone.cancel()
+        gone.stop()
