@@ -83,6 +83,11 @@ def _openai_envelope(req: Request) -> bool:
     return openai_routes.is_openai_door(req) or responses_routes.is_responses_door(req)
 
 
+async def _send_error(req: Request, exc: GatewayError) -> None:
+    """A gateway error in the envelope of the door the request came in by."""
+    await (send_openai_error if _openai_envelope(req) else send_error)(req, exc)
+
+
 class App:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -107,14 +112,14 @@ class App:
             await self._dispatch(gw, req)
         except GatewayError as exc:
             if not req.responded:
-                await (send_openai_error if _openai_envelope(req) else send_error)(req, exc)
+                await _send_error(req, exc)
         except ClientGone:
             pass
         except asyncio.CancelledError:  # the server's shutdown timeout cut the request
             if not req.responded:
                 cut = Overloaded(SHUTTING_DOWN, status=SHUT_DOWN[0])
                 with contextlib.suppress(Exception):
-                    await (send_openai_error if _openai_envelope(req) else send_error)(req, cut)
+                    await _send_error(req, cut)
             raise
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": req.id, "path": req.path}})
