@@ -74,7 +74,8 @@ case "$cmd" in
     ;;
   test)
     setup_test_extras
-    "$VENV/bin/ruff" check src tests
+    "$VENV/bin/ruff" check src tests bench
+    "$VENV/bin/ruff" format --check src tests bench
     "$VENV/bin/mypy"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

@@ -17,7 +17,7 @@ LAZY = (
     "botocore.session",  # Bedrock SigV4: the credential chain on its first signed request
     "botocore.auth",
     "tiktoken",  # the first count a translated request needs
-    "cryptography",  # the Responses door's reasoning seal, on its first seal or open
+    "cryptography",  # the Responses door's reasoning seal and the response cache's key, on first use
     "sqlalchemy.dialects.postgresql",
     "opentelemetry",  # only with OTEL_EXPORTER_OTLP_ENDPOINT set
     "aiohttp",  # not at all: upstreams are called with providers/http.py (a test dependency only)

@@ -1,20 +1,35 @@
 """The response cache's key and stores, without a gateway: what the key ignores and what it
-keeps apart, the in-process store's bounds and expiry, and the Redis store under its prefix."""
+keeps apart, the key's hash keyed by the gateway's secret, the in-process store's bounds and
+expiry, and the Redis store under its prefix."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 
 import msgspec
 import pytest
 
-from aigateway.pipeline.response_cache import Entry, MemoryStore, RedisStore, ResponseCache, from_members, from_values
-from aigateway.settings import ResponseCacheConfig
+from aigateway.pipeline.response_cache import (
+    Entry,
+    MemoryStore,
+    RedisStore,
+    ResponseCache,
+    build,
+    from_members,
+    from_values,
+)
+from aigateway.settings import ResponseCacheConfig, Settings
 from tests.policy.conftest import REDIS, drop_prefix
 
 BODY = {"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content": "hello"}]}
+SECRET = os.urandom(32)
+
+
+def cache_for(config: ResponseCacheConfig | None = None, secret: bytes = SECRET) -> ResponseCache:
+    return ResponseCache(config or ResponseCacheConfig(), MemoryStore(10, 10_000), lambda: secret)
 
 
 def key(
@@ -25,9 +40,10 @@ def key(
     stream: bool = False,
     shared: bool = False,
     read: str = "members",
-):
+    secret: bytes = SECRET,
+) -> bytes:
     """`read`: the body's members as bytes (the Messages door), or its decoded values (the OpenAI doors)."""
-    cache = ResponseCache(ResponseCacheConfig(shared=shared), MemoryStore(10, 10_000))
+    cache = cache_for(ResponseCacheConfig(shared=shared), secret)
     data = json.dumps(body).encode()
     if read == "members":
         material = from_members(msgspec.json.decode(data, type=dict[str, msgspec.Raw]))
@@ -94,6 +110,31 @@ def test_the_key_is_a_digest_that_holds_nothing_in_clear():
     assert len(digest) == 20 and b"secret" not in digest and b"hello" not in digest
 
 
+@READS
+def test_the_body_hash_is_keyed_by_the_gateway_secret(read):
+    """Without the secret nobody can work out which bodies share a key: another secret, other keys."""
+    assert key(BODY, read=read, secret=os.urandom(32)) != key(BODY, read=read)
+    assert key(BODY, read=read, secret=bytes(SECRET)) == key(BODY, read=read)
+
+
+def test_gateways_with_one_admin_key_name_entries_alike_whatever_their_data_directory(tmp_path):
+    """Replicas that share Redis (and, as for sealed reasoning, the admin key) share entries."""
+    material = from_members(msgspec.json.decode(json.dumps(BODY).encode(), type=dict[str, msgspec.Raw]))
+
+    def key_of(**settings) -> bytes:
+        cache = build(Settings(**settings))
+        return cache.key("k1", "messages", "m", False, material)
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    admin = "an-admin-key-of-enough-length"
+    assert key_of(admin_key=admin, data_dir=one) == key_of(admin_key=admin, data_dir=two)
+    # Without an admin key, each data directory has its own secret, kept there across restarts.
+    alone = key_of(data_dir=one)
+    assert alone != key_of(admin_key=admin, data_dir=one) and alone != key_of(data_dir=two)
+    assert (one / "reasoning-seal.key").read_bytes() != (two / "reasoning-seal.key").read_bytes()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -132,7 +173,7 @@ async def test_the_in_process_store_keeps_at_most_its_bytes():
 
 
 async def test_an_answer_larger_than_the_limit_is_not_stored():
-    cache = ResponseCache(ResponseCacheConfig(max_answer_bytes=8), MemoryStore(10, 10_000))
+    cache = cache_for(ResponseCacheConfig(max_answer_bytes=8))
     await cache.put(b"k", Entry(b"x" * 9, False), ttl=60)
     assert await cache.get(b"k") is None
 
@@ -149,7 +190,7 @@ class Broken:
 
 
 async def test_an_unreachable_store_is_a_miss_and_never_a_failure():
-    cache = ResponseCache(ResponseCacheConfig(), Broken())
+    cache = ResponseCache(ResponseCacheConfig(), Broken(), lambda: SECRET)
     await cache.put(b"k", Entry(b"{}", False), ttl=60)
     assert await cache.get(b"k") is None
 

@@ -75,7 +75,7 @@ class Exchange(abc.ABC):
     def encode(self, decoder: StreamDecoder, route: Route, input_tokens: int) -> StreamRelay:
         """A translated stream in the door's protocol (`input_tokens`: `input_tokens(route)`)."""
 
-    def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
+    def cache_material(self, body: bytes) -> bytes:
         """What the response cache's key hashes of this request (response_cache.py). A door that
         has read the body's members or values already gives those, so nothing reads it again."""
         return response_cache.from_members(read_members(body))

@@ -311,6 +311,7 @@ def test_with_the_mode_off_the_upgrade_is_answered_426(gateway_without_websocket
 
 def _codex_over_websockets(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     config = test_codex._config
+
     def with_websockets(url: str) -> str:  # in the provider's table, as the README shows
         text = config(url)
         assert 'wire_api = "responses"\n' in text

@@ -50,7 +50,7 @@ class MessagesExchange(Exchange):
         self._raw: dict[str, Any] | None = None
         self._request: MessagesRequest | None = None
 
-    def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
+    def cache_material(self, body: bytes) -> bytes:
         return response_cache.from_members(self._members)  # read with the head: no second scan
 
     @property

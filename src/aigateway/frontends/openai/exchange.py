@@ -50,7 +50,7 @@ class ChatExchange(Exchange):
         self._hide_usage = self.stream and not self.include_usage  # stream usage asked for by us
         self._json_tool: str | None = None  # set by `to_ir` for the attempt under way
 
-    def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
+    def cache_material(self, body: bytes) -> bytes:
         return response_cache.from_values(self.raw)  # decoded already: not read again
 
     # --- passthrough -----------------------------------------------------------------------------

@@ -102,7 +102,7 @@ class ResponsesExchange(Exchange):
             self._relay = opened.relay  # for `failure_event`
         return opened
 
-    def cache_material(self, body: bytes) -> list[response_cache.Buffer]:
+    def cache_material(self, body: bytes) -> bytes:
         return response_cache.from_values(self.raw)  # decoded already: not read again
 
     def ending(self) -> Ending:

@@ -12,10 +12,8 @@ Invariants:
 - a value this gateway did not seal, or that was changed, is a 400 naming the item, never a
   confused upstream;
 - blocks sealed for another model are not sent to this one (its upstream would refuse them);
-- the key is derived, never the secret itself: SHA-256 over a purpose label and the secret,
-  which is the admin key where one is set (as the dashboard's session MAC), else 32 random
-  bytes kept in the data directory, so every worker and every restart opens what the others
-  sealed;
+- the key is derived, never the secret itself: SHA-256 over a purpose label and the gateway's
+  secret (secret.py), so every worker and every restart opens what the others sealed;
 - `cryptography` (about 6 MiB of OpenSSL bindings) is imported by the first seal or open, i.e.
   only by a gateway that serves reasoning through the Responses door.
 """
@@ -26,7 +24,6 @@ import base64
 import binascii
 import hashlib
 import os
-import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +37,7 @@ from aigateway.ir.messages import (
     ThinkingBlock,
     WebSearchToolResultBlock,
 )
+from aigateway.secret import gateway_secret
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -58,7 +56,6 @@ class Sealed(msgspec.Struct, frozen=True):
 
 
 _decode = msgspec.json.Decoder(Sealed)
-_KEY_FILE = "reasoning-seal.key"
 
 
 class Sealer:
@@ -97,21 +94,4 @@ class Sealer:
 
 @cache
 def sealer_for(admin_key: str | None, data_dir: Path) -> Sealer:
-    return Sealer(admin_key.encode() if admin_key else _stored_secret(data_dir / _KEY_FILE))
-
-
-def _stored_secret(path: Path) -> bytes:
-    """The data directory's secret, created once (O_EXCL: of two workers racing, one writes)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(100):  # the writer may be between creating and writing it
-            secret = path.read_bytes()
-            if len(secret) == 32:
-                return secret
-            time.sleep(0.01)
-        raise RuntimeError(f"{path}: not a reasoning seal key (32 bytes); remove it to make a new one") from None
-    secret = os.urandom(32)
-    with os.fdopen(fd, "wb") as f:
-        f.write(secret)
-    return secret
+    return Sealer(gateway_secret(admin_key, data_dir))
