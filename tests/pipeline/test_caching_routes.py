@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 import yaml
@@ -277,3 +278,38 @@ def test_caching_costs_less_over_a_session_as_the_ledger_shows(chat, upstream, c
     assert total(with_caching) == total(without)  # the same prompts...
     cost_on, cost_off = (sum(r["cost_nanousd"] for r in rows) for rows in (with_caching, without))
     assert cost_on < 0.75 * cost_off  # ...for much less, from the second turn on
+
+
+# --- Codex on the Responses door ---------------------------------------------------------------
+
+
+def codex_turns(chat, upstream, cached, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """Two turns of one Codex session as Codex sends them to the Responses door (unstreamed: the
+    fake answers JSON; reasoning items left out: another gateway sealed them); their ledger rows."""
+    cache, rows = PromptCache(), []
+    for turn in ("codex-first-turn", "codex-tool-output-turn"):
+        body = capture(turn)
+        body |= {"input": [i for i in body["input"] if i.get("type") != "reasoning"], "stream": False}
+        upstream.expect(Reply(answer=cache.anthropic))
+        resp = httpx.post(
+            f"{cached.url}/v1/responses",
+            json={**body, "model": SONNET, **extra},
+            headers={"authorization": f"Bearer {chat.api_key}"},
+            timeout=30,
+        )
+        assert resp.status_code == 200, resp.text
+        assert ("x-aigateway-cache-breakpoints" in resp.headers) is (extra != OFF)
+        rows.append(cached.ledger_row(resp.headers["request-id"]))
+    return rows
+
+
+def test_codex_on_the_responses_door_is_cached_by_default_and_reads_back_its_last_turn(chat, upstream, cached):
+    """Codex sends `prompt_cache_key` once per session: through the Responses door to Claude its
+    history is cached unless `caching: "off"`, and the second turn reads back all the first wrote."""
+    first, second = codex_turns(chat, upstream, cached, {})
+    assert first["cache_write_tokens"] > 0 and first["cache_read_tokens"] == 0
+    assert second["cache_read_tokens"] == first["cache_write_tokens"]
+    assert 0 < second["cache_write_tokens"] < second["cache_read_tokens"]
+    off = codex_turns(chat, upstream, cached, OFF)
+    assert all(r["cache_read_tokens"] == r["cache_write_tokens"] == 0 for r in off)
+    assert second["cost_nanousd"] < 0.5 * off[1]["cost_nanousd"]

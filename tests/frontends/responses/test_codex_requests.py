@@ -97,6 +97,26 @@ def _outputs(body: dict[str, Any]) -> list[tuple[str, str]]:
     return [(i["call_id"], i["output"]) for i in body["input"] if i.get("type") in kinds]
 
 
+def _check_breakpoints(resp: httpx.Response, sent: dict[str, Any], *, automatic: bool) -> None:
+    """Codex's `prompt_cache_key` asks for prompt caching, so Claude gets the gateway's
+    breakpoints (pipeline/caching.py): the end of the tools, of the system prompt, the last user
+    turn (Anthropic's API: the top-level automatic one) and the user turn before it. Each is
+    taken off `sent` as it is checked, so what is left is the body as it would be without them."""
+    users = [n for n, m in enumerate(sent["messages"]) if m["role"] == "user"]
+    want = [("tools", len(sent["tools"]) - 1), ("system", len(sent["system"]) - 1)]
+    want += [("messages", n) for n in users[-2:-1] if n is not None]
+    if automatic:
+        assert sent.pop("cache_control") == {"type": "ephemeral"}
+    else:
+        want.append(("messages", users[-1]))
+    for where, n in want:
+        block = sent[where][n]["content"][-1] if where == "messages" else sent[where][n]
+        assert block.pop("cache_control") == {"type": "ephemeral"}, (where, n)
+    assert "cache_control" not in json.dumps(sent)  # nowhere else
+    if resp.status_code == 200:  # an answer says how many the gateway added
+        assert resp.headers["x-aigateway-cache-breakpoints"] == str(len(want) + automatic)
+
+
 @pytest.mark.parametrize("model", CLAUDE)
 @pytest.mark.parametrize("name", CAPTURED)
 def test_claude_gets_every_field(name, model, door, upstream):
@@ -109,6 +129,7 @@ def test_claude_gets_every_field(name, model, door, upstream):
     else:
         assert sent.pop("model") == KINDS[model][0]
     assert sent.pop("stream") is True and sent.pop("max_tokens") == 16384
+    _check_breakpoints(resp, sent, automatic=model.startswith("anthropic/"))
     assert sent.keys() <= {"system", "tools", "thinking", "messages", "metadata"}
     developer = [p["text"] for i in body["input"] if i.get("role") == "developer" for p in i["content"]]
     assert [b["text"] for b in sent["system"]] == developer
@@ -130,8 +151,7 @@ def test_claude_gets_every_field(name, model, door, upstream):
         results = turns[2]["content"]
         assert [(r["tool_use_id"], r["content"]) for r in results] == _outputs(body)
     dropped = resp.headers.get("x-aigateway-dropped", "").split(", ")
-    for field in ("prompt_cache_key", "client_metadata"):
-        assert field in dropped
+    assert "client_metadata" in dropped and "prompt_cache_key" not in dropped
     assert "store" not in dropped  # Codex sends store: false
     assert ("tools[].web_search" in dropped) is not searches
 
@@ -177,11 +197,14 @@ def test_vertex_gets_what_the_models_own_api_gets(
     name, direct, vertex, gateway, api_key, vertex_gateway, vertex_key, upstream
 ):
     """Field by field, the body Vertex receives is the one Anthropic's API (apart from Vertex's
-    two edits) or the Gemini API receives for the same Codex request."""
-    _, own = _send(gateway, api_key, upstream, _codex(name, direct))
+    two edits and where it takes the last turn's breakpoint) or the Gemini API receives for the
+    same Codex request."""
+    answer, own = _send(gateway, api_key, upstream, _codex(name, direct))
     upstream.reset()
-    _, on_vertex = _send(vertex_gateway, vertex_key, upstream, _codex(name, vertex))
+    vertex_answer, on_vertex = _send(vertex_gateway, vertex_key, upstream, _codex(name, vertex))
     if direct.startswith("anthropic/"):
+        _check_breakpoints(answer, own, automatic=True)
+        _check_breakpoints(vertex_answer, on_vertex, automatic=False)
         assert own.pop("model") == KINDS[direct][0]
         assert on_vertex.pop("anthropic_version") == "vertex-2023-10-16"
         # Codex's web_search is Claude's own search on Anthropic's API only (not wired on Vertex)

@@ -53,7 +53,7 @@ def test_claude_answers_read_as_the_recording_says(ex, mode, oai, gateway, api_k
     assert sent["max_tokens"] == 100 and sent["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "Hello"}]}
     ]
-    assert "cache_control" not in json.dumps(sent)  # no breakpoints until automatic caching lands
+    assert "cache_control" not in json.dumps(sent)  # no prompt_cache_key, no caching option: no breakpoints
 
 
 @pytest.mark.parametrize("mode", ["create", "stream"])

@@ -320,6 +320,10 @@ def _codex_over_websockets(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(test_codex, "_config", with_websockets)
 
 
+def _unmarked(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in block.items() if k != "cache_control"} for block in content]
+
+
 def test_codex_runs_its_session_over_one_socket_on_claude(gateway, api_key, upstream, tmp_path, monkeypatch):
     """The scripted session of test_codex.py (a command, a patch, the final text), over the socket:
     each turn sends only its new items, and Claude still gets the whole history every time."""
@@ -341,7 +345,10 @@ def test_codex_runs_its_session_over_one_socket_on_claude(gateway, api_key, upst
     assert len(upgrades) == 1 and upgrades[0].upgrade  # one socket for the whole session
     assert tap.requests("POST", "/v1/responses") == []  # and no HTTP fallback
     assert "Reconnecting" not in proc.stderr
-    second, third = sent(upstream, 1)["messages"], sent(upstream, 2)["messages"]
+    bodies = [sent(upstream, n) for n in (1, 2)]
+    # Codex's prompt_cache_key turns on prompt caching: each turn carries breakpoints, which move
+    assert all(b["cache_control"] == {"type": "ephemeral"} for b in bodies)
+    second, third = ([{**m, "content": _unmarked(m["content"])} for m in b["messages"]] for b in bodies)
     assistant = [m for m in second if m["role"] == "assistant"][-1]["content"]
     assert assistant[0] == {"type": "thinking", "thinking": "The user wants a command run.", "signature": "sig-run-1"}
     assert [b["tool_use_id"] for b in second[-1]["content"] if b["type"] == "tool_result"] == ["toolu_exec1"]

@@ -37,7 +37,7 @@ DEFAULT_MAX_OUTPUT = 16384  # Codex and the Agents SDK send no limit; Anthropic 
 _HANDLED = {
     "model", "input", "instructions", "stream", "max_output_tokens", "temperature", "top_p", "tools",
     "tool_choice", "parallel_tool_calls", "reasoning", "text", "safety_identifier", "user", "store",
-    "previous_response_id", "include", "stream_options", "background",
+    "previous_response_id", "include", "stream_options", "background", "prompt_cache_key",
 }  # fmt: skip
 _KNOWN_INCLUDES = {"reasoning.encrypted_content", web_search.SOURCES}
 
@@ -100,6 +100,8 @@ def to_ir(
             reasoning.get("effort"), max_tokens, field="reasoning.effort", limit_field="max_output_tokens"
         ),
         user_id=_typed(raw.get("safety_identifier") or raw.get("user"), str, "safety_identifier"),
+        # Codex sends one per session: prompt caching asked for the OpenAI way (pipeline/caching.py)
+        prompt_cache_key=_typed(raw.get("prompt_cache_key"), str, "prompt_cache_key"),
     )
     fmt = _object(raw.get("text"), "text").get("format")
     json_tool = _text_format(request, fmt, json_mode=json_mode, native_schema=native_schema)
