@@ -49,13 +49,14 @@ ledger:
         upstream.expect(Reply.replay(ex))
         client = anthropic.Anthropic(api_key=key, base_url=gw.url, max_retries=0)
         raw = client.messages.with_raw_response.create(
-            model="anthropic/claude-sonnet-4.5",
+            model="anthropic/claude-sonnet-5.5",
             max_tokens=150,
             extra_body={"temperature": 0.7},
             messages=[{"role": "user", "content": "Write a one-sentence bedtime story about a unicorn."}],
         )
         message = raw.parse()
         assert message.content[0].text == json.loads(ex.response_bytes())["content"][0]["text"]
+        assert json.loads(upstream.received[0].body)["model"] == "claude-sonnet-5-5"
         assert gw.ledger_rows() == []
     finally:
         # uvicorn re-raises SIGTERM after its graceful shutdown, hence that exit status

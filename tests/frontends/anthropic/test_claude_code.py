@@ -46,7 +46,7 @@ def claude(gateway, api_key: str, tmp_path: Path, model: str, small_model: str) 
 def test_claude_code_prints_the_answer_and_its_request_reaches_anthropic_intact(gateway, api_key, upstream, tmp_path):
     ex = fixtures.exchange("anthropic", "text-stream")  # answers "4200 + 42 = 4242"
     upstream.expect(*[Reply.replay(ex) for _ in range(5)])
-    proc = claude(gateway, api_key, tmp_path, "anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5")
+    proc = claude(gateway, api_key, tmp_path, "anthropic/claude-sonnet-5.5", "anthropic/claude-haiku-4.5")
     assert proc.stdout.strip() == "4200 + 42 = 4242"
 
     inference = [r for r in upstream.received if r.path_qs.startswith("/v1/messages?")]
@@ -54,7 +54,7 @@ def test_claude_code_prints_the_answer_and_its_request_reaches_anthropic_intact(
     got = inference[0]
     body = json.loads(got.body)
     assert got.path_qs == "/v1/messages?beta=true"
-    assert body["model"] == "claude-sonnet-4-5" and body["stream"] is True
+    assert body["model"] == "claude-sonnet-5-5" and body["stream"] is True
     assert body["tools"] and body["system"]  # Claude Code's own request, not a toy one
     assert "claude-code-20250219" in got.headers["anthropic-beta"]
     assert got.headers["x-api-key"] != api_key and api_key not in json.dumps(got.headers)
@@ -87,7 +87,7 @@ def test_claude_code_on_claude_through_bedrock(gateway, api_key, upstream, tmp_p
     stream = b"".join(chunk_frame(e.data.encode()) for e in parse_events(sse))
     reply = Reply(body=stream, headers={"content-type": "application/vnd.amazon.eventstream"}, chunk_size=61)
     upstream.expect(*[reply for _ in range(5)])
-    model = "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    model = "bedrock/global.anthropic.claude-sonnet-5-5"
     proc = claude(gateway, api_key, tmp_path, model, "bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0")
     assert proc.stdout.strip() == "4200 + 42 = 4242"
 

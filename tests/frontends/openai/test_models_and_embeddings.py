@@ -146,4 +146,4 @@ def test_readme_openai_example_runs_against_the_gateway(gateway, api_key, upstre
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "CompletionUsage(completion_tokens=15, prompt_tokens=17" in out.stdout
-    assert [json.loads(r.body)["model"] for r in upstream.received] == ["claude-sonnet-4-5"] * 2
+    assert [json.loads(r.body)["model"] for r in upstream.received] == ["claude-sonnet-5-5"] * 2

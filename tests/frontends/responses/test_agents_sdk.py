@@ -22,6 +22,7 @@ from tests.support.gateway import REPO
 from tests.support.upstream import Reply
 
 SSE = {"content-type": "text/event-stream"}
+CLAUDE = "anthropic/claude-sonnet-5.5"  # the first model of the README's loop
 
 
 @function_tool
@@ -33,17 +34,22 @@ def add(a: int, b: int) -> int:
 def test_an_agent_calls_its_function_tool_and_answers_on_claude(gateway, api_key, upstream):
     call = [{"type": "tool_use", "id": "toolu_add1", "name": "add", "input": {"a": 4200, "b": 42}}]
     upstream.expect(
-        Reply(body=message_stream(call, "tool_use"), headers=SSE, chunk_size=41),
-        Reply(body=message_stream([{"type": "text", "text": "4242"}], "end_turn"), headers=SSE, chunk_size=41),
+        Reply(body=message_stream(call, "tool_use", model="claude-sonnet-5-5"), headers=SSE, chunk_size=41),
+        Reply(
+            body=message_stream([{"type": "text", "text": "4242"}], "end_turn", model="claude-sonnet-5-5"),
+            headers=SSE,
+            chunk_size=41,
+        ),
     )
     set_tracing_disabled(True)  # the SDK would export traces to OpenAI otherwise
     client = openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key=api_key, max_retries=0)
-    model = OpenAIResponsesModel(model="anthropic/claude-sonnet-4.5", openai_client=client)
+    model = OpenAIResponsesModel(model=CLAUDE, openai_client=client)
     agent = Agent(name="calculator", instructions="Use the add tool.", tools=[add], model=model)
     result = asyncio.run(Runner.run(agent, "What is 4200 + 42?", run_config=RunConfig(tracing_disabled=True)))
     assert result.final_output == "4242"
 
     first, second = (json.loads(r.body) for r in upstream.received)
+    assert first["model"] == second["model"] == "claude-sonnet-5-5"
     assert first["system"] == [{"type": "text", "text": "Use the add tool."}]
     assert [t["name"] for t in first["tools"]] == ["add"]
     assert first["tools"][0]["input_schema"]["properties"].keys() == {"a", "b"}
@@ -87,7 +93,7 @@ OTHERS = {  # the README's other two models: their upstream path, the call, the 
 
 def test_the_readmes_loop_names_the_models_run_here():
     loop = re.search(r"for model in \((.*?)\):", (REPO / "README.md").read_text())
-    assert loop and re.findall(r'"([^"]+)"', loop.group(1)) == ["anthropic/claude-sonnet-4.5", *OTHERS]
+    assert loop and re.findall(r'"([^"]+)"', loop.group(1)) == [CLAUDE, *OTHERS]
 
 
 @pytest.mark.parametrize("model", OTHERS)

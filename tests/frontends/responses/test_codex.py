@@ -21,7 +21,8 @@ from tests.support.gateway import REPO, cli, free_port
 from tests.support.upstream import Reply
 
 CODEX = Path(__file__).parents[2] / "node" / "node_modules" / ".bin" / "codex"
-MODEL = "anthropic/claude-sonnet-4.5"
+MODEL = "anthropic/claude-sonnet-5.5"  # the README's config.toml
+UPSTREAM_MODEL = "claude-sonnet-5-5"  # its Anthropic id in the catalog
 PATCH = "*** Begin Patch\n*** Add File: hello.txt\n+hello from the patch\n*** End Patch\n"
 
 
@@ -81,7 +82,8 @@ def _scripted() -> list[Reply]:
     ]
     patch = [{"type": "tool_use", "id": "toolu_patch1", "name": "apply_patch", "input": {"input": PATCH}}]
     done = [{"type": "text", "text": "Both steps are done."}]
-    bodies = [message_stream(run, "tool_use"), message_stream(patch, "tool_use"), message_stream(done, "end_turn")]
+    steps = [(run, "tool_use"), (patch, "tool_use"), (done, "end_turn")]
+    bodies = [message_stream(blocks, stop, model=UPSTREAM_MODEL) for blocks, stop in steps]
     return [Reply(body=b, headers=sse, chunk_size=53) for b in bodies]
 
 
@@ -96,6 +98,7 @@ def test_codex_runs_a_command_applies_a_patch_and_finishes_on_claude(gateway, ap
 
     sent = [json.loads(r.body) for r in upstream.received if r.path_qs == "/v1/messages"]
     assert len(sent) == 3, [r.path_qs for r in upstream.received]
+    assert [s["model"] for s in sent] == [UPSTREAM_MODEL] * 3
     tools = {t["name"]: t for t in sent[0]["tools"]}
     assert "exec_command" in tools and "apply_patch" in tools  # the catalog offered the freeform tool
     assert "grammar" in tools["apply_patch"]["input_schema"]["properties"]["input"]["description"]
