@@ -28,7 +28,8 @@ def _tokens(block: Any) -> int:
     return max(len(json.dumps(block, sort_keys=True)) // 4, 1)
 
 
-def _plain(block: Any) -> Any:
+def unmarked(block: Any) -> Any:
+    """A block without its breakpoint (`cache_control`)."""
     return {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
 
 
@@ -37,7 +38,7 @@ def _anthropic_blocks(body: dict[str, Any]) -> Iterator[tuple[Any, bool]]:
     system = body.get("system")
     system = [{"type": "text", "text": system}] if isinstance(system, str) else system or []
     for block in [*(body.get("tools") or []), *system]:
-        yield _plain(block), "cache_control" in block
+        yield unmarked(block), "cache_control" in block
     messages = body.get("messages") or []
     for n, msg in enumerate(messages):
         content = msg["content"]
@@ -45,7 +46,7 @@ def _anthropic_blocks(body: dict[str, Any]) -> Iterator[tuple[Any, bool]]:
         for j, block in enumerate(content):
             last = n == len(messages) - 1 and j == len(content) - 1
             marked = "cache_control" in block or (last and "cache_control" in body)
-            yield (msg["role"], _plain(block)), marked
+            yield (msg["role"], unmarked(block)), marked
 
 
 def _converse_blocks(body: dict[str, Any]) -> Iterator[tuple[Any, bool]]:

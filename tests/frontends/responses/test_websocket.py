@@ -28,6 +28,7 @@ from tests.support.bedrock import AWS_ENV, BEDROCK_TOKEN
 from tests.support.config import gateway_config
 from tests.support.fixtures import exchange, exchanges
 from tests.support.gateway import ISSUED_KEYS, GatewayProcess
+from tests.support.prompt_cache import unmarked
 from tests.support.responses_grammar import TERMINAL, validate_responses_stream
 from tests.support.stream_grammar import parse_events
 from tests.support.tap import Tap
@@ -320,10 +321,6 @@ def _codex_over_websockets(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(test_codex, "_config", with_websockets)
 
 
-def _unmarked(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in block.items() if k != "cache_control"} for block in content]
-
-
 def test_codex_runs_its_session_over_one_socket_on_claude(gateway, api_key, upstream, tmp_path, monkeypatch):
     """The scripted session of test_codex.py (a command, a patch, the final text), over the socket:
     each turn sends only its new items, and Claude still gets the whole history every time."""
@@ -348,7 +345,7 @@ def test_codex_runs_its_session_over_one_socket_on_claude(gateway, api_key, upst
     bodies = [sent(upstream, n) for n in (1, 2)]
     # Codex's prompt_cache_key turns on prompt caching: each turn carries breakpoints, which move
     assert all(b["cache_control"] == {"type": "ephemeral"} for b in bodies)
-    second, third = ([{**m, "content": _unmarked(m["content"])} for m in b["messages"]] for b in bodies)
+    second, third = ([{**m, "content": [unmarked(b) for b in m["content"]]} for m in b["messages"]] for b in bodies)
     assistant = [m for m in second if m["role"] == "assistant"][-1]["content"]
     assert assistant[0] == {"type": "thinking", "thinking": "The user wants a command run.", "signature": "sig-run-1"}
     assert [b["tool_use_id"] for b in second[-1]["content"] if b["type"] == "tool_result"] == ["toolu_exec1"]
